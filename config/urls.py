@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+
+from shop.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("social.urls")),
+    path("", include("social.engagement.urls")),
+    path("", include("social.reviews.urls")),
+    path("", include("social.forums.urls")),
+    path("", include("personalization.urls")),
+    path("", include("crm.urls")),
+    path("api/", include("config.api_urls")),
+    path("", include("shop.urls")),
+]
+
+if settings.DEBUG or settings.AGORA_SERVE_MEDIA:
+    urlpatterns += [
+        path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
+    ]

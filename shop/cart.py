@@ -1,0 +1,218 @@
+"""Cart services and selectors.
+
+A cart belongs to a signed-in shopper or to an anonymous visitor's ``anon_id`` (kept in the
+session data, so it survives the session-key change at sign-in). Quantities are checked against
+stock when added; checkout checks again under a row lock.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+
+from personalization import events
+from personalization.events import ANON_KEY, anonymous_id
+
+from .exceptions import InvalidQuantity, OutOfStock, ProductUnavailable
+from .models import Cart, CartItem, Variant
+
+MAX_QUANTITY = 99
+
+
+def parse_quantity(raw, *, allow_zero: bool = False) -> int:
+    """Turn posted text into a quantity, or raise InvalidQuantity with a clear message."""
+    try:
+        quantity = int(str(raw).strip())
+    except (TypeError, ValueError):
+        raise InvalidQuantity("Please enter a whole number for the quantity.") from None
+    low = 0 if allow_zero else 1
+    if quantity < low:
+        raise InvalidQuantity(f"The quantity must be at least {low}.")
+    if quantity > MAX_QUANTITY:
+        raise InvalidQuantity(f"You can order at most {MAX_QUANTITY} of one item.")
+    return quantity
+
+
+def cart_get(request, *, create: bool = False) -> Cart | None:
+    if request.user.is_authenticated:
+        cart = Cart.objects.filter(user=request.user).first()
+        if cart is None and create:
+            cart = _get_or_create(user=request.user)
+        return cart
+    anon_id = request.session.get(ANON_KEY)
+    if anon_id:
+        cart = Cart.objects.filter(session_key=anon_id).first()
+        if cart is not None or not create:
+            return cart
+    if not create:
+        return None
+    return _get_or_create(session_key=anonymous_id(request))
+
+
+def _get_or_create(**owner) -> Cart:
+    try:
+        with transaction.atomic():
+            return Cart.objects.get_or_create(**owner)[0]
+    except IntegrityError:  # a parallel request created it first
+        return Cart.objects.get(**owner)
+
+
+def _buyable_variant(variant_id) -> Variant:
+    try:
+        variant_id = int(variant_id)
+    except (TypeError, ValueError):
+        raise ProductUnavailable("That product does not exist.") from None
+    variant = (
+        Variant.objects.select_related("product")
+        .filter(pk=variant_id, product__is_active=True)
+        .first()
+    )
+    if variant is None:
+        raise ProductUnavailable("That product does not exist or is no longer sold.")
+    return variant
+
+
+def _check_stock(variant: Variant, quantity: int) -> None:
+    if variant.stock <= 0:
+        raise OutOfStock(f"Sorry, {variant} is out of stock.")
+    if quantity > variant.stock:
+        raise OutOfStock(f"Only {variant.stock} of {variant} left in stock.")
+
+
+@transaction.atomic
+def cart_add(*, cart: Cart, variant_id, quantity: int, request=None) -> CartItem:
+    """Add ``quantity`` of a variant; the cart's total for it may not exceed stock."""
+    variant = _buyable_variant(variant_id)
+    item = CartItem.objects.select_for_update().filter(cart=cart, variant=variant).first()
+    new_quantity = quantity + (item.quantity if item else 0)
+    if new_quantity > MAX_QUANTITY:
+        raise InvalidQuantity(f"You can order at most {MAX_QUANTITY} of one item.")
+    _check_stock(variant, new_quantity)
+    if item:
+        item.quantity = new_quantity
+        item.save(update_fields=["quantity"])
+    else:
+        item = CartItem.objects.create(cart=cart, variant=variant, quantity=quantity)
+    Cart.objects.filter(pk=cart.pk).update(updated_at=item.added_at)
+    if request is not None:
+        events.record_for_request(
+            events.Event.Kind.ADD_TO_CART,
+            request,
+            product=variant.product,
+            value=variant.product.price * quantity,
+            quantity=quantity,
+            variant=variant.pk,
+        )
+    return item
+
+
+@transaction.atomic
+def cart_set_quantity(*, cart: Cart, item_id, quantity: int) -> CartItem | None:
+    """Set a line's quantity; 0 removes it. Returns None when removed."""
+    try:
+        item = CartItem.objects.select_related("variant__product").get(cart=cart, pk=int(item_id))
+    except (CartItem.DoesNotExist, TypeError, ValueError):
+        raise ProductUnavailable("That item is not in your cart.") from None
+    if quantity == 0:
+        item.delete()
+        return None
+    _check_stock(item.variant, quantity)
+    item.quantity = quantity
+    item.save(update_fields=["quantity"])
+    return item
+
+
+def cart_remove(*, cart: Cart, item_id) -> None:
+    cart_set_quantity(cart=cart, item_id=item_id, quantity=0)
+
+
+@transaction.atomic
+def cart_merge(*, anon_id: str, user) -> Cart | None:
+    """Move an anonymous cart's lines into the shopper's cart at sign-in, capped at stock."""
+    anon_cart = Cart.objects.filter(session_key=anon_id).first() if anon_id else None
+    if anon_cart is None:
+        return None
+    user_cart = Cart.objects.filter(user=user).first()
+    if user_cart is None:
+        anon_cart.session_key = None
+        anon_cart.user = user
+        anon_cart.save(update_fields=["session_key", "user"])
+        return anon_cart
+    existing = {item.variant_id: item for item in user_cart.items.select_related("variant")}
+    for item in anon_cart.items.select_related("variant"):
+        target = existing.get(item.variant_id)
+        limit = min(item.variant.stock, MAX_QUANTITY)
+        if target:
+            target.quantity = max(1, min(target.quantity + item.quantity, limit))
+            target.save(update_fields=["quantity"])
+        elif limit > 0:
+            CartItem.objects.create(
+                cart=user_cart, variant=item.variant, quantity=min(item.quantity, limit)
+            )
+    anon_cart.delete()
+    return user_cart
+
+
+@dataclass
+class CartLine:
+    item: CartItem
+    unit_price: Decimal
+    line_total: Decimal
+    available: int
+
+    @property
+    def problem(self) -> str:
+        if not self.item.variant.product.is_active:
+            return "No longer sold."
+        if self.available <= 0:
+            return "Out of stock."
+        if self.item.quantity > self.available:
+            return f"Only {self.available} left."
+        return ""
+
+
+@dataclass
+class CartSummary:
+    lines: list[CartLine]
+    subtotal: Decimal
+
+    @property
+    def count(self) -> int:
+        return sum(line.item.quantity for line in self.lines)
+
+    @property
+    def has_problems(self) -> bool:
+        return any(line.problem for line in self.lines)
+
+
+def cart_summary(cart: Cart | None) -> CartSummary:
+    """The cart's lines with server-side prices, in two queries."""
+    if cart is None:
+        return CartSummary(lines=[], subtotal=Decimal("0.00"))
+    items = cart.items.select_related(
+        "variant__product__brand", "variant__product__category"
+    ).prefetch_related("variant__product__images")
+    lines = []
+    for item in items:
+        price = item.variant.product.price
+        lines.append(
+            CartLine(
+                item=item,
+                unit_price=price,
+                line_total=price * item.quantity,
+                available=item.variant.stock,
+            )
+        )
+    return CartSummary(lines=lines, subtotal=sum((x.line_total for x in lines), Decimal("0.00")))
+
+
+def cart_count(request) -> int:
+    """Items in the visitor's cart, in one query (none for a visitor without a cart)."""
+    if request.user.is_authenticated:
+        items = CartItem.objects.filter(cart__user=request.user)
+    elif request.session.get(ANON_KEY):
+        items = CartItem.objects.filter(cart__session_key=request.session[ANON_KEY])
+    else:
+        return 0
+    return items.aggregate(n=Sum(F("quantity")))["n"] or 0

@@ -1,0 +1,31 @@
+"""Domain errors raised by shop services. Views map them to messages and 4xx responses."""
+
+
+class ShopError(Exception):
+    """A problem the shopper can fix; ``str(error)`` is the message to show them."""
+
+    status_code = 400
+
+
+class InvalidQuantity(ShopError):
+    pass
+
+
+class ProductUnavailable(ShopError):
+    status_code = 404
+
+
+class OutOfStock(ShopError):
+    status_code = 409
+
+
+class EmptyCart(ShopError):
+    pass
+
+
+class PaymentDeclined(ShopError):
+    status_code = 402
+
+
+class InvalidStatusTransition(ShopError):
+    status_code = 409

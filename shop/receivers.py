@@ -1,0 +1,18 @@
+"""At sign-in, hand the visitor's anonymous cart and events to the shopper."""
+
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+
+from personalization.events import ANON_KEY, merge_anonymous
+
+from .cart import cart_merge
+
+
+@receiver(user_logged_in, dispatch_uid="shop_merge_anonymous")
+def merge_anonymous_activity(sender, request, user, **kwargs):
+    if request is None or not hasattr(request, "session"):
+        return
+    anon_id = request.session.get(ANON_KEY)
+    if anon_id:
+        cart_merge(anon_id=anon_id, user=user)
+        merge_anonymous(session_key=anon_id, user=user)

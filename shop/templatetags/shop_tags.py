@@ -1,0 +1,41 @@
+from decimal import ROUND_HALF_UP, Decimal
+
+from django import template
+from django.conf import settings
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+register = template.Library()
+
+SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+
+
+@register.filter
+def money(value, currency=None):
+    if value in (None, ""):
+        return ""
+    amount = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    symbol = SYMBOLS.get(currency or settings.AGORA_CURRENCY, "")
+    return f"{symbol}{amount:,.2f}"
+
+
+@register.simple_tag
+def stars(rating):
+    """Five stars, filled to the nearest half; the number is given to screen readers."""
+    value = float(rating or 0)
+    full = int(value)
+    half = value - full >= 0.5
+    text = "★" * full + ("⯪" if half else "") + "☆" * (5 - full - (1 if half else 0))
+    return format_html('<span class="stars" aria-hidden="true">{}</span>', text)
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes):
+    """The current query string with some parameters replaced (None removes one)."""
+    params = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return "?" + urlencode(sorted(params.lists()), doseq=True)

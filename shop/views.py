@@ -1,0 +1,238 @@
+"""Store pages. Thin: parse input, call a service or selector, render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from personalization import events
+
+from . import cart as carts
+from .checkout import Address, order_place
+from .exceptions import ShopError
+from .filters import SORTS, ProductFilter
+from .forms import CheckoutForm
+from .models import Brand, Order, Product, Variant
+from .selectors import category_tree, orders_for_user, product_for_page, related_products
+
+ORDERS_IN_SESSION = "order_numbers"
+
+
+@require_GET
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def home(request):
+    cards = Product.objects.visible().for_cards()
+    context = {
+        "top_rated": list(cards.order_by("-rating_avg", "-rating_count", "-pk")[:8]),
+        "new_arrivals": list(cards.order_by("-created_at", "-pk")[:8]),
+        "categories": category_tree().roots,
+    }
+    return render(request, "shop/home.html", context)
+
+
+def product_list(request, slug=None):
+    tree = category_tree()
+    node = None
+    data = request.GET.copy()
+    if slug is not None:
+        node = tree.by_slug(slug)
+        if node is None:
+            raise Http404("No such category.")
+        data["category"] = slug
+    base = Product.objects.visible()
+    colours = sorted(set(Variant.objects.exclude(colour="").values_list("colour", flat=True)))
+    sizes = sorted(set(Variant.objects.exclude(size="").values_list("size", flat=True)))
+    filterset = ProductFilter(data, queryset=base, colours=colours, sizes=sizes)
+    valid = filterset.is_valid()
+    products = filterset.ordered(filterset.qs if valid else base).for_cards()
+    paginator = Paginator(products, 24)
+    page = paginator.get_page(request.GET.get("page"))
+    query = (filterset.form.cleaned_data.get("q") or "") if valid else ""
+    if query and page.number == 1:
+        events.record_for_request(
+            events.Event.Kind.SEARCH, request, query=query[:200], results=paginator.count
+        )
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {
+        "filter": filterset,
+        "page": page,
+        "products": page.object_list,
+        "category": node,
+        "breadcrumbs": tree.ancestors(node.id) if node else [],
+        "subcategories": node.children if node else tree.roots,
+        "brands": Brand.objects.annotate(n=Count("products")).filter(n__gt=0),
+        "query": query,
+        "querystring": params.urlencode(),
+        "sorts": SORTS,
+    }
+    status = 200 if valid else 400
+    if not valid:
+        messages.error(request, "Some filters were not valid and were ignored.")
+    return render(request, "shop/product_list.html", context, status=status)
+
+
+def product_detail(request, slug):
+    product = product_for_page(slug=slug)
+    if product is None:
+        raise Http404("No such product.")
+    events.record_for_request(events.Event.Kind.VIEW, request, product=product)
+    tree = category_tree()
+    context = {
+        "product": product,
+        "variants": list(product.variants.all()),
+        "images": list(product.images.all()),
+        "breadcrumbs": tree.ancestors(product.category_id),
+        "related": related_products(product),
+    }
+    return render(request, "shop/product_detail.html", context)
+
+
+@require_POST
+def cart_add(request):
+    try:
+        quantity = carts.parse_quantity(request.POST.get("quantity", "1"))
+        cart = carts.cart_get(request, create=True)
+        item = carts.cart_add(
+            cart=cart, variant_id=request.POST.get("variant"), quantity=quantity, request=request
+        )
+    except ShopError as error:
+        return _cart_problem(request, error)
+    messages.success(request, f"Added {quantity} × {item.variant} to your cart.")
+    if request.htmx:
+        return render(request, "shop/_cart_badge.html", {"cart_count": carts.cart_count(request)})
+    return redirect("shop:cart")
+
+
+@require_POST
+def cart_update(request, item_id):
+    cart = carts.cart_get(request)
+    try:
+        if cart is None:
+            raise carts.ProductUnavailable("Your cart is empty.")
+        quantity = carts.parse_quantity(request.POST.get("quantity"), allow_zero=True)
+        carts.cart_set_quantity(cart=cart, item_id=item_id, quantity=quantity)
+    except ShopError as error:
+        return _cart_problem(request, error)
+    messages.success(request, "Your cart was updated.")
+    return redirect("shop:cart")
+
+
+@require_POST
+def cart_remove(request, item_id):
+    cart = carts.cart_get(request)
+    try:
+        if cart is None:
+            raise carts.ProductUnavailable("Your cart is empty.")
+        carts.cart_remove(cart=cart, item_id=item_id)
+    except ShopError as error:
+        return _cart_problem(request, error)
+    messages.success(request, "The item was removed.")
+    return redirect("shop:cart")
+
+
+def _cart_problem(request, error: ShopError):
+    """Show the cart with the error, with a 4xx status; nothing in the cart changes."""
+    summary = carts.cart_summary(carts.cart_get(request))
+    return render(
+        request,
+        "shop/cart.html",
+        {"summary": summary, "error": str(error)},
+        status=error.status_code,
+    )
+
+
+def cart_detail(request):
+    summary = carts.cart_summary(carts.cart_get(request))
+    return render(request, "shop/cart.html", {"summary": summary})
+
+
+def checkout(request):
+    cart = carts.cart_get(request)
+    summary = carts.cart_summary(cart)
+    if not summary.lines:
+        messages.info(request, "Your cart is empty: add something before checking out.")
+        status = 400 if request.method == "POST" else 200
+        return render(request, "shop/cart.html", {"summary": summary}, status=status)
+    initial = {}
+    if request.user.is_authenticated:
+        last = Order.objects.filter(user=request.user).first()
+        initial = {"email": request.user.email}
+        if last:
+            for name in ("full_name", "line1", "line2", "city", "postcode", "country", "phone"):
+                initial[name] = getattr(last, name)
+    form = CheckoutForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                order = order_place(
+                    cart=cart,
+                    user=request.user,
+                    email=data["email"],
+                    address=Address(
+                        full_name=data["full_name"],
+                        line1=data["line1"],
+                        line2=data["line2"],
+                        city=data["city"],
+                        postcode=data["postcode"],
+                        country=data["country"],
+                        phone=data["phone"],
+                    ),
+                    shipping_method=data["shipping_method"],
+                    card=form.card(),
+                )
+            except ShopError as error:
+                form.add_error(None, str(error))
+                status = error.status_code
+            else:
+                request.session[ORDERS_IN_SESSION] = [
+                    *request.session.get(ORDERS_IN_SESSION, [])[-9:],
+                    order.number,
+                ]
+                return redirect(reverse("shop:order_confirmation", args=[order.number]))
+        else:
+            status = 400
+        summary = carts.cart_summary(cart)
+    return render(request, "shop/checkout.html", {"form": form, "summary": summary}, status=status)
+
+
+def _order_for_viewer(request, number) -> Order:
+    order = (
+        Order.objects.select_related("shipping_method", "user")
+        .prefetch_related("lines__product__images", "events")
+        .filter(number=number)
+        .first()
+    )
+    if order is None:
+        raise Http404("No such order.")
+    own = request.user.is_authenticated and order.user_id == request.user.pk
+    in_session = number in request.session.get(ORDERS_IN_SESSION, [])
+    if not (own or in_session or request.user.is_staff):
+        raise Http404("No such order.")
+    return order
+
+
+def order_confirmation(request, number):
+    order = _order_for_viewer(request, number)
+    return render(request, "shop/order_confirmation.html", {"order": order})
+
+
+def order_detail(request, number):
+    order = _order_for_viewer(request, number)
+    return render(request, "shop/order_detail.html", {"order": order})
+
+
+@login_required
+def my_orders(request):
+    paginator = Paginator(orders_for_user(request.user), 10)
+    page = paginator.get_page(request.GET.get("page"))
+    return render(request, "shop/my_orders.html", {"page": page, "orders": page.object_list})
