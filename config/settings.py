@@ -261,3 +261,21 @@ AGORA_CURRENCY = "EUR"
 # Media (generated product images, review photos) is served by Django unless a web server or
 # object store does it; fine for the demo and small shops.
 AGORA_SERVE_MEDIA = env_bool("AGORA_SERVE_MEDIA", True)
+
+# Demo data: ``manage.py seed_demo`` calls each of these after the catalogue and shoppers exist.
+# Each is ``seed(*, stdout)`` and must be idempotent.
+AGORA_DEMO_SEEDERS: list[str] = []
+
+# --- social: sign-in, permission screen, consent (issue 3) ---------------------------------
+
+
+# --- engagement: likes, shares, follows (issue 4) ------------------------------------------
+
+
+# --- reviews and forums (issue 5) ----------------------------------------------------------
+
+
+# --- personalization: events and profiles (issue 6) ----------------------------------------
+
+
+# --- end of app sections -------------------------------------------------------------------

@@ -18,6 +18,7 @@ from .filters import SORTS, ProductFilter
 from .forms import CheckoutForm
 from .models import Brand, Order, Product, Variant
 from .selectors import category_tree, orders_for_user, product_for_page, related_products
+from .seo import product_jsonld
 
 ORDERS_IN_SESSION = "order_numbers"
 
@@ -85,12 +86,14 @@ def product_detail(request, slug):
         raise Http404("No such product.")
     events.record_for_request(events.Event.Kind.VIEW, request, product=product)
     tree = category_tree()
+    variants, images = list(product.variants.all()), list(product.images.all())
     context = {
         "product": product,
-        "variants": list(product.variants.all()),
-        "images": list(product.images.all()),
+        "variants": variants,
+        "images": images,
         "breadcrumbs": tree.ancestors(product.category_id),
         "related": related_products(product),
+        "jsonld": product_jsonld(product, images=images, variants=variants),
     }
     return render(request, "shop/product_detail.html", context)
 

@@ -3,6 +3,7 @@
 import random
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.sites.models import Site
@@ -10,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.text import slugify
 
 from personalization.models import Event
@@ -103,6 +105,8 @@ class Command(BaseCommand):
         created = self.seed_catalogue(per_category=per_category, images=not no_images)
         self.seed_staff()
         orders = self.seed_shoppers(count=shoppers)
+        for path in settings.AGORA_DEMO_SEEDERS:
+            import_string(path)(stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo store ready: {Product.objects.count()} products ({created} new), "
