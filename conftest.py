@@ -26,6 +26,7 @@ def _eager_celery_and_clean_cache(settings):
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests
     cache.clear()
     yield
     cache.clear()

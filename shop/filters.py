@@ -57,6 +57,10 @@ class ProductFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.filters["colour"].extra["choices"] = [(c, c) for c in colours]
         self.filters["size"].extra["choices"] = [(s, s) for s in sizes]
+        if not (self.data.get("q") or "").strip():  # "Best match" means nothing without a search
+            self.filters["sort"].extra["choices"] = [
+                (k, v[0]) for k, v in SORTS.items() if k != "relevance"
+            ]
 
     def filter_search(self, queryset, name, value):
         return search_products(queryset, value)
@@ -88,6 +92,8 @@ class ProductFilter(django_filters.FilterSet):
     def ordered(self, queryset):
         data = self.form.cleaned_data if hasattr(self.form, "cleaned_data") else {}
         sort = data.get("sort") or ("relevance" if data.get("q") else "newest")
+        if sort == "relevance" and not data.get("q"):
+            sort = "newest"
         ordering = SORTS.get(sort, SORTS["newest"])[1]
         if ordering is None:  # relevance
             if "rank" in queryset.query.annotations:
