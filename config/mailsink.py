@@ -16,8 +16,10 @@ from aiosmtpd.controller import Controller
 
 class MaildirHandler:
     def __init__(self, path: Path):
-        path.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.maildir = mailbox.Maildir(str(path), create=True)
+        for sub in ("tmp", "new", "cur"):  # also when the folder existed already
+            (path / sub).mkdir(exist_ok=True)
 
     async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.content, policy=default_policy)

@@ -1,0 +1,153 @@
+"""The full stack: docker-compose.yml agrees with the settings, and its process commands run
+here outside Docker against the local PostgreSQL and Redis (there is no Docker engine)."""
+
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def production_env(**extra):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "PYTEST", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"))
+    }
+    env.update(
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,shop.example.com",
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    env.update(extra)
+    return env
+
+
+def test_compose_has_the_services_with_healthchecks():
+    services = COMPOSE["services"]
+    assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
+    for name in ["postgres", "redis", "web", "worker"]:
+        assert "healthcheck" in services[name], name
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert services["redis"]["image"].startswith("redis:")
+    assert services["web"]["command"][0] == "gunicorn"
+    assert (
+        services["web"]["command"][1]
+        == settings.WSGI_APPLICATION.rsplit(".", 1)[0] + ":application"
+    )
+    assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
+    for name in ["web", "worker", "beat"]:
+        assert (
+            services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        )
+
+
+def test_compose_environment_matches_what_settings_read():
+    env = COMPOSE["services"]["web"]["environment"]
+    source = (ROOT / "config" / "settings.py").read_text()
+    read = set(re.findall(r'(?:environ\.get|env_bool|env_list)\(\s*"([A-Z_]+)"', source))
+    assert set(env) <= read, f"compose sets variables the settings never read: {set(env) - read}"
+    pg = COMPOSE["services"]["postgres"]["environment"]
+    assert env["DATABASE_URL"] == (
+        f"postgres://{pg['POSTGRES_USER']}:{pg['POSTGRES_PASSWORD']}@postgres:5432/{pg['POSTGRES_DB']}"
+    )
+    assert env["REDIS_URL"].startswith("redis://redis:6379/")
+    assert env["DEBUG"] == "0"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "uv sync --frozen" in dockerfile
+    assert "collectstatic" in dockerfile
+
+
+def test_production_settings_pass_check_deploy():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_the_compose_process_commands_run_outside_docker():
+    """web (gunicorn) and worker (celery) from docker-compose.yml, against local services."""
+    db = settings.DATABASES["default"]
+    database_url = (
+        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    port = free_port()
+    env = production_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=settings.REDIS_URL,
+        SECURE_SSL_REDIRECT="0",
+        CACHE_KEY_PREFIX="deploytest",
+    )
+    bin_dir = Path(sys.executable).parent
+    web_cmd = list(COMPOSE["services"]["web"]["command"])
+    web_cmd[web_cmd.index("--bind") + 1] = f"127.0.0.1:{port}"
+    web_cmd[web_cmd.index("--workers") + 1] = "1"
+    worker_cmd = list(COMPOSE["services"]["worker"]["command"]) + ["--pool=solo"]
+    procs = [
+        subprocess.Popen(
+            [str(bin_dir / web_cmd[0]), *web_cmd[1:]],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [str(bin_dir / worker_cmd[0]), *worker_cmd[1:]],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        ),
+    ]
+    try:
+        body = None
+        for _ in range(60):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    body = r.read()
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert body == b"ok"
+        ping_cmd = [str(bin_dir / "celery"), "-A", "config", "inspect", "ping", "--timeout", "5"]
+        for _ in range(10):  # the worker needs a few seconds to connect
+            ping = subprocess.run(ping_cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+            if "pong" in ping.stdout:
+                break
+        assert "pong" in ping.stdout, ping.stdout + ping.stderr
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
