@@ -1,0 +1,124 @@
+"""Catalogue and order API (read-only). Writes go through the store's services."""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import permissions, serializers, viewsets
+from rest_framework.routers import DefaultRouter
+
+from .filters import ProductFilter
+from .models import Category, Order, OrderLine, Product, ProductImage, Variant
+from .selectors import orders_for_user
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug", "parent"]
+
+
+class VariantSerializer(serializers.ModelSerializer):
+    in_stock = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Variant
+        fields = ["id", "sku", "colour", "size", "in_stock"]
+
+    def get_in_stock(self, obj) -> bool:
+        return obj.stock > 0
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProductImage
+        fields = ["image", "alt"]
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    brand = serializers.CharField(source="brand.name")
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    images = ImageSerializer(many=True, read_only=True)
+    variants = VariantSerializer(many=True, read_only=True)
+    url = serializers.CharField(source="get_absolute_url", read_only=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "url",
+            "brand",
+            "category",
+            "price",
+            "colour",
+            "style",
+            "function",
+            "rating_avg",
+            "rating_count",
+            "description",
+            "images",
+            "variants",
+        ]
+
+
+class ProductViewSet(viewsets.ReadOnlyModelViewSet):
+    """Visible products; filter with the same parameters as the store's product list."""
+
+    serializer_class = ProductSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ProductFilter
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        return (
+            Product.objects.visible()
+            .select_related("brand", "category")
+            .prefetch_related("images", "variants")
+            .order_by("-created_at", "pk")
+        )
+
+
+class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = CategorySerializer
+    queryset = Category.objects.all()
+    lookup_field = "slug"
+    pagination_class = None
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderLine
+        fields = ["product_name", "variant_label", "sku", "unit_price", "quantity", "line_total"]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    lines = OrderLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "number",
+            "status",
+            "created_at",
+            "subtotal",
+            "shipping_cost",
+            "total",
+            "currency",
+            "lines",
+        ]
+
+
+class OrderViewSet(viewsets.ReadOnlyModelViewSet):
+    """The signed-in shopper's own orders."""
+
+    serializer_class = OrderSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    lookup_field = "number"
+
+    def get_queryset(self):
+        return orders_for_user(self.request.user)
+
+
+router = DefaultRouter()
+router.register("products", ProductViewSet, basename="product")
+router.register("categories", CategoryViewSet, basename="category")
+router.register("orders", OrderViewSet, basename="order")
