@@ -3,6 +3,8 @@
 import django_filters
 from django import forms
 from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from .models import Brand, Product, Variant
 from .selectors import category_tree, search_products
@@ -17,6 +19,11 @@ SORTS = {
 }
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class BrandSlugsFilter(django_filters.ModelMultipleChoiceFilter):
+    """Brand slugs; repeat the parameter for several brands."""
+
+
 class ProductFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search", max_length=200)
     category = django_filters.CharFilter(method="filter_category", label="Category")
@@ -26,7 +33,7 @@ class ProductFilter(django_filters.FilterSet):
     max_price = django_filters.NumberFilter(
         field_name="price", lookup_expr="lte", label="Max price", min_value=0
     )
-    brand = django_filters.ModelMultipleChoiceFilter(
+    brand = BrandSlugsFilter(
         field_name="brand__slug",
         to_field_name="slug",
         queryset=Brand.objects.all(),
@@ -72,13 +79,13 @@ class ProductFilter(django_filters.FilterSet):
             return queryset.none()
         return queryset.filter(category_id__in=tree.descendant_ids(node))
 
-    def filter_colour(self, queryset, name, value):
+    def filter_colour(self, queryset, name, value: list[str]):
         if not value:
             return queryset
         ids = Variant.objects.filter(colour__in=value).values("product_id")
         return queryset.filter(Q(colour__in=value) | Q(pk__in=ids))
 
-    def filter_size(self, queryset, name, value):
+    def filter_size(self, queryset, name, value: list[str]):
         if not value:
             return queryset
         return queryset.filter(pk__in=Variant.objects.filter(size__in=value).values("product_id"))
