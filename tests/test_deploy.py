@@ -151,3 +151,43 @@ def test_the_compose_process_commands_run_outside_docker():
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def settings_under(env: dict) -> dict:
+    code = (
+        "import json, django; from django.conf import settings as s; django.setup(); "
+        "print(json.dumps({'cache': s.CACHES['default']['BACKEND'], 'session': s.SESSION_ENGINE,"
+        " 'broker': s.CELERY_BROKER_URL, 'db': s.DATABASES['default']['ENGINE']}))"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, **env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    import json
+
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_redis_url_switches_cache_sessions_and_broker_and_the_default_needs_no_server():
+    embedded = settings_under({})
+    assert embedded == {
+        "cache": "django.core.cache.backends.locmem.LocMemCache",
+        "session": "django.contrib.sessions.backends.db",
+        "broker": "filesystem://",
+        "db": "django.db.backends.sqlite3",
+    }
+    full = settings_under(
+        {"REDIS_URL": "redis://127.0.0.1:6379/9", "DATABASE_URL": "postgres://u@h:5432/agora"}
+    )
+    assert full == {
+        "cache": "django.core.cache.backends.redis.RedisCache",
+        "session": "django.contrib.sessions.backends.cache",
+        "broker": "redis://127.0.0.1:6379/9",
+        "db": "django.db.backends.postgresql",
+    }
