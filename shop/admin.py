@@ -15,7 +15,7 @@ from .models import (
     ShippingMethod,
     Variant,
 )
-from .services import order_set_status, product_reindex
+from .services import catalogue_changed, order_set_status, product_reindex
 
 
 @admin.register(Category)
@@ -101,6 +101,10 @@ class VariantAdmin(admin.ModelAdmin):
     list_filter = ["product__category"]
     search_fields = ["sku", "product__name"]
     autocomplete_fields = ["product"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        catalogue_changed()  # a new colour or size is a new filter choice
 
 
 @admin.register(ShippingMethod)

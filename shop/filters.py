@@ -3,11 +3,9 @@
 import django_filters
 from django import forms
 from django.db.models import Q
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
-from .models import Brand, Product, Variant
-from .selectors import category_tree, search_products
+from .models import Product, Variant
+from .selectors import catalogue_facets, category_tree, search_products
 
 SORTS = {
     "relevance": ("Best match", None),
@@ -19,11 +17,6 @@ SORTS = {
 }
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class BrandSlugsFilter(django_filters.ModelMultipleChoiceFilter):
-    """Brand slugs; repeat the parameter for several brands."""
-
-
 class ProductFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search", max_length=200)
     category = django_filters.CharFilter(method="filter_category", label="Category")
@@ -33,12 +26,8 @@ class ProductFilter(django_filters.FilterSet):
     max_price = django_filters.NumberFilter(
         field_name="price", lookup_expr="lte", label="Max price", min_value=0
     )
-    brand = BrandSlugsFilter(
-        field_name="brand__slug",
-        to_field_name="slug",
-        queryset=Brand.objects.all(),
-        widget=forms.CheckboxSelectMultiple,
-        label="Brand",
+    brand = django_filters.MultipleChoiceFilter(
+        method="filter_brand", widget=forms.CheckboxSelectMultiple, label="Brand"
     )
     colour = django_filters.MultipleChoiceFilter(
         method="filter_colour", widget=forms.CheckboxSelectMultiple, label="Colour"
@@ -60,10 +49,12 @@ class ProductFilter(django_filters.FilterSet):
         model = Product
         fields = []
 
-    def __init__(self, *args, colours=(), sizes=(), **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.filters["colour"].extra["choices"] = [(c, c) for c in colours]
-        self.filters["size"].extra["choices"] = [(s, s) for s in sizes]
+        facets = catalogue_facets()  # cached: no query on most requests
+        self.filters["brand"].extra["choices"] = facets.brands
+        self.filters["colour"].extra["choices"] = [(c, c) for c in facets.colours]
+        self.filters["size"].extra["choices"] = [(s, s) for s in facets.sizes]
         if not (self.data.get("q") or "").strip():  # "Best match" means nothing without a search
             self.filters["sort"].extra["choices"] = [
                 (k, v[0]) for k, v in SORTS.items() if k != "relevance"
@@ -78,6 +69,9 @@ class ProductFilter(django_filters.FilterSet):
         if node is None:
             return queryset.none()
         return queryset.filter(category_id__in=tree.descendant_ids(node))
+
+    def filter_brand(self, queryset, name, value: list[str]):
+        return queryset.filter(brand__slug__in=value) if value else queryset
 
     def filter_colour(self, queryset, name, value: list[str]):
         if not value:

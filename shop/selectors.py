@@ -8,9 +8,10 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 
-from .models import Category, Order, Product
+from .models import Brand, Category, Order, Product, Variant
 
 CATEGORY_TREE_KEY = "shop:category_tree"
+FACETS_KEY = "shop:facets"
 
 
 @dataclass
@@ -63,6 +64,46 @@ def category_tree() -> CategoryTree:
         tree = CategoryTree(nodes=nodes, roots=roots)
         cache.set(CATEGORY_TREE_KEY, tree, 3600)
     return tree
+
+
+@dataclass
+class Facets:
+    colours: list[str]
+    sizes: list[str]
+    brands: list[tuple[str, str]]  # (slug, name) of brands that have visible products
+
+
+def catalogue_facets() -> Facets:
+    """The filter choices for the product list: three queries, then cached until the catalogue
+    changes (``shop.services.catalogue_changed``)."""
+    facets = cache.get(FACETS_KEY)
+    if facets is None:
+        variants = Variant.objects.filter(product__is_active=True)
+        facets = Facets(
+            colours=sorted(set(variants.exclude(colour="").values_list("colour", flat=True))),
+            sizes=sorted(
+                set(variants.exclude(size="").values_list("size", flat=True)), key=_size_key
+            ),
+            brands=list(
+                Brand.objects.filter(products__is_active=True)
+                .distinct()
+                .order_by("name")
+                .values_list("slug", "name")
+            ),
+        )
+        cache.set(FACETS_KEY, facets, 600)
+    return facets
+
+
+SIZE_ORDER = ["XXS", "XS", "S", "M", "L", "XL", "XXL"]
+
+
+def _size_key(size: str):
+    if size in SIZE_ORDER:
+        return (0, SIZE_ORDER.index(size), "")
+    if size.isdigit():
+        return (1, int(size), "")
+    return (2, 0, size)
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -52,9 +52,17 @@ def order_set_status(*, order_id, status: str, actor=None, note: str = "") -> Or
     return order
 
 
+def catalogue_changed() -> None:
+    """Forget cached catalogue data (category tree, filter choices) after an edit."""
+    from .selectors import CATEGORY_TREE_KEY, FACETS_KEY
+
+    cache.delete_many([CATEGORY_TREE_KEY, FACETS_KEY])
+
+
 def product_reindex(*, product_ids=None) -> int:
-    """Refresh the full-text search vectors (PostgreSQL only; SQLite searches without them)."""
-    cache.delete("shop:category_tree")
+    """Refresh the full-text search vectors (PostgreSQL only; SQLite searches without them)
+    and the cached catalogue data."""
+    catalogue_changed()
     if connection.vendor != "postgresql":
         return 0
     sql = """

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,8 +15,13 @@ from .checkout import Address, order_place
 from .exceptions import ShopError
 from .filters import SORTS, ProductFilter
 from .forms import CheckoutForm
-from .models import Brand, Order, Product, Variant
-from .selectors import category_tree, orders_for_user, product_for_page, related_products
+from .models import Order, Product
+from .selectors import (
+    category_tree,
+    orders_for_user,
+    product_for_page,
+    related_products,
+)
 from .seo import product_jsonld
 
 ORDERS_IN_SESSION = "order_numbers"
@@ -48,9 +52,7 @@ def product_list(request, slug=None):
             raise Http404("No such category.")
         data["category"] = slug
     base = Product.objects.visible()
-    colours = sorted(set(Variant.objects.exclude(colour="").values_list("colour", flat=True)))
-    sizes = sorted(set(Variant.objects.exclude(size="").values_list("size", flat=True)))
-    filterset = ProductFilter(data, queryset=base, colours=colours, sizes=sizes)
+    filterset = ProductFilter(data, queryset=base)
     valid = filterset.is_valid()
     products = filterset.ordered(filterset.qs if valid else base).for_cards()
     paginator = Paginator(products, 24)
@@ -69,7 +71,6 @@ def product_list(request, slug=None):
         "category": node,
         "breadcrumbs": tree.ancestors(node.id) if node else [],
         "subcategories": node.children if node else tree.roots,
-        "brands": Brand.objects.annotate(n=Count("products")).filter(n__gt=0),
         "query": query,
         "querystring": params.urlencode(),
         "sorts": SORTS,

@@ -19,6 +19,8 @@ def test_products_api_lists_visible_products_with_store_filters(client):
     assert data["results"][0]["variants"][0]["in_stock"] is True
     assert "stock" not in data["results"][0]["variants"][0]  # stock levels stay private
     assert client.get("/api/products/", {"min_price": "x"}).status_code == 400
+    by_colour = client.get("/api/products/", {"colour": "Blue"}).json()
+    assert [p["name"] for p in by_colour["results"]] == ["Blue kettle"]
 
 
 def test_orders_api_shows_only_my_orders(client):
