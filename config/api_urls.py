@@ -1,9 +1,10 @@
 """The REST API root: each app adds its router here; the OpenAPI schema and docs are served."""
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("engagement/", include("social.engagement.api")),
 ]
