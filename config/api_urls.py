@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include(shop_router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("engagement/", include("social.engagement.api")),
 ]

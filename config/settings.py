@@ -270,6 +270,11 @@ AGORA_DEMO_SEEDERS: list[str] = []
 
 
 # --- engagement: likes, shares, follows (issue 4) ------------------------------------------
+# A like total below this is not shown as a claim (it is an anonymous count of all likes).
+ENGAGEMENT_SOCIAL_PROOF_MIN_LIKES = int(os.environ.get("ENGAGEMENT_SOCIAL_PROOF_MIN_LIKES", "3"))
+# Orders placed up to this many days after a visit through a share link are attributed to it.
+ENGAGEMENT_REFERRAL_DAYS = int(os.environ.get("ENGAGEMENT_REFERRAL_DAYS", "30"))
+AGORA_DEMO_SEEDERS += ["social.engagement.demo.seed"]
 
 
 # --- reviews and forums (issue 5) ----------------------------------------------------------

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from personalization import events
+from social.engagement.services import attribute_order
 
 from . import cart as carts
 from .checkout import Address, order_place
@@ -202,6 +203,8 @@ def checkout(request):
                     *request.session.get(ORDERS_IN_SESSION, [])[-9:],
                     order.number,
                 ]
+                # engagement (issue 4): attribute the order to the share link the visit came from
+                attribute_order(order=order, request=request)
                 return redirect(reverse("shop:order_confirmation", args=[order.number]))
         else:
             status = 400
