@@ -268,6 +268,7 @@ AGORA_DEMO_SEEDERS: list[str] = []
 
 # --- social: sign-in, permission screen, consent (issue 3) ---------------------------------
 SOCIALACCOUNT_ADAPTER = "social.adapter.AgoraSocialAccountAdapter"
+MIDDLEWARE += ["social.middleware.ProviderUnavailableMiddleware"]
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_REQUESTS_TIMEOUT = int(os.environ.get("SOCIALACCOUNT_REQUESTS_TIMEOUT", "5"))
 AGORA_PRIVACY_POLICY_VERSION = os.environ.get("AGORA_PRIVACY_POLICY_VERSION", "2025-06")
