@@ -6,11 +6,10 @@ CALLBACK = "/accounts/oidc/friendbook/login/callback/"
 
 
 @pytest.fixture(scope="session")
-def friendbook(tmp_path_factory, live_server):
-    """Friendbook running as a subprocess; knows the test client's and the live server's URLs."""
+def friendbook(tmp_path_factory):
+    """Friendbook running as a subprocess; the test client's callback URL is registered."""
     server = FriendbookServer(
-        tmp_path_factory.mktemp("friendbook"),
-        redirect_uris=[f"http://testserver{CALLBACK}", f"{live_server.url}{CALLBACK}"],
+        tmp_path_factory.mktemp("friendbook"), redirect_uris=[f"http://testserver{CALLBACK}"]
     )
     yield server
     server.stop()

@@ -58,7 +58,9 @@ class FriendbookServer:
         self.var_dir = var_dir
         users = var_dir / "odd_members.json"
         users.write_text(json.dumps(ODD_MEMBERS))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+        env = self.env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))
+        }
         env.update(FRIENDBOOK_VAR_DIR=str(var_dir), FRIENDBOOK_FAST_HASHER="1")
         args = [sys.executable, str(IDP_MANAGE), "friendbook_serve", f"127.0.0.1:{self.port}"]
         args += ["--users-json", str(users)]
@@ -79,6 +81,13 @@ class FriendbookServer:
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("Friendbook did not start in 60 s")
+
+    def allow_redirects(self, uris: list[str]) -> None:
+        """Register the store's callback URLs with Friendbook (the client's redirect URIs)."""
+        args = [sys.executable, str(IDP_MANAGE), "friendbook_seed"]
+        for uri in uris:
+            args += ["--redirect-uri", uri]
+        subprocess.run(args, env=self.env, check=True, capture_output=True, timeout=60)
 
     def stop(self):
         if self.proc.poll() is None:
