@@ -15,6 +15,11 @@ def friendbook(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def store_uses(settings):
     """Point the store's Friendbook app at a given URL for one test."""
