@@ -290,6 +290,7 @@ SOCIALACCOUNT_PROVIDERS: dict = {
         ]
     }
 }
+AGORA_DEMO_SEEDERS += ["social.demo.seed"]
 # Facebook and Google appear only when their credentials are set.
 for _name, _scope in (("google", ["openid", "profile", "email"]), ("facebook", ["email"])):
     _id = os.environ.get(f"{_name.upper()}_CLIENT_ID", "")

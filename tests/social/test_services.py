@@ -221,3 +221,18 @@ def test_rebuild_task_takes_a_json_safe_id_and_calls_the_profiles_hook(rebuilds)
     args = json.loads(json.dumps([42]))
     rebuild_profile_after_consent_change.apply(args=args)
     assert rebuilds == [42]
+
+
+def test_demo_seeder_is_idempotent():
+    import io
+
+    from social.demo import seed
+
+    users = [
+        UserFactory(username=f"shopper{n:02d}", email=f"shopper{n:02d}@agora.test") for n in (1, 2)
+    ]
+    seed(stdout=io.StringIO())
+    count = ConsentRecord.objects.count()
+    seed(stdout=io.StringIO())
+    assert ConsentRecord.objects.count() == count
+    assert all(consent.BASIC in selectors.granted_categories(u) for u in users)
