@@ -36,7 +36,11 @@ def processes(host: str, port: int) -> dict[str, list[str]]:
     return procs
 
 
-EXTRA: dict[str, list[str]] = {}
+EXTRA: dict[str, list[str]] = {
+    # Friendbook, the local OpenID Connect provider (sandbox/idp): migrates its own SQLite
+    # database under sandbox/idp/var/, seeds its demo members idempotently, then serves.
+    "idp": [PY, "sandbox/idp/manage.py", "friendbook_serve", "127.0.0.1:8001"],
+}
 
 
 def main():

@@ -267,6 +267,39 @@ AGORA_SERVE_MEDIA = env_bool("AGORA_SERVE_MEDIA", True)
 AGORA_DEMO_SEEDERS: list[str] = []
 
 # --- social: sign-in, permission screen, consent (issue 3) ---------------------------------
+SOCIALACCOUNT_ADAPTER = "social.adapter.AgoraSocialAccountAdapter"
+MIDDLEWARE += ["social.middleware.ProviderUnavailableMiddleware"]
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = int(os.environ.get("SOCIALACCOUNT_REQUESTS_TIMEOUT", "5"))
+AGORA_PRIVACY_POLICY_VERSION = os.environ.get("AGORA_PRIVACY_POLICY_VERSION", "2025-06")
+# "Friendbook": the local OpenID Connect provider in sandbox/idp (``make run`` starts it).
+FRIENDBOOK_URL = os.environ.get("FRIENDBOOK_URL", "http://127.0.0.1:8001").rstrip("/")
+SOCIALACCOUNT_PROVIDERS: dict = {
+    "openid_connect": {
+        "APPS": [
+            {
+                "provider_id": "friendbook",
+                "name": "Friendbook",
+                "client_id": os.environ.get("FRIENDBOOK_CLIENT_ID", "agora-store"),
+                "secret": os.environ.get("FRIENDBOOK_CLIENT_SECRET", "agora-store-dev-secret"),
+                "settings": {
+                    "server_url": FRIENDBOOK_URL,
+                    "token_auth_method": "client_secret_post",
+                },
+            }
+        ]
+    }
+}
+AGORA_DEMO_SEEDERS += ["social.demo.seed"]
+# Facebook and Google appear only when their credentials are set.
+for _name, _scope in (("google", ["openid", "profile", "email"]), ("facebook", ["email"])):
+    _id = os.environ.get(f"{_name.upper()}_CLIENT_ID", "")
+    _secret = os.environ.get(f"{_name.upper()}_CLIENT_SECRET", "")
+    if _id and _secret:
+        SOCIALACCOUNT_PROVIDERS[_name] = {
+            "APPS": [{"client_id": _id, "secret": _secret}],
+            "SCOPE": _scope,
+        }
 
 
 # --- engagement: likes, shares, follows (issue 4) ------------------------------------------

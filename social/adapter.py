@@ -1,0 +1,138 @@
+"""allauth integration: the permission screen's choices decide what a social login may keep.
+
+Order of events in one social login (allauth 65):
+1. ``populate_user``: the provider's claims arrive. Everything beyond the account's identity is
+   taken out of ``SocialAccount.extra_data`` here, before allauth saves it anywhere.
+2. ``pre_social_login``: the categories chosen on the permission screen (stashed in the OAuth
+   state, so a replayed or forged callback has none) are intersected with what the provider
+   actually released; the result is cleaned and reduced, and applied at once when the shopper is
+   known (returning shopper, or connecting from their account).
+3. ``save_user``: a new shopper's account exists; the same result is applied to it.
+"""
+
+from allauth.account.adapter import get_adapter as get_account_adapter
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.providers.base import AuthError, AuthProcess
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from requests import RequestException
+
+from . import claims as claimkit
+from . import consent
+from .services import consent_apply_sign_in
+
+STATE_KEY = "agora_consent"  # in the OAuth state "data": what the permission screen granted
+RESULT_KEY = "agora_social"  # in the social login state: the cleaned result, once computed
+
+
+def permission_state(*, provider_id: str, categories: set[str]) -> dict:
+    return {
+        STATE_KEY: {
+            "provider": provider_id,
+            "categories": sorted(categories),
+            "policy_version": consent.policy_version(),
+        }
+    }
+
+
+def _chosen(sociallogin) -> set[str] | None:
+    data = sociallogin.state.get("data")
+    chosen = data.get(STATE_KEY) if isinstance(data, dict) else None
+    if not isinstance(chosen, dict) or chosen.get("provider") != sociallogin.account.provider:
+        return None
+    categories = chosen.get("categories")
+    if not isinstance(categories, list):
+        return None
+    return {c for c in categories if c in consent.CATEGORIES}
+
+
+class AgoraSocialAccountAdapter(DefaultSocialAccountAdapter):
+    def populate_user(self, request, sociallogin, data):
+        user = super().populate_user(request, sociallogin, data)
+        raw = sociallogin.account.extra_data
+        # Kept in memory for pre_social_login only; never saved.
+        sociallogin._agora_claims = claimkit.merged_claims(raw)
+        sociallogin.account.extra_data = claimkit.identity_only(raw)
+        return user
+
+    def pre_social_login(self, request, sociallogin):
+        super().pre_social_login(request, sociallogin)
+        provider = sociallogin.account.provider
+        chosen = _chosen(sociallogin)
+        if chosen is None:
+            self._fail(
+                request,
+                "Please choose what you share with Agora first; nothing was shared "
+                "and you are not signed in.",
+                reverse("social:permissions", args=[provider]),
+            )
+        claims = getattr(sociallogin, "_agora_claims", None) or {}
+        released = claimkit.released_categories(claims)
+        granted = (chosen & released) | {consent.BASIC}
+        today = timezone.localdate()
+        result = {
+            "provider": provider,
+            "granted": sorted(granted),
+            "withheld": sorted(chosen - released),
+            "profile": claimkit.clean_profile(claims, granted, today=today),
+            "applied": False,
+        }
+        sociallogin.state[RESULT_KEY] = result
+        process = sociallogin.state.get("process")
+        if process == AuthProcess.CONNECT and request.user.is_authenticated:
+            if not sociallogin.is_existing or sociallogin.user == request.user:
+                self._apply(request, request.user, sociallogin)
+        elif process != AuthProcess.CONNECT and sociallogin.is_existing:
+            self._apply(request, sociallogin.user, sociallogin)
+
+    def save_user(self, request, sociallogin, form=None):
+        user = super().save_user(request, sociallogin, form=form)
+        self._apply(request, user, sociallogin)
+        return user
+
+    def _apply(self, request, user, sociallogin) -> None:
+        result = sociallogin.state.get(RESULT_KEY)
+        if not result or result.get("applied"):
+            return
+        consent_apply_sign_in(
+            user=user,
+            provider=result["provider"],
+            granted=result["granted"],
+            profile=result["profile"],
+        )
+        result["applied"] = True
+        if result["withheld"]:
+            titles = ", ".join(consent.CATEGORIES[c].title for c in result["withheld"])
+            messages.info(
+                request,
+                f"{sociallogin.provider.name} did not share: {titles}. "
+                "You can share it later under Privacy & sharing.",
+            )
+
+    def on_authentication_error(
+        self, request, provider, error=None, exception=None, extra_context=None
+    ):
+        name = getattr(provider, "name", "The provider")
+        if error == AuthError.CANCELLED:
+            text = f"You cancelled at {name}. Nothing was shared and you are not signed in."
+        elif isinstance(exception, RequestException):
+            text = (
+                f"{name} could not be reached, so sign-in did not complete. Nothing was "
+                "shared; please try again in a moment."
+            )
+        else:
+            text = (
+                f"Sign-in with {name} did not complete: the request had expired, was "
+                "already used or was not valid. Nothing was shared; please start again."
+            )
+        if request.user.is_authenticated:
+            self._fail(request, text, reverse("social:privacy"))
+        self._fail(request, text, reverse("account_login"))
+
+    def _fail(self, request, text: str, url: str):
+        get_account_adapter(request)  # ensure allauth's request context is set up
+        messages.error(request, text)
+        raise ImmediateHttpResponse(HttpResponseRedirect(url))

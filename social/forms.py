@@ -1,0 +1,26 @@
+from django import forms
+
+from . import consent
+
+
+class PermissionForm(forms.Form):
+    """The permission screen: one checkbox per optional category the provider can share."""
+
+    def __init__(self, *args, offered: list[str], initial_granted: set[str] = frozenset(), **kw):
+        super().__init__(*args, **kw)
+        self.offered = [code for code in offered if code != consent.BASIC]
+        for code in self.offered:
+            category = consent.CATEGORIES[code]
+            self.fields[code] = forms.BooleanField(
+                required=False, label=category.title, initial=code in initial_granted
+            )
+
+    def granted(self) -> set[str]:
+        return {consent.BASIC} | {c for c in self.offered if self.cleaned_data.get(c)}
+
+    def rows(self):
+        for code, category in consent.CATEGORIES.items():
+            if code == consent.BASIC:
+                yield category, None
+            elif code in self.offered:
+                yield category, self[code]

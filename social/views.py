@@ -1,0 +1,137 @@
+"""The permission screen and the Privacy & sharing page. Rules live in services/selectors."""
+
+from allauth.account.utils import get_next_redirect_url
+from allauth.socialaccount.adapter import get_adapter as get_social_adapter
+from allauth.socialaccount.models import SocialAccount, SocialApp
+from allauth.socialaccount.providers.base import AuthProcess
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ImproperlyConfigured, MultipleObjectsReturned
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from requests import RequestException
+
+from . import consent, selectors, services
+from .adapter import permission_state
+from .forms import PermissionForm
+from .providers import offered_categories, scopes_for
+
+
+def _provider_or_404(request, provider_id: str):
+    try:
+        provider = get_social_adapter(request).get_provider(request, provider_id)
+    except (SocialApp.DoesNotExist, ImproperlyConfigured, MultipleObjectsReturned):
+        raise Http404("No such sign-in provider.") from None
+    if provider.sub_id != provider_id:
+        raise Http404("No such sign-in provider.")
+    return provider
+
+
+@require_http_methods(["GET", "POST"])
+def permissions(request, provider_id: str):
+    """Ask what the shopper shares, then send them to the provider for exactly that."""
+    provider = _provider_or_404(request, provider_id)
+    connecting = request.user.is_authenticated
+    process = AuthProcess.CONNECT if connecting else AuthProcess.LOGIN
+    back = reverse("social:privacy") if connecting else reverse("account_login")
+    next_url = get_next_redirect_url(request) or ""
+    current = selectors.granted_categories(request.user) if connecting else set()
+    form = PermissionForm(
+        request.POST or None,
+        offered=offered_categories(provider_id),
+        initial_granted=current,
+    )
+    status = 200
+    if request.method == "POST":
+        if "cancel" in request.POST:
+            messages.info(
+                request,
+                f"You did not continue with {provider.name}. Nothing was shared"
+                + (" and you are not signed in." if not connecting else "."),
+            )
+            return redirect(back)
+        if form.is_valid():
+            granted = form.granted()
+            try:
+                return provider.redirect(
+                    request,
+                    process,
+                    next_url=next_url or None,
+                    data=permission_state(provider_id=provider_id, categories=granted),
+                    scope=scopes_for(provider_id, granted),
+                )
+            except RequestException:
+                form.add_error(
+                    None,
+                    f"{provider.name} cannot be reached right now. Nothing was shared; "
+                    "please try again in a moment.",
+                )
+                status = 503
+    return render(
+        request,
+        "social/permissions.html",
+        {
+            "provider": provider,
+            "form": form,
+            "connecting": connecting,
+            "current": current,
+            "next": next_url,
+            "back": back,
+            "policy_version": consent.policy_version(),
+        },
+        status=status,
+    )
+
+
+@login_required
+def privacy(request):
+    user = request.user
+    profile = selectors.social_profile(user)
+    granted = selectors.granted_categories(user)
+    held = selectors.held_data(profile)
+    accounts = list(SocialAccount.objects.filter(user=user).order_by("date_joined"))
+    providers = get_social_adapter(request).list_providers(request)
+    names = {p.sub_id: p.name for p in providers}
+    rows = [
+        {
+            "category": category,
+            "shared": code in granted,
+            "held": held.get(code, ""),
+        }
+        for code, category in consent.CATEGORIES.items()
+    ]
+    return render(
+        request,
+        "social/privacy.html",
+        {
+            "rows": rows,
+            "accounts": [(a, names.get(a.provider, a.provider.title())) for a in accounts],
+            "providers": providers,
+            "connected": {a.provider for a in accounts},
+            "history": selectors.consent_history(user)[:100],
+            "policy_version": consent.policy_version(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def revoke(request, category: str):
+    services.consent_revoke(user=request.user, category=category)
+    messages.success(
+        request,
+        f"You no longer share {consent.CATEGORIES[category].title}. We deleted what we held.",
+    )
+    return redirect("social:privacy")
+
+
+@login_required
+@require_POST
+def disconnect(request, account_id: int):
+    services.social_account_disconnect(user=request.user, account_id=account_id)
+    messages.success(
+        request, "The account is disconnected and everything it shared has been deleted."
+    )
+    return redirect("social:privacy")
