@@ -151,6 +151,22 @@ def test_the_compose_process_commands_run_outside_docker():
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        wait_for_other_sessions_to_leave()
+
+
+def wait_for_other_sessions_to_leave():
+    """The servers' database sessions end a moment after they exit; let the test database go."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for _ in range(50):
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.2)
 
 
 def settings_under(env: dict) -> dict:
