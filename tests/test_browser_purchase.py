@@ -57,3 +57,16 @@ def test_buy_from_home_page_to_confirmation(live_server, viewport):
     assert order.total == Decimal("178.00")  # free shipping over 60
     assert order.lines.get().quantity == 2
     assert product.variants.get(size="M").stock == 1
+
+
+def test_gallery_thumbnail_shows_in_the_main_image(live_server):
+    product = ProductFactory(name="Mug")
+    ProductImageFactory(product=product, alt="Mug, front", position=0)
+    ProductImageFactory(product=product, alt="Mug, side", position=1)
+    with browser() as chromium:
+        page = chromium.new_page()
+        page.goto(live_server.url + product.get_absolute_url())
+        assert page.get_attribute("#main-image", "alt") == "Mug, front"
+        page.get_by_alt_text("Mug, side").click()
+        assert page.get_attribute("#main-image", "alt") == "Mug, side"
+        assert page.url.endswith(product.get_absolute_url())  # no navigation
