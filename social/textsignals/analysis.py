@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 QUOTE_LINE = re.compile(r"^\s*>.*$", re.MULTILINE)
+CLAUSE = re.compile(r"[.,;:!?()\n]+")
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
@@ -83,9 +84,15 @@ def sentiment_label(score: float | None) -> str:
 
 
 def match_intents(text: str, rules: list[RuleSpec]) -> list[IntentMatch]:
-    """Rules whose phrase is followed, within ``window`` words, by a word naming the category."""
-    words = WORD.findall(text.lower())
+    """Rules whose phrase is followed, within ``window`` words of the same clause, by a word
+    naming the category ("broke my old camera" matches; "broke my arm, the camera" does not)."""
     found: dict[tuple[str, int], IntentMatch] = {}
+    for clause in CLAUSE.split(text.lower()):
+        _match_clause(WORD.findall(clause), rules, found)
+    return list(found.values())
+
+
+def _match_clause(words: list[str], rules: list[RuleSpec], found: dict) -> None:
     for rule in rules:
         phrase = WORD.findall(rule.phrase.lower())
         if not phrase:
@@ -113,4 +120,3 @@ def match_intents(text: str, rules: list[RuleSpec]) -> list[IntentMatch]:
                     ),
                 )
                 break
-    return list(found.values())
