@@ -116,7 +116,7 @@ def seed(*, stdout) -> None:
             start = now - timedelta(days=2 + index * 3, hours=rnd.randint(0, 12))
             last = start
             for post in Post.objects.filter(topic=topic).order_by("number"):
-                last = start + timedelta(hours=post.number * rnd.randint(1, 5))
+                last = last + timedelta(hours=rnd.randint(1, 5), minutes=rnd.randint(0, 59))
                 Post.objects.filter(pk=post.pk).update(created_at=last)
             Topic.objects.filter(pk=topic.pk).update(created_at=start, last_post_at=last)
             created += 1

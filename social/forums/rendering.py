@@ -64,8 +64,15 @@ def _escape_raw_html(text: str) -> str:
     return text.replace("<", "&lt;")
 
 
-def render_markdown(text: str, *, nofollow: bool) -> str:
-    source = PRODUCT_TOKEN.sub(lambda m: f"[{m.group(1)}](/p/{m.group(1)}/)", text)
+def _link_text(name: str) -> str:
+    return re.sub(r"([\\\[\]()*_`])", r"\\\1", name)
+
+
+def render_markdown(text: str, *, nofollow: bool, names: dict[str, str] | None = None) -> str:
+    names = names or {}
+    source = PRODUCT_TOKEN.sub(
+        lambda m: f"[{_link_text(names.get(m.group(1), m.group(1)))}](/p/{m.group(1)}/)", text
+    )
     html = markdown.markdown(
         _escape_raw_html(source),
         extensions=["fenced_code", "sane_lists", "nl2br"],
@@ -98,9 +105,10 @@ def mentions(text: str) -> list[str]:
     return found[:10]
 
 
-def render_post(text: str, *, nofollow: bool) -> Rendered:
+def render_post(text: str, *, nofollow: bool, names: dict[str, str] | None = None) -> Rendered:
+    """``names`` maps mentioned product slugs to product names for the link text."""
     return Rendered(
-        html=render_markdown(text, nofollow=nofollow),
+        html=render_markdown(text, nofollow=nofollow, names=names),
         product_slugs=product_slugs(text),
         mentions=mentions(text),
     )

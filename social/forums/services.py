@@ -86,11 +86,17 @@ def _check_can_post(user) -> None:
 
 
 def _render(body: str, *, author) -> tuple[str, list[int], list[str]]:
-    rendered = rendering.render_post(body, nofollow=is_new_account(author))
-    ids_by_slug = dict(
-        Product.objects.visible().filter(slug__in=rendered.product_slugs).values_list("slug", "pk")
+    slugs = rendering.product_slugs(body)
+    found = {
+        slug: (pk, name)
+        for slug, pk, name in Product.objects.visible()
+        .filter(slug__in=slugs)
+        .values_list("slug", "pk", "name")
+    }
+    rendered = rendering.render_post(
+        body, nofollow=is_new_account(author), names={s: v[1] for s, v in found.items()}
     )
-    product_ids = [ids_by_slug[s] for s in rendered.product_slugs if s in ids_by_slug]
+    product_ids = [found[s][0] for s in slugs if s in found]
     return rendered.html, product_ids[: rendering.MAX_PRODUCTS], rendered.mentions
 
 
