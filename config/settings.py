@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "social.engagement",
     "social.reviews",
     "social.forums",
+    "social.textsignals",
     "personalization",
     "crm",
 ]
@@ -311,6 +312,24 @@ AGORA_DEMO_SEEDERS += ["social.engagement.demo.seed"]
 
 
 # --- reviews and forums (issue 5) ----------------------------------------------------------
+# Reviews: "all" approves every review, "verified" approves verified buyers and shoppers with an
+# approved review already (others wait in the admin queue), "none" holds every review.
+AGORA_REVIEWS_AUTO_APPROVE = os.environ.get("AGORA_REVIEWS_AUTO_APPROVE", "verified")
+AGORA_REVIEWS_PER_PAGE = 10
+# Forums: posts per page, edit window, and the trust rules for new accounts.
+AGORA_FORUMS_POSTS_PER_PAGE = 20
+AGORA_FORUMS_TOPICS_PER_PAGE = 25
+AGORA_FORUMS_EDIT_WINDOW_MINUTES = 30
+AGORA_FORUMS_NEW_ACCOUNT_DAYS = 3  # younger accounts are rate-limited harder, links nofollow
+AGORA_FORUMS_RATE_LIMITS = {  # (posts, seconds)
+    "new": (3, 600),
+    "member": (6, 60),
+}
+AGORA_DEMO_SEEDERS += [
+    "social.textsignals.demo.seed",
+    "social.reviews.demo.seed",
+    "social.forums.demo.seed",
+]
 
 
 # --- personalization: events and profiles (issue 6) ----------------------------------------

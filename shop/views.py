@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from personalization import events
 from social.engagement.services import attribute_order
+from social.reviews.selectors import review_schema
 
 from . import cart as carts
 from .checkout import Address, order_place
@@ -95,7 +96,9 @@ def product_detail(request, slug):
         "images": images,
         "breadcrumbs": tree.ancestors(product.category_id),
         "related": related_products(product),
-        "jsonld": product_jsonld(product, images=images, variants=variants),
+        "jsonld": product_jsonld(
+            product, images=images, variants=variants, reviews=review_schema(product)
+        ),
     }
     return render(request, "shop/product_detail.html", context)
 

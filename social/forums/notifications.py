@@ -1,0 +1,61 @@
+"""In-site notification counts (cached, so the nav costs no query) and notification emails."""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .models import Notification
+
+
+def _key(user_id: int) -> str:
+    return f"forums:unread:{user_id}"
+
+
+def unread_count(user) -> int:
+    if not user.is_authenticated:
+        return 0
+    count = cache.get(_key(user.pk))
+    if count is None:
+        count = Notification.objects.filter(user=user, read_at__isnull=True).count()
+        cache.set(_key(user.pk), count, 600)
+    return count
+
+
+def unread_count_changed(user_ids) -> None:
+    cache.delete_many([_key(pk) for pk in user_ids])
+
+
+def send_emails(*, notification_ids: list[int]) -> int:
+    """Email each notification once (``emailed_at`` makes a retried task send nothing twice),
+    only when the shopper asked for email on that subscription or was mentioned."""
+    sent = 0
+    pending = (
+        Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True)
+        .select_related("user", "actor", "post__topic")
+        .order_by("pk")
+    )
+    for note in pending:
+        user = note.user
+        if not user.email or not user.is_active:
+            continue
+        context = {
+            "note": note,
+            "topic": note.post.topic,
+            "actor": note.actor,
+            "url": settings.SITE_URL + note.post.get_absolute_url(),
+            "settings_url": settings.SITE_URL + "/forums/notifications/",
+        }
+        message = EmailMultiAlternatives(
+            subject=f"[Agora forums] {note.get_kind_display()}: {note.post.topic.title}"[:150],
+            body=render_to_string("forums/emails/notification.txt", context),
+            to=[user.email],
+        )
+        message.attach_alternative(
+            render_to_string("forums/emails/notification.html", context), "text/html"
+        )
+        message.send()
+        Notification.objects.filter(pk=note.pk).update(emailed_at=timezone.now())
+        sent += 1
+    return sent

@@ -1,0 +1,428 @@
+"""Write-side operations of the forums. Views, API, admin and tasks call these."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from personalization import events
+from shop.models import Product
+
+from . import rendering
+from .exceptions import Banned, InvalidPost, NotAllowed, NotFound, RateLimited, TopicLocked
+from .models import (
+    ForumBan,
+    ForumCategory,
+    ModerationLog,
+    Notification,
+    Post,
+    PostReport,
+    Subscription,
+    Topic,
+    TopicRead,
+)
+
+TITLE_MIN, TITLE_MAX = 5, 140
+BODY_MIN, BODY_MAX = 2, 10000
+
+
+def _setting(name, default):
+    return getattr(settings, name, default)
+
+
+def clean_title(value) -> str:
+    title = " ".join(str(value or "").replace("\x00", "").split())
+    if not title:
+        raise InvalidPost("Please give your topic a title.")
+    if len(title) < TITLE_MIN:
+        raise InvalidPost(f"The title is too short: at least {TITLE_MIN} characters.")
+    if len(title) > TITLE_MAX:
+        raise InvalidPost(f"The title is too long: at most {TITLE_MAX} characters.")
+    return title
+
+
+def clean_body(value) -> str:
+    body = str(value or "").replace("\x00", "").replace("\r\n", "\n").strip()
+    if not body:
+        raise InvalidPost("Please write something: the post is empty.")
+    if len(body) < BODY_MIN:
+        raise InvalidPost(f"The post is too short: at least {BODY_MIN} characters.")
+    if len(body) > BODY_MAX:
+        raise InvalidPost(f"The post is too long: at most {BODY_MAX} characters.")
+    return body
+
+
+def is_new_account(user) -> bool:
+    if user.is_staff:
+        return False
+    days = _setting("AGORA_FORUMS_NEW_ACCOUNT_DAYS", 3)
+    return user.date_joined > timezone.now() - timedelta(days=days)
+
+
+def is_moderator(user) -> bool:
+    return user.is_authenticated and (user.is_staff or user.has_perm("forums.change_topic"))
+
+
+def _check_can_post(user) -> None:
+    """Banned shoppers cannot post; everyone is rate-limited, new accounts harder."""
+    ban = ForumBan.objects.filter(user=user).first()
+    if ban is not None and ban.active:
+        until = f" until {ban.until:%d %b %Y}" if ban.until else ""
+        raise Banned(f"You cannot post in the forums{until}: {ban.reason}")
+    if user.is_staff:
+        return
+    limits = _setting("AGORA_FORUMS_RATE_LIMITS", {"new": (3, 600), "member": (6, 60)})
+    count, seconds = limits["new" if is_new_account(user) else "member"]
+    since = timezone.now() - timedelta(seconds=seconds)
+    if Post.objects.filter(author=user, created_at__gte=since).count() >= count:
+        minutes = max(1, seconds // 60)
+        raise RateLimited(
+            f"You are posting too fast: at most {count} posts in {minutes} minute"
+            f"{'s' if minutes != 1 else ''}. Please wait a little and try again."
+        )
+
+
+def _render(body: str, *, author) -> tuple[str, list[int], list[str]]:
+    slugs = rendering.product_slugs(body)
+    found = {
+        slug: (pk, name)
+        for slug, pk, name in Product.objects.visible()
+        .filter(slug__in=slugs)
+        .values_list("slug", "pk", "name")
+    }
+    rendered = rendering.render_post(
+        body, nofollow=is_new_account(author), names={s: v[1] for s, v in found.items()}
+    )
+    product_ids = [found[s][0] for s in slugs if s in found]
+    return rendered.html, product_ids[: rendering.MAX_PRODUCTS], rendered.mentions
+
+
+def _schedule_analysis(post: Post) -> None:
+    from .tasks import analyse_post
+
+    transaction.on_commit(lambda: analyse_post.delay(post.pk))
+
+
+def _notify(*, post: Post, mentions: list[str], new_topic: bool) -> list[int]:
+    """In-site notifications (one per shopper per post), emailed after commit."""
+    author_id = post.author_id
+    recipients: dict[int, str] = {}
+    if mentions:
+        User = get_user_model()
+        for pk in User.objects.filter(username__in=mentions, is_active=True).values_list(
+            "pk", flat=True
+        ):
+            recipients[pk] = Notification.Kind.MENTION
+    for pk in Subscription.objects.filter(topic_id=post.topic_id).values_list("user_id", flat=True):
+        recipients.setdefault(pk, Notification.Kind.REPLY)
+    if new_topic:
+        category_id = post.topic.category_id
+        for pk in Subscription.objects.filter(category_id=category_id).values_list(
+            "user_id", flat=True
+        ):
+            recipients.setdefault(pk, Notification.Kind.TOPIC)
+    recipients.pop(author_id, None)
+    if not recipients:
+        return []
+    Notification.objects.bulk_create(
+        [
+            Notification(user_id=pk, kind=kind, post=post, actor_id=author_id)
+            for pk, kind in recipients.items()
+        ],
+        ignore_conflicts=True,
+    )
+    ids = list(
+        Notification.objects.filter(post=post, user_id__in=list(recipients)).values_list(
+            "pk", flat=True
+        )
+    )
+    from . import notifications
+    from .tasks import send_notification_emails
+
+    notifications.unread_count_changed(list(recipients))
+    transaction.on_commit(lambda: send_notification_emails.delay(ids))
+    return ids
+
+
+def _add_post(*, topic: Topic, user, body: str, new_topic: bool) -> Post:
+    html, product_ids, mentions = _render(body, author=user)
+    now = timezone.now()
+    number = topic.post_count + 1
+    post = Post.objects.create(
+        topic=topic,
+        author=user,
+        number=number,
+        body=body,
+        body_html=html,
+        mentioned_products=product_ids,
+        created_at=now,
+    )
+    Topic.objects.filter(pk=topic.pk).update(
+        post_count=F("post_count") + 1, last_post_at=now, last_poster=user
+    )
+    ForumCategory.objects.filter(pk=topic.category_id).update(
+        post_count=F("post_count") + 1, topic_count=F("topic_count") + (1 if new_topic else 0)
+    )
+    Subscription.objects.bulk_create([Subscription(user=user, topic=topic)], ignore_conflicts=True)
+    TopicRead.objects.bulk_create(
+        [TopicRead(user=user, topic=topic, last_read_at=now)],
+        update_conflicts=True,
+        unique_fields=["user", "topic"],
+        update_fields=["last_read_at"],
+    )
+    _notify(post=post, mentions=mentions, new_topic=new_topic)
+    events.record(
+        events.Event.Kind.FORUM_POST,
+        user=user,
+        products=product_ids,
+        topic_id=topic.pk,
+        post_id=post.pk,
+        category=topic.category.slug,
+        new_topic=new_topic,
+    )
+    _schedule_analysis(post)
+    return post
+
+
+@transaction.atomic
+def topic_create(*, user, category: ForumCategory, title, body) -> Topic:
+    title = clean_title(title)
+    body = clean_body(body)
+    _check_can_post(user)
+    topic = Topic.objects.create(category=category, title=title, author=user, post_count=0)
+    topic = Topic.objects.select_for_update().select_related("category").get(pk=topic.pk)
+    _add_post(topic=topic, user=user, body=body, new_topic=True)
+    topic.refresh_from_db()
+    return topic
+
+
+def topic_for_posting(*, user, topic_id) -> Topic:
+    topic = Topic.objects.select_for_update().select_related("category").filter(pk=topic_id).first()
+    if topic is None or (topic.is_hidden and not is_moderator(user)):
+        raise NotFound("This topic does not exist.")
+    if topic.is_locked and not is_moderator(user):
+        raise TopicLocked("This topic is locked: no new replies.")
+    return topic
+
+
+@transaction.atomic
+def post_create(*, user, topic_id, body) -> Post:
+    body = clean_body(body)
+    _check_can_post(user)
+    topic = topic_for_posting(user=user, topic_id=topic_id)
+    return _add_post(topic=topic, user=user, body=body, new_topic=False)
+
+
+def post_for_author(*, user, post_id) -> Post:
+    post = Post.objects.select_for_update().select_related("topic").filter(pk=post_id).first()
+    if post is None or post.is_deleted:
+        raise NotFound("This post does not exist.")
+    if post.author_id != user.pk:
+        raise NotAllowed("You can only change your own posts.")
+    return post
+
+
+def edit_window() -> timedelta:
+    return timedelta(minutes=_setting("AGORA_FORUMS_EDIT_WINDOW_MINUTES", 30))
+
+
+def can_edit(post: Post, user) -> bool:
+    return (
+        user.is_authenticated
+        and post.author_id == user.pk
+        and not post.is_deleted
+        and not post.is_hidden
+        and timezone.now() - post.created_at <= edit_window()
+    )
+
+
+@transaction.atomic
+def post_edit(*, user, post_id, body) -> Post:
+    body = clean_body(body)
+    post = post_for_author(user=user, post_id=post_id)
+    if post.is_hidden:
+        raise NotAllowed("A moderator has hidden this post: it cannot be edited.")
+    if timezone.now() - post.created_at > edit_window():
+        minutes = int(edit_window().total_seconds() // 60)
+        raise NotAllowed(f"Posts can only be edited in the first {minutes} minutes.")
+    if post.topic.is_locked and not is_moderator(user):
+        raise TopicLocked("This topic is locked: posts cannot be edited.")
+    if body == post.body:
+        return post
+    post.body = body
+    post.body_html, post.mentioned_products, _mentions = _render(body, author=user)
+    post.edited_at = timezone.now()
+    post.text_version = F("text_version") + 1
+    post.save()
+    post.refresh_from_db(fields=["text_version"])
+    _schedule_analysis(post)
+    return post
+
+
+@transaction.atomic
+def post_delete(*, user, post_id) -> Post:
+    post = post_for_author(user=user, post_id=post_id)
+    post.is_deleted = True
+    post.body = ""
+    post.body_html = ""
+    post.mentioned_products = []
+    post.save(update_fields=["is_deleted", "body", "body_html", "mentioned_products"])
+    return post
+
+
+def post_report(*, user, post_id, reason) -> PostReport:
+    reason = " ".join(str(reason or "").split())[:300]
+    if not reason:
+        raise InvalidPost("Please say what is wrong with this post.")
+    post = Post.objects.filter(pk=post_id, is_deleted=False).first()
+    if post is None:
+        raise NotFound("This post does not exist.")
+    report, created = PostReport.objects.get_or_create(
+        post=post, reporter=user, defaults={"reason": reason}
+    )
+    if not created:
+        raise InvalidPost("You already reported this post; a moderator will look at it.")
+    return report
+
+
+@transaction.atomic
+def subscription_set(*, user, topic: Topic | None = None, category=None, on: bool) -> bool:
+    if (topic is None) == (category is None):
+        raise InvalidPost("Follow either a topic or a category.")
+    lookup = {"user": user, "topic": topic} if topic else {"user": user, "category": category}
+    if on:
+        Subscription.objects.get_or_create(**lookup)
+    else:
+        Subscription.objects.filter(**lookup).delete()
+    return on
+
+
+def topic_mark_read(*, user, topic: Topic, until, previous=None) -> None:
+    """Remember the newest post seen; never move the marker backwards."""
+    if previous is not None and previous >= until:
+        return
+    TopicRead.objects.bulk_create(
+        [TopicRead(user=user, topic=topic, last_read_at=until)],
+        update_conflicts=True,
+        unique_fields=["user", "topic"],
+        update_fields=["last_read_at"],
+    )
+
+
+# --- moderation -------------------------------------------------------------------------------
+
+
+def _require_moderator(actor) -> None:
+    if not is_moderator(actor):
+        raise NotAllowed("Only moderators can do this.")
+
+
+TOPIC_ACTIONS = {
+    "lock": ("is_locked", True),
+    "unlock": ("is_locked", False),
+    "pin": ("is_pinned", True),
+    "unpin": ("is_pinned", False),
+    "hide": ("is_hidden", True),
+    "unhide": ("is_hidden", False),
+}
+
+
+@transaction.atomic
+def topic_moderate(*, actor, topic_id, action: str, note: str = "") -> Topic:
+    _require_moderator(actor)
+    if action not in TOPIC_ACTIONS:
+        raise InvalidPost("Unknown moderation action.")
+    topic = Topic.objects.select_for_update().filter(pk=topic_id).first()
+    if topic is None:
+        raise NotFound("This topic does not exist.")
+    field, value = TOPIC_ACTIONS[action]
+    setattr(topic, field, value)
+    topic.save(update_fields=[field])
+    ModerationLog.objects.create(actor=actor, action=action, topic=topic, note=note[:300])
+    return topic
+
+
+@transaction.atomic
+def topic_move(*, actor, topic_id, category: ForumCategory) -> Topic:
+    _require_moderator(actor)
+    topic = Topic.objects.select_for_update().filter(pk=topic_id).first()
+    if topic is None:
+        raise NotFound("This topic does not exist.")
+    old = topic.category_id
+    if old == category.pk:
+        return topic
+    topic.category = category
+    topic.save(update_fields=["category"])
+    ForumCategory.objects.filter(pk=old).update(
+        topic_count=F("topic_count") - 1, post_count=F("post_count") - topic.post_count
+    )
+    ForumCategory.objects.filter(pk=category.pk).update(
+        topic_count=F("topic_count") + 1, post_count=F("post_count") + topic.post_count
+    )
+    ModerationLog.objects.create(
+        actor=actor, action="move", topic=topic, note=f"from category {old} to {category}"
+    )
+    return topic
+
+
+@transaction.atomic
+def post_hide(*, actor, post_id, hidden: bool = True, note: str = "") -> Post:
+    _require_moderator(actor)
+    post = Post.objects.select_for_update().filter(pk=post_id).first()
+    if post is None:
+        raise NotFound("This post does not exist.")
+    post.is_hidden = hidden
+    post.save(update_fields=["is_hidden"])
+    post.reports.update(resolved=True)
+    ModerationLog.objects.create(
+        actor=actor,
+        action="hide_post" if hidden else "unhide_post",
+        post=post,
+        topic_id=post.topic_id,
+        note=note[:300],
+    )
+    return post
+
+
+@transaction.atomic
+def user_ban(*, actor, user, reason: str, days: int | None = None) -> ForumBan:
+    _require_moderator(actor)
+    reason = " ".join(str(reason or "").split())[:200]
+    if not reason:
+        raise InvalidPost("Give a reason for the ban.")
+    if user.is_staff:
+        raise NotAllowed("Staff cannot be banned from the forums.")
+    until = timezone.now() + timedelta(days=days) if days else None
+    ban, _ = ForumBan.objects.update_or_create(
+        user=user, defaults={"reason": reason, "until": until, "banned_by": actor}
+    )
+    ModerationLog.objects.create(actor=actor, action="ban", target_user=user, note=reason)
+    return ban
+
+
+@transaction.atomic
+def user_unban(*, actor, user) -> None:
+    _require_moderator(actor)
+    ForumBan.objects.filter(user=user).delete()
+    ModerationLog.objects.create(actor=actor, action="unban", target_user=user)
+
+
+@transaction.atomic
+def report_resolve(*, actor, report_id) -> None:
+    _require_moderator(actor)
+    PostReport.objects.filter(pk=report_id).update(resolved=True)
+    ModerationLog.objects.create(actor=actor, action="dismiss_report", note=f"report {report_id}")
+
+
+def notifications_mark_read(*, user, ids=None) -> int:
+    from . import notifications
+
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    count = qs.update(read_at=timezone.now())
+    notifications.unread_count_changed([user.pk])
+    return count

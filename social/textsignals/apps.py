@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TextSignalsConfig(AppConfig):
+    name = "social.textsignals"
+    label = "textsignals"
+    verbose_name = "Text signals"
