@@ -39,7 +39,11 @@ def ensure_schedules(*, PeriodicTask=None, IntervalSchedule=None, CrontabSchedul
             kwargs["interval"], _ = IntervalSchedule.objects.get_or_create(**spec["interval"])
         else:
             kwargs["crontab"], _ = CrontabSchedule.objects.get_or_create(
-                day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC", **spec["crontab"]
+                day_of_week="*",
+                day_of_month="*",
+                month_of_year="*",
+                timezone="UTC",
+                **spec["crontab"],
             )
         PeriodicTask.objects.create(
             name=spec["name"], task=spec["task"], description=spec["description"], **kwargs
