@@ -225,12 +225,15 @@ def _write_sql(*, lo, hi, user_id, add) -> set[int]:
         "hi": hi,
         "user_id": user_id,
         "weights": json.dumps(settings.PERSONALIZATION_EVENT_WEIGHTS),
-        "epoch": decay_epoch(),
+        "epoch": decay_epoch().timestamp(),
         "half_life": half_life_seconds(),
         "intent_ttl_days": int(settings.PERSONALIZATION_INTENT_TTL_DAYS),
     }
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '256MB'")
+        # One big aggregation: enough memory to hash it, and no JIT (its compile time costs
+        # more than it saves here).
+        cursor.execute("SET LOCAL work_mem = '1GB'")
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute("DROP TABLE IF EXISTS pz_agg")
         cursor.execute(sql, params)
         cursor.execute("SELECT user_id FROM pz_agg")

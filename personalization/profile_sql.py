@@ -1,7 +1,10 @@
 """PostgreSQL statements of the profile build (set-based: no Python loop per event).
 
 ``AGGREGATE`` folds the events ``lo < id <= hi`` (optionally of one shopper) into one row per
-shopper in the temporary table ``pz_agg``. ``UPSERT_REPLACE`` writes those rows as they are
+shopper in the temporary table ``pz_agg``: one pass over the events groups them per shopper,
+product and variant; each product's attribute keys become small integer codes so that the six
+per-dimension GROUP BYs hash integers, not strings. Removed interests are stripped after the
+write (``STRIP_REMOVED``), in the same transaction. ``UPSERT_REPLACE`` writes those rows as they are
 (full rebuild, one shopper); ``UPSERT_ADD`` adds them to what is stored (incremental build).
 Raw affinity scores, counts and sums add up, first/last times take LEAST/GREATEST and intents
 keep the latest expiry, so adding batch after batch gives the same profile as one full pass.
@@ -22,51 +25,75 @@ AGGREGATE = """
 CREATE TEMPORARY TABLE pz_agg ON COMMIT DROP AS
 WITH weights AS (
     SELECT key AS kind, value::float8 AS weight FROM jsonb_each(%(weights)s::jsonb)
-), aff AS (
-    SELECT e.user_id, d.k,
-           sum(w.weight * power(2::float8,
-               extract(epoch FROM (e.occurred_at - %(epoch)s::timestamptz))::float8
-               / %(half_life)s)) AS raw
-    FROM personalization_event e
-    JOIN weights w ON w.kind = e.kind
-    JOIN shop_product p ON p.id = e.product_id
-    LEFT JOIN shop_variant v ON v.id = CASE
-        WHEN e.attributes ->> 'variant' ~ '^[0-9]{{1,18}}$'
-        THEN (e.attributes ->> 'variant')::bigint END
-    CROSS JOIN LATERAL (VALUES
-        ('category:' || p.category_id),
-        ('brand:' || p.brand_id),
-        ('colour:' || lower(coalesce(nullif(v.colour, ''), nullif(p.colour, '')))),
-        ('size:' || lower(nullif(v.size, ''))),
-        ('style:' || lower(nullif(p.style, ''))),
-        ('price_band:' || CASE WHEN p.price < 25 THEN 'budget' WHEN p.price < 75 THEN 'mid'
-                               WHEN p.price < 200 THEN 'premium' ELSE 'luxury' END)
-    ) AS d(k)
-    WHERE {event_filter} AND d.k IS NOT NULL
-      AND NOT EXISTS (
-        SELECT 1 FROM personalization_removedinterest r
-        WHERE r.user_id = e.user_id AND r.dimension || ':' || r.value = d.k
-      )
-    GROUP BY e.user_id, d.k
-), aff_user AS (
-    SELECT user_id, jsonb_object_agg(k, raw) AS affinities FROM aff GROUP BY user_id
-), stats AS (
-    SELECT e.user_id,
-           count(*) AS event_count,
-           min(e.occurred_at) AS first_event_at,
-           max(e.occurred_at) AS last_event_at,
-           coalesce(sum(e.value) FILTER (WHERE e.kind = 'purchase'), 0) AS monetary,
+), ev AS MATERIALIZED (
+    -- one pass over the events: per shopper, product and variant
+    SELECT e.user_id, e.product_id, x.variant_id,
+           sum(w.weight * exp(0.6931471805599453
+               * (date_part('epoch', e.occurred_at) - %(epoch)s) / %(half_life)s)) AS w,
+           count(*) AS n,
+           min(e.occurred_at) AS first_at, max(e.occurred_at) AS last_at,
+           sum(e.value) FILTER (WHERE e.kind = 'purchase') AS monetary,
            max(e.occurred_at) FILTER (WHERE e.kind = 'purchase') AS last_purchase_at,
            min(e.occurred_at) FILTER (WHERE e.kind = 'purchase') AS first_purchase_at,
-           coalesce(sum(s.sentiment), 0) AS sentiment_sum,
-           count(s.sentiment) AS sentiment_count
+           sum(x.sentiment) AS sentiment_sum, count(x.sentiment) AS sentiment_count
     FROM personalization_event e
-    CROSS JOIN LATERAL (SELECT CASE
-        WHEN e.kind = 'text_signal' AND jsonb_typeof(e.attributes -> 'sentiment') = 'number'
-        THEN greatest(-1, least(1, (e.attributes -> 'sentiment')::numeric))::float8
-        END AS sentiment) AS s
+    LEFT JOIN weights w ON w.kind = e.kind
+    CROSS JOIN LATERAL (SELECT
+        CASE WHEN w.weight IS NOT NULL AND jsonb_exists(e.attributes, 'variant')
+                  AND e.attributes ->> 'variant' ~ '^[0-9]{{1,18}}$'
+             THEN (e.attributes ->> 'variant')::bigint ELSE 0 END AS variant_id,
+        CASE WHEN e.kind = 'text_signal'
+                  AND jsonb_typeof(e.attributes -> 'sentiment') = 'number'
+             THEN greatest(-1, least(1, (e.attributes -> 'sentiment')::numeric))::float8
+             END AS sentiment) AS x
     WHERE {event_filter}
-    GROUP BY e.user_id
+    GROUP BY e.user_id, e.product_id, x.variant_id
+), pairs AS MATERIALIZED (
+    -- the attribute keys of each (product, variant) that occurs, as small integer codes
+    SELECT pv.product_id, pv.variant_id, d.slot, d.k
+    FROM (SELECT DISTINCT product_id, variant_id FROM ev WHERE w IS NOT NULL) AS pv
+    JOIN shop_product p ON p.id = pv.product_id
+    LEFT JOIN shop_variant v ON v.id = pv.variant_id
+    CROSS JOIN LATERAL (VALUES
+        (1, 'category:' || p.category_id),
+        (2, 'brand:' || p.brand_id),
+        (3, 'colour:' || lower(coalesce(nullif(v.colour, ''), nullif(p.colour, '')))),
+        (4, 'size:' || lower(nullif(v.size, ''))),
+        (5, 'style:' || lower(nullif(p.style, ''))),
+        (6, 'price_band:' || CASE WHEN p.price < 25 THEN 'budget' WHEN p.price < 75 THEN 'mid'
+                                  WHEN p.price < 200 THEN 'premium' ELSE 'luxury' END)
+    ) AS d(slot, k)
+    WHERE d.k IS NOT NULL
+), codes AS MATERIALIZED (
+    SELECT k, (row_number() OVER ())::int AS code FROM (SELECT DISTINCT k FROM pairs) AS keys
+), pair_codes AS MATERIALIZED (
+    SELECT product_id, variant_id,
+           max(code) FILTER (WHERE slot = 1) AS c1, max(code) FILTER (WHERE slot = 2) AS c2,
+           max(code) FILTER (WHERE slot = 3) AS c3, max(code) FILTER (WHERE slot = 4) AS c4,
+           max(code) FILTER (WHERE slot = 5) AS c5, max(code) FILTER (WHERE slot = 6) AS c6
+    FROM pairs JOIN codes USING (k) GROUP BY product_id, variant_id
+), evc AS MATERIALIZED (
+    SELECT ev.user_id, ev.w, pc.c1, pc.c2, pc.c3, pc.c4, pc.c5, pc.c6
+    FROM ev JOIN pair_codes pc USING (product_id, variant_id)
+    WHERE ev.w IS NOT NULL
+), aff AS (
+    -- one small GROUP BY per dimension is much faster than one over all of them
+    SELECT user_id, c1 AS code, sum(w) AS raw FROM evc GROUP BY 1, 2
+    UNION ALL SELECT user_id, c2, sum(w) FROM evc GROUP BY 1, 2
+    UNION ALL SELECT user_id, c3, sum(w) FROM evc WHERE c3 IS NOT NULL GROUP BY 1, 2
+    UNION ALL SELECT user_id, c4, sum(w) FROM evc WHERE c4 IS NOT NULL GROUP BY 1, 2
+    UNION ALL SELECT user_id, c5, sum(w) FROM evc WHERE c5 IS NOT NULL GROUP BY 1, 2
+    UNION ALL SELECT user_id, c6, sum(w) FROM evc GROUP BY 1, 2
+), aff_user AS (
+    SELECT aff.user_id, jsonb_object_agg(codes.k, aff.raw) AS affinities
+    FROM aff JOIN codes USING (code) GROUP BY aff.user_id
+), stats AS (
+    SELECT user_id, sum(n)::int AS event_count, min(first_at) AS first_event_at,
+           max(last_at) AS last_event_at, coalesce(sum(monetary), 0) AS monetary,
+           max(last_purchase_at) AS last_purchase_at, min(first_purchase_at) AS first_purchase_at,
+           coalesce(sum(sentiment_sum), 0) AS sentiment_sum,
+           sum(sentiment_count)::int AS sentiment_count
+    FROM ev GROUP BY user_id
 ), orders AS (
     SELECT user_id, count(*) AS order_count FROM (
         SELECT DISTINCT e.user_id, coalesce(e.attributes ->> 'order', '#' || e.id) AS o
@@ -79,7 +106,7 @@ WITH weights AS (
                lower(left(e.attributes ->> 'intent', 40)) || ':' || CASE
                    WHEN e.attributes ->> 'category_id' ~ '^[0-9]{{1,9}}$'
                    THEN (e.attributes ->> 'category_id')::int::text ELSE '' END AS k,
-               max(floor(extract(epoch FROM coalesce(
+               max(floor(date_part('epoch', coalesce(
                    personalization_safe_timestamptz(e.attributes ->> 'expires_at'),
                    e.occurred_at + make_interval(days => %(intent_ttl_days)s)
                )))::bigint) AS expires
@@ -169,7 +196,7 @@ WHERE c.user_id = p.user_id AND NOT c.personalization_enabled RETURNING p.user_i
 
 SAFE_TIMESTAMPTZ_FUNCTION = """
 CREATE OR REPLACE FUNCTION personalization_safe_timestamptz(value text)
-RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
+RETURNS timestamptz LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 BEGIN
     IF value IS NULL OR length(value) > 40 THEN RETURN NULL; END IF;
     RETURN value::timestamptz;
