@@ -153,13 +153,11 @@ SELECT user_id, affinities, event_count, first_event_at, last_event_at, order_co
     '{}'::jsonb, now()
 FROM pz_agg
 ON CONFLICT (user_id) DO UPDATE SET
-    affinities = (
-        SELECT coalesce(jsonb_object_agg(key, total), '{}'::jsonb) FROM (
-            SELECT key, sum(value::float8) AS total FROM (
-                SELECT key, value FROM jsonb_each(p.affinities)
-                UNION ALL SELECT key, value FROM jsonb_each(EXCLUDED.affinities)
-            ) AS both_maps GROUP BY key
-        ) AS summed),
+    -- only the new keys are visited; || keeps the others as they are
+    affinities = p.affinities || coalesce((
+        SELECT jsonb_object_agg(
+            key, value::float8 + coalesce((p.affinities ->> key)::float8, 0))
+        FROM jsonb_each(EXCLUDED.affinities)), '{}'::jsonb),
     event_count = p.event_count + EXCLUDED.event_count,
     first_event_at = least(p.first_event_at, EXCLUDED.first_event_at),
     last_event_at = greatest(p.last_event_at, EXCLUDED.last_event_at),
@@ -169,13 +167,10 @@ ON CONFLICT (user_id) DO UPDATE SET
     first_purchase_at = least(p.first_purchase_at, EXCLUDED.first_purchase_at),
     sentiment_sum = p.sentiment_sum + EXCLUDED.sentiment_sum,
     sentiment_count = p.sentiment_count + EXCLUDED.sentiment_count,
-    intents = (
-        SELECT coalesce(jsonb_object_agg(key, latest), '{}'::jsonb) FROM (
-            SELECT key, max(value::bigint) AS latest FROM (
-                SELECT key, value FROM jsonb_each(p.intents)
-                UNION ALL SELECT key, value FROM jsonb_each(EXCLUDED.intents)
-            ) AS both_maps GROUP BY key
-        ) AS merged),
+    intents = p.intents || coalesce((
+        SELECT jsonb_object_agg(
+            key, greatest(value::bigint, coalesce((p.intents ->> key)::bigint, 0)))
+        FROM jsonb_each(EXCLUDED.intents)), '{}'::jsonb),
     updated_at = EXCLUDED.updated_at
 """
 
