@@ -164,8 +164,18 @@ def _labels(by_dimension) -> dict[tuple[str, str], str]:
     return labels
 
 
-def removed_interests(*, user):
-    return RemovedInterest.objects.filter(user=user).order_by("dimension", "value")
+def removed_interests(*, user) -> list[Interest]:
+    """What the shopper removed, with readable labels (two small queries at most)."""
+    removed = list(
+        RemovedInterest.objects.filter(user=user)
+        .order_by("dimension", "value")
+        .values_list("dimension", "value")
+    )
+    by_dimension: dict[str, list[tuple[str, float]]] = {}
+    for dimension, value in removed:
+        by_dimension.setdefault(dimension, []).append((value, 0.0))
+    labels = _labels(by_dimension)
+    return [Interest(d, v, labels.get((d, v), v.capitalize()), 0.0) for d, v in removed]
 
 
 def recent_builds(limit: int = 10):

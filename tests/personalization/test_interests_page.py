@@ -62,6 +62,8 @@ def test_removing_an_interest_from_the_page(client, shopper):
     assert f"Removed “{shoe.brand.name}”" in response.content.decode()
     assert str(shoe.brand_id) not in profile_for(shopper).top("brand", 10)
     assert RemovedInterest.objects.filter(user=shopper, dimension="brand").exists()
+    assert "Interests you removed" in response.content.decode()
+    assert f"{shoe.brand.name} <span" in response.content.decode()  # a label, not an id
 
 
 @pytest.mark.parametrize(
