@@ -333,6 +333,32 @@ AGORA_DEMO_SEEDERS += [
 
 
 # --- personalization: events and profiles (issue 6) ----------------------------------------
+# Affinity weight of each event kind (kinds not listed add no affinity) and the half-life of
+# an event's weight. Scores are stored relative to PERSONALIZATION_DECAY_EPOCH (see
+# personalization.models.PreferenceProfile); keep the epoch fixed once profiles exist.
+PERSONALIZATION_EVENT_WEIGHTS = {
+    "purchase": 10.0,
+    "add_to_cart": 5.0,
+    "like": 3.0,
+    "share": 2.0,
+    "review": 2.0,
+    "view": 1.0,
+}
+PERSONALIZATION_HALF_LIFE_DAYS = float(os.environ.get("PERSONALIZATION_HALF_LIFE_DAYS", "30"))
+PERSONALIZATION_DECAY_EPOCH = "2025-01-01T00:00:00+00:00"
+PERSONALIZATION_INTENT_TTL_DAYS = 30  # a text-signal intent without expires_at lasts this long
+PERSONALIZATION_PROFILE_CACHE_SECONDS = 3600
+# Raw events older than this many days are deleted by a daily task; None keeps them for ever.
+_retention = os.environ.get("PERSONALIZATION_EVENT_RETENTION_DAYS", "")
+PERSONALIZATION_EVENT_RETENTION_DAYS = int(_retention) if _retention else None
+# Demographic field -> the social consent categories that allow it (any one is enough).
+PERSONALIZATION_CONSENT_CATEGORIES = {
+    "age_band": ["age", "age_band", "birthday"],
+    "gender": ["gender"],
+    "relationship_status": ["relationship", "relationship_status"],
+    "interests": ["interests", "likes"],
+}
+AGORA_DEMO_SEEDERS += ["personalization.demo.seed"]
 
 
 # --- end of app sections -------------------------------------------------------------------

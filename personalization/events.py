@@ -58,9 +58,52 @@ def record_for_request(kind: str, request, **kwargs) -> Event:
 
 @transaction.atomic
 def merge_anonymous(*, session_key: str, user) -> int:
-    """Give a session's anonymous events to the shopper who just signed in."""
+    """Give a session's anonymous events to the shopper who just signed in.
+
+    Events already behind the profile watermark are folded in by a rebuild of that shopper.
+    """
     if not session_key:
         return 0
-    return Event.objects.filter(user__isnull=True, session_key=session_key).update(
+    merged = Event.objects.filter(user__isnull=True, session_key=session_key).update(
         user=user, session_key=""
+    )
+    if merged:
+        from .tasks import rebuild_profile
+
+        user_id = user.pk
+        transaction.on_commit(lambda: rebuild_profile.delay(user_id))
+    return merged
+
+
+def record_text_signal(
+    *,
+    user,
+    sentiment: float | None = None,
+    intent: str = "",
+    category_id: int | None = None,
+    expires_at=None,
+    product=None,
+    source: str = "",
+    occurred_at=None,
+) -> Event:
+    """Record what a shopper's own text says (a review, a forum post) for their profile.
+
+    The attribute contract read by the profile build: ``sentiment`` a number in [-1, 1]
+    (clamped), ``intent`` a short lower-case word such as ``"replacement"``, ``category_id`` the
+    shop category the intent is about, ``expires_at`` an ISO 8601 time with offset (default:
+    PERSONALIZATION_INTENT_TTL_DAYS after the event), ``source`` e.g. ``"review:12"``.
+    """
+    attributes = {}
+    if sentiment is not None:
+        attributes["sentiment"] = max(-1.0, min(1.0, float(sentiment)))
+    if intent:
+        attributes["intent"] = str(intent).strip().lower()[:40]
+        if category_id is not None:
+            attributes["category_id"] = int(category_id)
+        if expires_at is not None:
+            attributes["expires_at"] = expires_at.isoformat()
+    if source:
+        attributes["source"] = str(source)[:80]
+    return record(
+        Event.Kind.TEXT_SIGNAL, user=user, product=product, occurred_at=occurred_at, **attributes
     )

@@ -49,3 +49,119 @@ class Event(models.Model):
     def __str__(self):
         who = self.user_id or self.session_key
         return f"{self.kind} by {who} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class PreferenceProfile(models.Model):
+    """What the store has learnt about one shopper, rebuilt by tasks from events and consents.
+
+    ``affinities`` maps ``"<dimension>:<value>"`` (``category:12``, ``brand:3``, ``colour:blue``,
+    ``size:m``, ``style:classic``, ``price_band:mid``) to a *raw* score: the sum over events of
+    ``weight(kind) * 2 ** ((occurred_at - PERSONALIZATION_DECAY_EPOCH) / half_life)``. Because the
+    raw score is a plain sum, new events are simply added to it (incremental build == full
+    rebuild); the decayed score at time ``t`` is ``raw * 2 ** -((t - epoch) / half_life)``.
+    ``intents`` maps ``"<intent>:<category id or empty>"`` to the latest expiry (Unix seconds).
+    ``demographics`` holds only fields whose consent category the shopper granted.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        related_name="preference_profile",
+        on_delete=models.CASCADE,
+    )
+    affinities = models.JSONField(default=dict, blank=True)
+    event_count = models.PositiveIntegerField(default=0)
+    first_event_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    order_count = models.PositiveIntegerField(default=0, help_text="RFM frequency.")
+    monetary = models.DecimalField(
+        max_digits=14, decimal_places=2, default=0, help_text="RFM monetary: total spent."
+    )
+    last_purchase_at = models.DateTimeField(null=True, blank=True, help_text="RFM recency.")
+    first_purchase_at = models.DateTimeField(null=True, blank=True)
+    sentiment_sum = models.FloatField(default=0)
+    sentiment_count = models.PositiveIntegerField(default=0)
+    intents = models.JSONField(default=dict, blank=True)
+    demographics = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["last_purchase_at"], name="profile_recency")]
+
+    def __str__(self):
+        return f"Profile of {self.user_id}"
+
+    @property
+    def average_sentiment(self) -> float | None:
+        return self.sentiment_sum / self.sentiment_count if self.sentiment_count else None
+
+
+class ShopperChoice(models.Model):
+    """A shopper's say over personalization: off entirely, or single interests removed."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        related_name="personalization_choice",
+        on_delete=models.CASCADE,
+    )
+    personalization_enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.user_id}: {'on' if self.personalization_enabled else 'off'}"
+
+
+class RemovedInterest(models.Model):
+    """An interest the shopper removed; builds never put it back."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, related_name="removed_interests", on_delete=models.CASCADE
+    )
+    dimension = models.CharField(max_length=20)
+    value = models.CharField(max_length=120)
+    removed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "dimension", "value"], name="one_removal_per_interest"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} removed {self.dimension}:{self.value}"
+
+
+class ProfileBuildState(models.Model):
+    """The build watermark (a single row): events with ``id <= watermark`` are in the profiles."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    watermark = models.BigIntegerField(default=0)
+    last_full_build_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Profiles built through event {self.watermark}"
+
+
+class ProfileBuildRun(models.Model):
+    """One committed build, written in the same transaction as the profiles it changed."""
+
+    class Mode(models.TextChoices):
+        FULL = "full", "Full rebuild"
+        INCREMENTAL = "incremental", "Incremental"
+        SHOPPER = "shopper", "One shopper"
+
+    mode = models.CharField(max_length=12, choices=Mode.choices)
+    from_event = models.BigIntegerField()
+    to_event = models.BigIntegerField()
+    profiles = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+    finished_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-finished_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_mode_display()} ({self.from_event}, {self.to_event}]"

@@ -1,0 +1,118 @@
+"""Consented social data for profiles, read through the social app's public selectors.
+
+The social app (built in parallel) exposes ``social.selectors.granted_categories(user) ->
+set[str]`` and ``social.selectors.social_profile(user)`` (an object or a mapping with
+``age_band``, ``gender``, ``relationship_status`` and ``interests``). Until it does, or if
+either call fails, a shopper has no consented data. A field is used only when one of the
+consent categories listed for it in ``PERSONALIZATION_CONSENT_CATEGORIES`` is granted.
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from .models import PreferenceProfile, RemovedInterest, ShopperChoice
+
+logger = logging.getLogger(__name__)
+
+MAX_INTERESTS = 50
+
+
+def _social_selectors():
+    try:
+        from social import selectors
+    except ImportError:
+        return None
+    if not all(hasattr(selectors, name) for name in ("granted_categories", "social_profile")):
+        return None
+    return selectors
+
+
+def _field(profile, name):
+    if isinstance(profile, dict):
+        return profile.get(name)
+    return getattr(profile, name, None)
+
+
+def demographics_for(user) -> dict:
+    """The demographic fields the shopper granted, cleaned; {} when there are none."""
+    selectors = _social_selectors()
+    if selectors is None:
+        return {}
+    try:
+        granted = set(selectors.granted_categories(user) or ())
+        profile = selectors.social_profile(user) if granted else None
+    except Exception:  # the social app's failure must not break a build
+        logger.exception("Could not read consented social data of user %s", user.pk)
+        return {}
+    if profile is None:
+        return {}
+    removed = set(
+        RemovedInterest.objects.filter(user=user, dimension="interest").values_list(
+            "value", flat=True
+        )
+    )
+    result = {}
+    for name, categories in settings.PERSONALIZATION_CONSENT_CATEGORIES.items():
+        if not granted.intersection(categories):
+            continue
+        value = _field(profile, name)
+        if name == "interests":
+            if callable(getattr(value, "all", None)):  # a related manager
+                value = [str(item) for item in value.all()]
+            if isinstance(value, str):
+                value = [value]
+            cleaned = []
+            for item in value or ():
+                item = str(item).strip().lower()[:120]
+                if item and item not in removed and item not in cleaned:
+                    cleaned.append(item)
+            if cleaned:
+                result[name] = cleaned[:MAX_INTERESTS]
+        elif value not in (None, ""):
+            result[name] = str(value)[:60]
+    return result
+
+
+def demographic_candidates() -> set[int]:
+    """Shoppers who may have social data: a connected social account or stored demographics."""
+    ids = set(PreferenceProfile.objects.exclude(demographics={}).values_list("user_id", flat=True))
+    try:
+        from allauth.socialaccount.models import SocialAccount
+
+        ids |= set(SocialAccount.objects.values_list("user_id", flat=True))
+    except ImportError:  # pragma: no cover - allauth is installed
+        pass
+    return ids
+
+
+def refresh_demographics(*, user_ids) -> set[int]:
+    """Store each shopper's current consented demographics; returns the profiles changed.
+
+    One call to the social app per shopper with a social account, not per event.
+    """
+    ids = demographic_candidates() if user_ids is None else set(user_ids)
+    opted_out = set(
+        ShopperChoice.objects.filter(user_id__in=ids, personalization_enabled=False).values_list(
+            "user_id", flat=True
+        )
+    )
+    users = get_user_model().objects.filter(pk__in=ids - opted_out)
+    stored = dict(
+        PreferenceProfile.objects.filter(user_id__in=ids).values_list("user_id", "demographics")
+    )
+    changed = set()
+    for user in users.iterator(500):
+        demographics = demographics_for(user)
+        if stored.get(user.pk, {}) == demographics:
+            continue
+        changed.add(user.pk)
+        if user.pk in stored:
+            PreferenceProfile.objects.filter(user_id=user.pk).update(
+                demographics=demographics, updated_at=timezone.now()
+            )
+        elif demographics:
+            PreferenceProfile.objects.create(user_id=user.pk, demographics=demographics)
+    return changed

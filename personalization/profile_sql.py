@@ -1,0 +1,210 @@
+"""PostgreSQL statements of the profile build (set-based: no Python loop per event).
+
+``AGGREGATE`` folds the events ``lo < id <= hi`` (optionally of one shopper) into one row per
+shopper in the temporary table ``pz_agg``: one pass over the events groups them per shopper,
+product and variant; each product's attribute keys become small integer codes so that the six
+per-dimension GROUP BYs hash integers, not strings. Removed interests are stripped after the
+write (``STRIP_REMOVED``), in the same transaction. ``UPSERT_REPLACE`` writes those rows as they are
+(full rebuild, one shopper); ``UPSERT_ADD`` adds them to what is stored (incremental build).
+Raw affinity scores, counts and sums add up, first/last times take LEAST/GREATEST and intents
+keep the latest expiry, so adding batch after batch gives the same profile as one full pass.
+The Python twin of this logic (SQLite, and a cross-check in the tests) is
+``personalization.building.aggregate_python``; keep the two in step.
+"""
+
+# The events a build reads: the committed id range, a known shopper whose personalization is on.
+EVENT_FILTER = """
+    e.id > %(lo)s AND e.id <= %(hi)s AND e.user_id IS NOT NULL {user_filter}
+    AND NOT EXISTS (
+        SELECT 1 FROM personalization_shopperchoice c
+        WHERE c.user_id = e.user_id AND NOT c.personalization_enabled
+    )
+"""
+
+AGGREGATE = """
+CREATE TEMPORARY TABLE pz_agg ON COMMIT DROP AS
+WITH weights AS (
+    SELECT key AS kind, value::float8 AS weight FROM jsonb_each(%(weights)s::jsonb)
+), ev AS MATERIALIZED (
+    -- one pass over the events: per shopper, product and variant
+    SELECT e.user_id, e.product_id, x.variant_id,
+           sum(w.weight * exp(0.6931471805599453
+               * (date_part('epoch', e.occurred_at) - %(epoch)s) / %(half_life)s)) AS w,
+           count(*) AS n,
+           min(e.occurred_at) AS first_at, max(e.occurred_at) AS last_at,
+           sum(e.value) FILTER (WHERE e.kind = 'purchase') AS monetary,
+           max(e.occurred_at) FILTER (WHERE e.kind = 'purchase') AS last_purchase_at,
+           min(e.occurred_at) FILTER (WHERE e.kind = 'purchase') AS first_purchase_at,
+           sum(x.sentiment) AS sentiment_sum, count(x.sentiment) AS sentiment_count
+    FROM personalization_event e
+    LEFT JOIN weights w ON w.kind = e.kind
+    CROSS JOIN LATERAL (SELECT
+        CASE WHEN w.weight IS NOT NULL AND jsonb_exists(e.attributes, 'variant')
+                  AND e.attributes ->> 'variant' ~ '^[0-9]{{1,18}}$'
+             THEN (e.attributes ->> 'variant')::bigint ELSE 0 END AS variant_id,
+        CASE WHEN e.kind = 'text_signal'
+                  AND jsonb_typeof(e.attributes -> 'sentiment') = 'number'
+             THEN greatest(-1, least(1, (e.attributes -> 'sentiment')::numeric))::float8
+             END AS sentiment) AS x
+    WHERE {event_filter}
+    GROUP BY e.user_id, e.product_id, x.variant_id
+), pairs AS MATERIALIZED (
+    -- the attribute keys of each (product, variant) that occurs, as small integer codes
+    SELECT pv.product_id, pv.variant_id, d.slot, d.k
+    FROM (SELECT DISTINCT product_id, variant_id FROM ev WHERE w IS NOT NULL) AS pv
+    JOIN shop_product p ON p.id = pv.product_id
+    LEFT JOIN shop_variant v ON v.id = pv.variant_id
+    CROSS JOIN LATERAL (VALUES
+        (1, 'category:' || p.category_id),
+        (2, 'brand:' || p.brand_id),
+        (3, 'colour:' || lower(coalesce(nullif(v.colour, ''), nullif(p.colour, '')))),
+        (4, 'size:' || lower(nullif(v.size, ''))),
+        (5, 'style:' || lower(nullif(p.style, ''))),
+        (6, 'price_band:' || CASE WHEN p.price < 25 THEN 'budget' WHEN p.price < 75 THEN 'mid'
+                                  WHEN p.price < 200 THEN 'premium' ELSE 'luxury' END)
+    ) AS d(slot, k)
+    WHERE d.k IS NOT NULL
+), codes AS MATERIALIZED (
+    SELECT k, (row_number() OVER ())::int AS code FROM (SELECT DISTINCT k FROM pairs) AS keys
+), pair_codes AS MATERIALIZED (
+    SELECT product_id, variant_id,
+           max(code) FILTER (WHERE slot = 1) AS c1, max(code) FILTER (WHERE slot = 2) AS c2,
+           max(code) FILTER (WHERE slot = 3) AS c3, max(code) FILTER (WHERE slot = 4) AS c4,
+           max(code) FILTER (WHERE slot = 5) AS c5, max(code) FILTER (WHERE slot = 6) AS c6
+    FROM pairs JOIN codes USING (k) GROUP BY product_id, variant_id
+), evc AS MATERIALIZED (
+    SELECT ev.user_id, ev.w, pc.c1, pc.c2, pc.c3, pc.c4, pc.c5, pc.c6
+    FROM ev JOIN pair_codes pc USING (product_id, variant_id)
+    WHERE ev.w IS NOT NULL
+), aff AS (
+    -- one small GROUP BY per dimension is much faster than one over all of them
+    SELECT user_id, c1 AS code, sum(w) AS raw FROM evc GROUP BY 1, 2
+    UNION ALL SELECT user_id, c2, sum(w) FROM evc GROUP BY 1, 2
+    UNION ALL SELECT user_id, c3, sum(w) FROM evc WHERE c3 IS NOT NULL GROUP BY 1, 2
+    UNION ALL SELECT user_id, c4, sum(w) FROM evc WHERE c4 IS NOT NULL GROUP BY 1, 2
+    UNION ALL SELECT user_id, c5, sum(w) FROM evc WHERE c5 IS NOT NULL GROUP BY 1, 2
+    UNION ALL SELECT user_id, c6, sum(w) FROM evc GROUP BY 1, 2
+), aff_user AS (
+    SELECT aff.user_id, jsonb_object_agg(codes.k, aff.raw) AS affinities
+    FROM aff JOIN codes USING (code) GROUP BY aff.user_id
+), stats AS (
+    SELECT user_id, sum(n)::int AS event_count, min(first_at) AS first_event_at,
+           max(last_at) AS last_event_at, coalesce(sum(monetary), 0) AS monetary,
+           max(last_purchase_at) AS last_purchase_at, min(first_purchase_at) AS first_purchase_at,
+           coalesce(sum(sentiment_sum), 0) AS sentiment_sum,
+           sum(sentiment_count)::int AS sentiment_count
+    FROM ev GROUP BY user_id
+), orders AS (
+    SELECT user_id, count(*) AS order_count FROM (
+        SELECT DISTINCT e.user_id, coalesce(e.attributes ->> 'order', '#' || e.id) AS o
+        FROM personalization_event e
+        WHERE e.kind = 'purchase' AND {event_filter}
+    ) AS o GROUP BY user_id
+), intents AS (
+    SELECT user_id, jsonb_object_agg(k, expires) AS intents FROM (
+        SELECT e.user_id,
+               lower(left(e.attributes ->> 'intent', 40)) || ':' || CASE
+                   WHEN e.attributes ->> 'category_id' ~ '^[0-9]{{1,9}}$'
+                   THEN (e.attributes ->> 'category_id')::int::text ELSE '' END AS k,
+               max(floor(date_part('epoch', coalesce(
+                   personalization_safe_timestamptz(e.attributes ->> 'expires_at'),
+                   e.occurred_at + make_interval(days => %(intent_ttl_days)s)
+               )))::bigint) AS expires
+        FROM personalization_event e
+        WHERE e.kind = 'text_signal' AND jsonb_typeof(e.attributes -> 'intent') = 'string'
+          AND e.attributes ->> 'intent' <> '' AND {event_filter}
+        GROUP BY 1, 2
+    ) AS i GROUP BY user_id
+)
+SELECT stats.*, coalesce(orders.order_count, 0) AS order_count,
+       coalesce(aff_user.affinities, '{{}}'::jsonb) AS affinities,
+       coalesce(intents.intents, '{{}}'::jsonb) AS intents
+FROM stats
+LEFT JOIN aff_user USING (user_id)
+LEFT JOIN orders USING (user_id)
+LEFT JOIN intents USING (user_id)
+"""
+
+UPSERT_REPLACE = """
+INSERT INTO personalization_preferenceprofile AS p (
+    user_id, affinities, event_count, first_event_at, last_event_at, order_count,
+    monetary, last_purchase_at, first_purchase_at, sentiment_sum, sentiment_count, intents,
+    demographics, updated_at)
+SELECT user_id, affinities, event_count, first_event_at, last_event_at, order_count,
+    monetary, last_purchase_at, first_purchase_at, sentiment_sum, sentiment_count, intents,
+    '{}'::jsonb, now()
+FROM pz_agg
+ON CONFLICT (user_id) DO UPDATE SET
+    affinities = EXCLUDED.affinities, event_count = EXCLUDED.event_count,
+    first_event_at = EXCLUDED.first_event_at, last_event_at = EXCLUDED.last_event_at,
+    order_count = EXCLUDED.order_count, monetary = EXCLUDED.monetary,
+    last_purchase_at = EXCLUDED.last_purchase_at, first_purchase_at = EXCLUDED.first_purchase_at,
+    sentiment_sum = EXCLUDED.sentiment_sum, sentiment_count = EXCLUDED.sentiment_count,
+    intents = EXCLUDED.intents, updated_at = EXCLUDED.updated_at
+"""
+
+UPSERT_ADD = """
+INSERT INTO personalization_preferenceprofile AS p (
+    user_id, affinities, event_count, first_event_at, last_event_at, order_count,
+    monetary, last_purchase_at, first_purchase_at, sentiment_sum, sentiment_count, intents,
+    demographics, updated_at)
+SELECT user_id, affinities, event_count, first_event_at, last_event_at, order_count,
+    monetary, last_purchase_at, first_purchase_at, sentiment_sum, sentiment_count, intents,
+    '{}'::jsonb, now()
+FROM pz_agg
+ON CONFLICT (user_id) DO UPDATE SET
+    -- only the new keys are visited; || keeps the others as they are
+    affinities = p.affinities || coalesce((
+        SELECT jsonb_object_agg(
+            key, value::float8 + coalesce((p.affinities ->> key)::float8, 0))
+        FROM jsonb_each(EXCLUDED.affinities)), '{}'::jsonb),
+    event_count = p.event_count + EXCLUDED.event_count,
+    first_event_at = least(p.first_event_at, EXCLUDED.first_event_at),
+    last_event_at = greatest(p.last_event_at, EXCLUDED.last_event_at),
+    order_count = p.order_count + EXCLUDED.order_count,
+    monetary = p.monetary + EXCLUDED.monetary,
+    last_purchase_at = greatest(p.last_purchase_at, EXCLUDED.last_purchase_at),
+    first_purchase_at = least(p.first_purchase_at, EXCLUDED.first_purchase_at),
+    sentiment_sum = p.sentiment_sum + EXCLUDED.sentiment_sum,
+    sentiment_count = p.sentiment_count + EXCLUDED.sentiment_count,
+    intents = p.intents || coalesce((
+        SELECT jsonb_object_agg(
+            key, greatest(value::bigint, coalesce((p.intents ->> key)::bigint, 0)))
+        FROM jsonb_each(EXCLUDED.intents)), '{}'::jsonb),
+    updated_at = EXCLUDED.updated_at
+"""
+
+# After writing, honour choices that were committed while the build was running.
+STRIP_REMOVED = """
+UPDATE personalization_preferenceprofile AS p
+SET affinities = p.affinities - ARRAY(
+    SELECT r.dimension || ':' || r.value FROM personalization_removedinterest r
+    WHERE r.user_id = p.user_id)
+WHERE EXISTS (
+    SELECT 1 FROM personalization_removedinterest r
+    WHERE r.user_id = p.user_id AND p.affinities ? (r.dimension || ':' || r.value))
+"""
+DELETE_OPTED_OUT = """
+DELETE FROM personalization_preferenceprofile AS p USING personalization_shopperchoice c
+WHERE c.user_id = p.user_id AND NOT c.personalization_enabled RETURNING p.user_id
+"""
+
+SAFE_TIMESTAMPTZ_FUNCTION = """
+CREATE OR REPLACE FUNCTION personalization_safe_timestamptz(value text)
+RETURNS timestamptz LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    IF value IS NULL OR length(value) > 40 THEN RETURN NULL; END IF;
+    RETURN value::timestamptz;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $$;
+"""
+
+# A full rebuild keeps consented demographics but clears what no longer comes from events.
+ZERO_NOT_BUILT = """
+UPDATE personalization_preferenceprofile AS p SET
+    affinities = '{}'::jsonb, event_count = 0, first_event_at = NULL, last_event_at = NULL,
+    order_count = 0, monetary = 0, last_purchase_at = NULL, first_purchase_at = NULL,
+    sentiment_sum = 0, sentiment_count = 0, intents = '{}'::jsonb, updated_at = now()
+WHERE NOT EXISTS (SELECT 1 FROM pz_agg a WHERE a.user_id = p.user_id)
+"""

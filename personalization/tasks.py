@@ -1,0 +1,66 @@
+"""Celery tasks of personalization: thin wrappers that own retries.
+
+Every task is idempotent (see ``personalization.building``); ``acks_late`` and
+``reject_on_worker_lost`` come from settings, so a task whose worker dies is delivered again.
+"""
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from . import services
+from .building import BuildBusy
+
+RETRYING = {
+    "autoretry_for": (DatabaseError, BuildBusy),
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 8,
+    "acks_late": True,
+}
+
+
+def _summary(result) -> dict:
+    return {
+        "mode": result.mode,
+        "from_event": result.from_event,
+        "to_event": result.to_event,
+        "profiles": result.profiles,
+        "seconds": round(result.seconds, 3),
+        "skipped": result.skipped,
+    }
+
+
+@shared_task(
+    name="personalization.tasks.build_profiles", soft_time_limit=120, time_limit=150, **RETRYING
+)
+def build_profiles() -> dict:
+    """Incremental build from the watermark (scheduled every minute by beat)."""
+    return _summary(services.profile_build_incremental())
+
+
+@shared_task(
+    name="personalization.tasks.rebuild_all_profiles",
+    soft_time_limit=900,
+    time_limit=960,
+    **RETRYING,
+)
+def rebuild_all_profiles() -> dict:
+    """Full rebuild (scheduled nightly): picks up changed products and consents."""
+    return _summary(services.profile_build_full())
+
+
+@shared_task(
+    name="personalization.tasks.rebuild_profile", soft_time_limit=60, time_limit=90, **RETRYING
+)
+def rebuild_profile(user_id: int) -> dict:
+    """Rebuild one shopper (after a consent is granted or revoked, or an anonymous merge)."""
+    return _summary(services.profile_rebuild_for_user(user_id=int(user_id)))
+
+
+@shared_task(
+    name="personalization.tasks.purge_old_events", soft_time_limit=900, time_limit=960, **RETRYING
+)
+def purge_old_events() -> int:
+    """Apply the optional retention limit for raw events."""
+    return services.events_purge_expired()
