@@ -149,6 +149,7 @@ def order_place(
                 occurred_at=order.created_at,
                 quantity=line.quantity,
                 order=order.number,
+                variant=line.variant_id,
             )
         CartItem.objects.filter(cart=cart).delete()
 

@@ -44,16 +44,40 @@ def text_signal_store(
         obj.analysed_at = timezone.now()
         obj.save(update_fields=["sentiment", "intents", "analysed_version", "analysed_at"])
         if author is not None:
-            events.record(
-                events.Event.Kind.TEXT_SIGNAL,
-                user=author,
-                product=getattr(obj, "product", None),
-                value=Decimal(str(result["sentiment"])),
-                source=source,
-                object_id=obj.pk,
-                version=obj.text_version,
-                sentiment=result["sentiment"],
-                label=result["label"],
-                intents=result["intents"],
-            )
+            _record_signals(author=author, obj=obj, source=source, result=result)
     return True
+
+
+def _record_signals(*, author, obj, source: str, result: dict) -> None:
+    """One ``text_signal`` event per analysed version, in the profile build's contract
+    (``personalization.events.record_text_signal``): ``sentiment`` and the first intent with its
+    ``category_id``; a further intent in the same text adds an event without sentiment, so the
+    shopper's average sentiment counts each text once."""
+    product = getattr(obj, "product", None)
+    common = {"source": source, "object_id": obj.pk, "version": obj.text_version}
+    first, *others = result["intents"] or [None]
+    events.record(
+        events.Event.Kind.TEXT_SIGNAL,
+        user=author,
+        product=product,
+        value=Decimal(str(result["sentiment"])),
+        sentiment=result["sentiment"],
+        label=result["label"],
+        intents=result["intents"],
+        **_intent_attributes(first),
+        **common,
+    )
+    for match in others:
+        events.record(
+            events.Event.Kind.TEXT_SIGNAL,
+            user=author,
+            product=product,
+            **_intent_attributes(match),
+            **common,
+        )
+
+
+def _intent_attributes(match: dict | None) -> dict:
+    if match is None:
+        return {}
+    return {"intent": match["intent"], "category_id": match["category_id"]}

@@ -40,7 +40,9 @@ def test_checkout_places_a_paid_order_with_server_prices(
     variant.refresh_from_db()
     assert variant.stock == 3
     assert not CartItem.objects.exists()
-    assert Event.objects.filter(kind="purchase", value=Decimal("50.00")).count() == 1
+    purchase = Event.objects.get(kind="purchase")
+    assert purchase.value == Decimal("50.00")
+    assert purchase.attributes["variant"] == variant.pk  # size affinity in profiles
     assert order.events.get().kind == "placed"
     assert len(mail.outbox) == 1
     assert order.number in mail.outbox[0].subject

@@ -3,6 +3,8 @@
 import pytest
 
 from personalization.models import Event
+from personalization.selectors import load_profile
+from personalization.services import profile_build_incremental
 from social.forums import services as forum_services
 from social.reviews import services as review_services
 from social.reviews.models import Review
@@ -76,9 +78,18 @@ def test_new_review_is_analysed_stored_and_recorded_for_its_author(
     assert event.user == author and event.product == product
     assert event.attributes["source"] == "review"
     assert event.attributes["intents"][0]["category"] == "Cameras"
+    # the attributes the preference profile reads (personalization.events.record_text_signal)
+    assert event.attributes["intent"] == "replacement"
+    assert event.attributes["category_id"] == cameras.pk
+    assert event.attributes["sentiment"] > 0.3
     # a retried task changes nothing twice
     assert text_signal_store(model=Review, pk=review.pk, source="review") is False
     assert Event.objects.filter(kind=Event.Kind.TEXT_SIGNAL).count() == 1
+    # and the author's profile now holds the intent and the sentiment
+    profile_build_incremental()
+    profile = load_profile(user_id=author.pk)
+    assert [(i.intent, i.category_id) for i in profile.intents] == [("replacement", cameras.pk)]
+    assert profile.average_sentiment > 0.3
 
 
 @pytest.mark.django_db
