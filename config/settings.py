@@ -352,11 +352,12 @@ PERSONALIZATION_PROFILE_CACHE_SECONDS = 3600
 _retention = os.environ.get("PERSONALIZATION_EVENT_RETENTION_DAYS", "")
 PERSONALIZATION_EVENT_RETENTION_DAYS = int(_retention) if _retention else None
 # Demographic field -> the social consent categories that allow it (any one is enough).
+# Profile field -> the consent categories of the permission screen (social.consent) that unlock it.
 PERSONALIZATION_CONSENT_CATEGORIES = {
-    "age_band": ["age", "age_band", "birthday"],
+    "age_band": ["age"],
     "gender": ["gender"],
-    "relationship_status": ["relationship", "relationship_status"],
-    "interests": ["interests", "likes"],
+    "relationship_status": ["relationship"],
+    "interests": ["interests"],
 }
 AGORA_DEMO_SEEDERS += ["personalization.demo.seed"]
 

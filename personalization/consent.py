@@ -1,13 +1,10 @@
 """Consented social data for profiles, read through the social app's public selectors.
 
-The social app (built in parallel) exposes ``social.selectors.granted_categories(user) ->
-set[str]`` and ``social.selectors.social_profile(user)`` (an object or a mapping with
-``age_band``, ``gender``, ``relationship_status`` and ``interests``). Until it does, or if
-either call fails, a shopper has no consented data. A field is used only when one of the
-consent categories listed for it in ``PERSONALIZATION_CONSENT_CATEGORIES`` is granted.
+``social.selectors.social_profile(user)`` holds only what the shopper grants right now; on top of
+that, a field is used only while one of the consent categories listed for it in
+``PERSONALIZATION_CONSENT_CATEGORIES`` is granted, so a profile can never hold more than the
+permission screen allowed.
 """
-
-import logging
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,38 +12,15 @@ from django.utils import timezone
 
 from .models import PreferenceProfile, RemovedInterest, ShopperChoice
 
-logger = logging.getLogger(__name__)
-
 MAX_INTERESTS = 50
-
-
-def _social_selectors():
-    try:
-        from social import selectors
-    except ImportError:
-        return None
-    if not all(hasattr(selectors, name) for name in ("granted_categories", "social_profile")):
-        return None
-    return selectors
-
-
-def _field(profile, name):
-    if isinstance(profile, dict):
-        return profile.get(name)
-    return getattr(profile, name, None)
 
 
 def demographics_for(user) -> dict:
     """The demographic fields the shopper granted, cleaned; {} when there are none."""
-    selectors = _social_selectors()
-    if selectors is None:
-        return {}
-    try:
-        granted = set(selectors.granted_categories(user) or ())
-        profile = selectors.social_profile(user) if granted else None
-    except Exception:  # the social app's failure must not break a build
-        logger.exception("Could not read consented social data of user %s", user.pk)
-        return {}
+    from social.selectors import granted_categories, social_profile
+
+    granted = granted_categories(user)
+    profile = social_profile(user) if granted else None
     if profile is None:
         return {}
     removed = set(
@@ -58,20 +32,16 @@ def demographics_for(user) -> dict:
     for name, categories in settings.PERSONALIZATION_CONSENT_CATEGORIES.items():
         if not granted.intersection(categories):
             continue
-        value = _field(profile, name)
+        value = getattr(profile, name)
         if name == "interests":
-            if callable(getattr(value, "all", None)):  # a related manager
-                value = [str(item) for item in value.all()]
-            if isinstance(value, str):
-                value = [value]
             cleaned = []
-            for item in value or ():
+            for item in value:
                 item = str(item).strip().lower()[:120]
                 if item and item not in removed and item not in cleaned:
                     cleaned.append(item)
             if cleaned:
                 result[name] = cleaned[:MAX_INTERESTS]
-        elif value not in (None, ""):
+        elif value:
             result[name] = str(value)[:60]
     return result
 

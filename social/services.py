@@ -31,9 +31,10 @@ def _lock_user(user) -> None:
 
 
 def _enqueue_rebuild(user_id: int) -> None:
-    from .tasks import rebuild_profile_after_consent_change
+    """After commit, rebuild the shopper's preference profile from what they share now."""
+    from personalization.tasks import rebuild_profile
 
-    transaction.on_commit(lambda: rebuild_profile_after_consent_change.delay(user_id))
+    transaction.on_commit(lambda: rebuild_profile.delay(user_id))
 
 
 def _record(*, user, category: str, action: str, source: str, provider: str) -> ConsentRecord:

@@ -1,7 +1,5 @@
 """Profile builds: what goes in, incremental == full, idempotence, consent and choices."""
 
-import sys
-import types
 from datetime import timedelta
 
 import pytest
@@ -223,39 +221,42 @@ def test_malformed_text_signals_do_not_break_the_build():
     assert intent.expires_at > timezone.now() + timedelta(days=29)
 
 
-@pytest.fixture
-def social_selectors(monkeypatch):
-    """Stands in for ``social.selectors`` of the social app, built on another branch."""
-    module = types.ModuleType("social.selectors")
-    module.grants, module.profiles = {}, {}
-    module.granted_categories = lambda user: set(module.grants.get(user.pk, ()))
-    module.social_profile = lambda user: module.profiles.get(user.pk)
-    monkeypatch.setitem(sys.modules, "social.selectors", module)
-    import social
+def share(user, *categories):
+    """Sign in with Friendbook sharing ``categories``, as the permission screen does."""
+    from social.services import consent_apply_sign_in
 
-    monkeypatch.setattr(social, "selectors", module, raising=False)
-    return module
+    consent_apply_sign_in(
+        user=user,
+        provider="friendbook",
+        granted=set(categories),
+        profile={
+            "age_band": "25-34",
+            "gender": "female",
+            "relationship_status": "married",
+            "interests": ["Hiking", "hiking", "Photography"],
+        },
+    )
 
 
-def test_without_the_social_selectors_there_are_no_demographics():
+def test_a_shopper_who_shares_nothing_has_no_demographics():
     from personalization.consent import demographics_for
 
-    assert demographics_for(UserFactory()) == {}
+    user = UserFactory()
+    assert demographics_for(user) == {}
+    share(user)  # basic profile only
+    assert demographics_for(user) == {}
 
 
-def test_demographics_only_from_granted_categories_and_gone_after_revoke(social_selectors):
+def test_demographics_only_from_granted_categories_and_gone_after_revoke(
+    django_capture_on_commit_callbacks,
+):
+    from social.services import consent_revoke
+
     products = catalogue()
     user = UserFactory()
     activity(user, products)
-    social_selectors.profiles[user.pk] = {
-        "age_band": "25-34",
-        "gender": "female",
-        "relationship_status": "married",
-        "interests": ["Hiking", "hiking", "Photography"],
-    }
-    social_selectors.grants[user.pk] = {"basic", "age", "interests"}
-
-    services.profile_rebuild_for_user(user_id=user.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # the sign-in queues a rebuild
+        share(user, "age", "interests")
 
     profile = profile_for(user)
     assert profile.demographics == {"age_band": "25-34"}
@@ -264,10 +265,9 @@ def test_demographics_only_from_granted_categories_and_gone_after_revoke(social_
     services.profile_build_full()
     assert [i.value for i in profile_for(user).interests["interest"]] == ["photography"]
 
-    social_selectors.grants[user.pk] = {"basic"}  # revoked: the social app enqueues this task
-    from personalization.tasks import rebuild_profile
-
-    rebuild_profile.delay(user.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # the revoke queues a rebuild
+        consent_revoke(user=user, category="age")
+        consent_revoke(user=user, category="interests")
 
     stored = PreferenceProfile.objects.get(user=user)
     assert stored.demographics == {}

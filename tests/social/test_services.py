@@ -1,8 +1,5 @@
 """Consent services, selectors and pages, set up through the services as a sign-in would."""
 
-import sys
-import types
-
 import pytest
 from allauth.socialaccount.models import SocialAccount
 from django.urls import reverse
@@ -37,21 +34,11 @@ def signed_in(user=None, *, granted=(), uid=None, friend_uids=()):
     return user
 
 
-@pytest.fixture
-def rebuilds(monkeypatch):
-    """Stands in for personalization.services until the profiles work provides it."""
-    calls = []
-    module = types.ModuleType("personalization.services")
-    module.profile_rebuild_for_user = lambda *, user_id: calls.append(user_id)
-    if "personalization.services" not in sys.modules:
-        monkeypatch.setitem(sys.modules, "personalization.services", module)
-    else:
-        monkeypatch.setattr(
-            sys.modules["personalization.services"],
-            "profile_rebuild_for_user",
-            module.profile_rebuild_for_user,
-        )
-    return calls
+def profile_demographics(user):
+    from personalization.models import PreferenceProfile
+
+    profile = PreferenceProfile.objects.filter(user=user).first()
+    return profile.demographics if profile else {}
 
 
 def test_sign_in_stores_only_granted_fields():
@@ -71,13 +58,17 @@ def test_repeated_sign_in_appends_no_duplicate_grants():
 
 
 def test_revoke_deletes_data_records_history_and_rebuilds_after_commit(
-    rebuilds, django_capture_on_commit_callbacks
+    django_capture_on_commit_callbacks,
 ):
-    user = signed_in(granted={consent.GENDER, consent.INTERESTS})
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
+        user = signed_in(granted={consent.GENDER, consent.INTERESTS})
+    assert profile_demographics(user) == {"gender": "female", "interests": ["tea", "chess"]}
+    with django_capture_on_commit_callbacks() as callbacks:
         services.consent_revoke(user=user, category=consent.GENDER)
-    assert len(callbacks) == 1
-    assert rebuilds == [user.pk]
+    assert "gender" in profile_demographics(user)  # the rebuild waits for the commit
+    for callback in callbacks:
+        callback()
+    assert profile_demographics(user) == {"interests": ["tea", "chess"]}
     profile = SocialProfile.objects.get(user=user)
     assert profile.gender == "" and profile.interests == ["Tea", "Chess"]
     latest = ConsentRecord.objects.filter(user=user).first()
@@ -121,8 +112,10 @@ def test_friends_connect_only_when_both_share_friends():
     assert not Connection.objects.filter(kind="friend").exists()
 
 
-def test_disconnect_withdraws_everything(rebuilds, django_capture_on_commit_callbacks):
-    user = signed_in(granted={consent.GENDER})
+def test_disconnect_withdraws_everything(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        user = signed_in(granted={consent.GENDER})
+    assert profile_demographics(user) == {"gender": "female"}
     account = SocialAccount.objects.get(user=user)
     with django_capture_on_commit_callbacks(execute=True):
         services.social_account_disconnect(user=user, account_id=account.pk)
@@ -132,7 +125,7 @@ def test_disconnect_withdraws_everything(rebuilds, django_capture_on_commit_call
     assert set(
         ConsentRecord.objects.filter(user=user, action="revoked").values_list("source", flat=True)
     ) == {"disconnect"}
-    assert rebuilds == [user.pk]
+    assert profile_demographics(user) == {}
 
 
 def test_disconnect_needs_a_way_back_in():
@@ -211,16 +204,6 @@ def test_signed_in_shopper_sees_current_grants_ticked(client):
     html = client.get(reverse("social:permissions", args=["friendbook"])).content.decode()
     assert 'name="gender" id="id_gender" checked' in html
     assert 'name="age" id="id_age">' in html
-
-
-def test_rebuild_task_takes_a_json_safe_id_and_calls_the_profiles_hook(rebuilds):
-    import json
-
-    from social.tasks import rebuild_profile_after_consent_change
-
-    args = json.loads(json.dumps([42]))
-    rebuild_profile_after_consent_change.apply(args=args)
-    assert rebuilds == [42]
 
 
 def test_demo_seeder_is_idempotent():
