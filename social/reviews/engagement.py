@@ -31,9 +31,11 @@ def _url(review) -> str:
 
 
 def _event_attributes(review) -> dict:
-    """A like or share of a review speaks about its product; the rating tells a liked rave
-    from a liked warning."""
-    return {"product": review.product, "rating": review.rating}
+    """Which product the review is about, and its rating, as attributes only: liking a review
+    is not liking its product (a liked one-star warning is the opposite), so the event's
+    ``product`` stays empty and preference profiles (which weigh ``like`` events by their
+    product) do not count it as interest in the product."""
+    return {"product_id": review.product_id, "rating": review.rating}
 
 
 def public_reviews(*, user, viewer) -> list:

@@ -132,8 +132,13 @@ def test_likes_of_reviews_and_posts_are_events_about_their_product_and_topic():
     engagement.like_set(user=shopper, obj=post, liked=True)
 
     review_like = Event.objects.get(kind=Event.Kind.LIKE, attributes__target="review")
-    assert review_like.product == product
-    assert review_like.attributes == {"target": "review", "object_id": review.pk, "rating": 2}
+    assert review_like.product is None  # a liked review is not a liked product
+    assert review_like.attributes == {
+        "target": "review",
+        "object_id": review.pk,
+        "product_id": product.pk,
+        "rating": 2,
+    }
     post_like = Event.objects.get(kind=Event.Kind.LIKE, attributes__target="post")
     assert post_like.product is None and post_like.user == shopper
     assert post_like.attributes == {
@@ -439,3 +444,21 @@ def test_a_visit_through_a_shared_link_of_a_topic_hidden_since_is_a_clear_404(cl
     assert response.status_code == 404
     assert "engagement_referral" not in client.session
     assert not ShareVisit.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_liked_review_does_not_count_as_interest_in_its_product():
+    from personalization import services as personalization
+    from personalization.selectors import load_profile
+
+    reviewed, liked = ProductFactory(), ProductFactory()
+    warning = _review(product=reviewed, rating=1, title="Broke in a week")
+    shopper = UserFactory()
+    engagement.like_set(user=shopper, obj=warning, liked=True)
+    engagement.like_set(user=shopper, obj=liked, liked=True)
+
+    personalization.profile_build_full()
+
+    brands = load_profile(user_id=shopper.pk).top("brand", 10)
+    assert str(liked.brand_id) in brands
+    assert str(reviewed.brand_id) not in brands
