@@ -70,7 +70,7 @@ class LikesView(APIView):
                 "target": item.entry.key,
                 "object_id": item.obj.pk,
                 "title": item.title,
-                "url": site_url() + item.obj.get_absolute_url(),
+                "url": site_url() + item.url,
                 "liked_at": item.like.created_at,
             }
             for item in items

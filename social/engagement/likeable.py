@@ -16,7 +16,7 @@ An app makes its model likeable (and shareable) once, in its ``AppConfig.ready()
 then drops ``{% load engagement_tags %}{% like_button review %}`` into its templates (for a
 list, call ``{% like_prefetch reviews %}`` once before the loop to keep the query count
 constant), and ``{% share_bar topic %}`` for a share bar. The model needs
-``get_absolute_url()``. Products are registered by this app (see ``apps.py``).
+``get_absolute_url()`` (or pass ``url=``). Products are registered by this app (see ``apps.py``).
 """
 
 from collections.abc import Callable
@@ -36,6 +36,14 @@ def _no_image(obj) -> str | None:
     return None
 
 
+def _own_url(obj) -> str:
+    return obj.get_absolute_url()
+
+
+def _no_event_attributes(obj) -> dict:
+    return {}
+
+
 @dataclass(frozen=True)
 class Likeable:
     model: type[Model]
@@ -45,6 +53,9 @@ class Likeable:
     title: Callable[[Model], str]
     image_url: Callable[[Model], str | None]
     shareable: bool
+    url: Callable[[Model], str] = _own_url
+    event_attributes: Callable[[Model], dict] = _no_event_attributes
+    can_like: bool = True
 
     @property
     def content_type(self) -> ContentType:
@@ -79,8 +90,17 @@ def register(
     title: Callable[[Model], str] = str,
     image_url: Callable[[Model], str | None] | None = None,
     shareable: bool = True,
+    url: Callable[[Model], str] | None = None,
+    event_attributes: Callable[[Model], dict] | None = None,
+    can_like: bool = True,
 ) -> Likeable:
-    """Make ``model`` likeable (and shareable unless ``shareable=False``); idempotent."""
+    """Make ``model`` likeable (and shareable unless ``shareable=False``); idempotent.
+
+    ``url`` gives the item's page (default: its ``get_absolute_url()``); ``event_attributes``
+    adds to the ``like``/``share`` events (it may set ``product``, e.g. a review's product);
+    ``can_like=False`` registers a share-only item (a forum topic): no like button, and the
+    like endpoint answers 404.
+    """
     key = key or model._meta.model_name
     entry = Likeable(
         model=model,
@@ -90,6 +110,9 @@ def register(
         title=title,
         image_url=image_url or _no_image,
         shareable=shareable,
+        url=url or _own_url,
+        event_attributes=event_attributes or _no_event_attributes,
+        can_like=can_like,
     )
     existing = _by_key.get(key)
     if existing is not None and existing.model is not model:

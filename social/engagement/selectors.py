@@ -154,6 +154,10 @@ class LikedItem:
         return self.entry.image_url(self.obj)
 
     @property
+    def url(self) -> str:
+        return self.entry.url(self.obj)
+
+    @property
     def kind(self) -> str:
         return str(self.entry.model._meta.verbose_name)
 

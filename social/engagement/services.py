@@ -40,8 +40,13 @@ _CODE = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 
 
 def _event_target(entry: likeable.Likeable, obj: Model) -> dict:
+    """What a like or share event says about its item: ``target`` (the registry key) and
+    ``object_id`` always; ``product`` for products; and whatever the item's registration adds
+    (a review's product, a post's topic and category)."""
     product = obj if isinstance(obj, Product) else None
-    return {"product": product, "target": entry.key, "object_id": obj.pk}
+    target = {"product": product, "target": entry.key, "object_id": obj.pk}
+    target.update(entry.event_attributes(obj))
+    return target
 
 
 # --- likes ---------------------------------------------------------------------------------
@@ -53,7 +58,7 @@ def like_add(*, user, obj: Model) -> bool:
     Safe under concurrent clicks: the unique constraint lets exactly one insert win, the others
     find the like already there. One ``like`` event is recorded, by the winner only.
     """
-    entry = _likeable_visible(obj)
+    entry = _likeable_visible(obj, like=True)
     content_type = entry.content_type
     try:
         with transaction.atomic():
@@ -83,7 +88,7 @@ def like_remove(*, user, obj: Model) -> bool:
 def like_set(*, user, obj: Model, liked: bool | None = None) -> bool:
     """Set the like to ``liked`` (None toggles); returns whether ``user`` now likes ``obj``."""
     if liked is None:
-        entry = _likeable_visible(obj)
+        entry = _likeable_visible(obj, like=True)
         liked = not Like.objects.filter(
             user=user, content_type=entry.content_type, object_id=obj.pk
         ).exists()
@@ -94,10 +99,12 @@ def like_set(*, user, obj: Model, liked: bool | None = None) -> bool:
     return liked
 
 
-def _likeable_visible(obj: Model) -> likeable.Likeable:
+def _likeable_visible(obj: Model, *, like: bool = False) -> likeable.Likeable:
     entry = likeable.for_object(obj)
     if entry is None:
         raise likeable.ItemNotFound("That kind of item cannot be liked or shared.")
+    if like and not entry.can_like:
+        raise likeable.ItemNotFound(f"A {obj._meta.verbose_name} cannot be liked.")
     if not entry.is_visible(obj):
         raise likeable.ItemNotFound(f"That {obj._meta.verbose_name} is not available.")
     return entry

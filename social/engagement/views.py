@@ -81,7 +81,7 @@ def like(request, key, object_id):
         liked = _parse_liked(request.POST.get("liked"))
     except EngagementError as error:
         return _problem(request, error)
-    next_url = _safe_next(request, fallback=obj.get_absolute_url())
+    next_url = _safe_next(request, fallback=entry.url(obj))
     if not request.user.is_authenticated:
         return _sign_in_first(request, next_url, "Sign in to like things; we'll bring you back.")
     try:
@@ -138,10 +138,10 @@ def share(request, key, object_id, channel):
 @require_GET
 def referral(request, code):
     try:
-        _, obj = services.referral_visit(code=code, request=request)
+        link, obj = services.referral_visit(code=code, request=request)
     except EngagementError as error:
         return _problem(request, error)
-    return redirect(obj.get_absolute_url())
+    return redirect(likeable.for_content_type_id(link.content_type_id).url(obj))
 
 
 @login_required

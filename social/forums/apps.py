@@ -5,3 +5,8 @@ class ForumsConfig(AppConfig):
     name = "social.forums"
     label = "forums"
     verbose_name = "Forums"
+
+    def ready(self):
+        from . import engagement
+
+        engagement.register()

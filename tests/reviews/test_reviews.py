@@ -232,7 +232,9 @@ def test_product_page_queries_do_not_grow_with_reviews(client):
     client.logout()
     anonymous = _product_page_queries(client, hundred)
     assert anonymous == _product_page_queries(client, one)
-    assert anonymous <= 14, anonymous
+    # 15: the page's queries, the like counts of the page's reviews in one grouped query (the
+    # signed-in page adds one for followed likers), and the database session on SQLite
+    assert anonymous <= 15, anonymous
 
 
 @pytest.mark.django_db

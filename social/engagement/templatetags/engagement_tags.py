@@ -52,6 +52,16 @@ def engagement_prefetch(context, *values):
 like_prefetch = register.simple_tag(engagement_prefetch, takes_context=True, name="like_prefetch")
 
 
+@register.filter
+def gather(items, attribute: str) -> list:
+    """Every item's ``attribute`` (a list) joined into one list, so items nested in a page's
+    items load with them: ``{% like_prefetch posts posts|gather:"products" %}``."""
+    gathered = []
+    for item in items or ():
+        gathered.extend(getattr(item, attribute, None) or ())
+    return gathered
+
+
 def _summary(context, obj) -> selectors.LikeSummary:
     request = context.get("request")
     if request is None:
@@ -66,7 +76,7 @@ def like_button(context, obj, compact=False):
     request = context.get("request")
     return {
         "obj": obj,
-        "key": entry.key if entry else None,
+        "key": entry.key if entry and entry.can_like else None,
         "summary": _summary(context, obj),
         "next": context.get("like_next") or (request.get_full_path() if request else "/"),
         "compact": compact,
