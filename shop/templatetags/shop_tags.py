@@ -21,12 +21,12 @@ def money(value, currency=None):
 
 @register.simple_tag
 def stars(rating):
-    """Five stars, filled to the nearest half; the number is given to screen readers."""
-    value = float(rating or 0)
-    full = int(value)
-    half = value - full >= 0.5
-    text = "★" * full + ("⯪" if half else "") + "☆" * (5 - full - (1 if half else 0))
-    return format_html('<span class="stars" aria-hidden="true">{}</span>', text)
+    """Five stars filled to the rating (CSS clips a gradient; no glyph for half a star needed).
+    Decorative: the number is always given in text or in an aria-label next to it."""
+    value = max(0.0, min(5.0, float(rating or 0)))
+    return format_html(
+        '<span class="stars" style="--rating: {}" aria-hidden="true">★★★★★</span>', f"{value:.2f}"
+    )
 
 
 @register.simple_tag(takes_context=True)

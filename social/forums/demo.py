@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.utils import timezone
 
+from config.celery import eager_tasks
 from shop.models import Product
-from social.textsignals.eager import eager_tasks
 
 from .models import ForumCategory, Post, Topic
 from .services import post_create, subscription_set, topic_create

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
+from config.celery import eager_tasks
 from shop.models import OrderLine, Product
-from social.textsignals.eager import eager_tasks
 
 from .exceptions import ReviewError
 from .models import Question, Review
