@@ -21,12 +21,11 @@ def money(value, currency=None):
 
 @register.simple_tag
 def stars(rating):
-    """Five stars filled to the rating (CSS clips a gradient; no glyph for half a star needed).
+    """Five stars filled to the nearest half star (a class per step, no inline style).
     Decorative: the number is always given in text or in an aria-label next to it."""
     value = max(0.0, min(5.0, float(rating or 0)))
-    return format_html(
-        '<span class="stars" style="--rating: {}" aria-hidden="true">★★★★★</span>', f"{value:.2f}"
-    )
+    step = round(value * 2) * 5  # 0, 5, 10 … 50
+    return format_html('<span class="stars stars-{}" aria-hidden="true">★★★★★</span>', step)
 
 
 @register.simple_tag(takes_context=True)

@@ -189,3 +189,12 @@ def test_filter_choices_are_cached_and_refreshed_when_staff_edit_a_variant(clien
     assert response.status_code == 302
     assert client.get(url).context["filter"].form.fields["colour"].choices == [("Teal", "Teal")]
     assert names(client.get(url, {"colour": "Teal"})) == ["Scarf"]
+
+
+@pytest.mark.parametrize(
+    ("rating", "step"), [(4.3, 45), (4.2, 40), (None, 0), (7, 50), ("-1", 0), (Decimal("2.75"), 30)]
+)
+def test_stars_fill_to_the_nearest_half_star(rating, step):
+    from shop.templatetags.shop_tags import stars
+
+    assert f'class="stars stars-{step}"' in stars(rating)
