@@ -174,13 +174,18 @@ ON CONFLICT (user_id) DO UPDATE SET
     updated_at = EXCLUDED.updated_at
 """
 
-# After writing, honour choices that were committed while the build was running.
+# After writing, honour choices that were committed while the build was running. Only the rows
+# this build wrote can hold a removed interest again, and the few shoppers who removed one lead:
+# the statement never scans the profile table.
 STRIP_REMOVED = """
 UPDATE personalization_preferenceprofile AS p
 SET affinities = p.affinities - ARRAY(
     SELECT r.dimension || ':' || r.value FROM personalization_removedinterest r
     WHERE r.user_id = p.user_id)
-WHERE EXISTS (
+WHERE p.user_id IN (
+    SELECT DISTINCT r.user_id FROM personalization_removedinterest r
+    JOIN pz_agg a ON a.user_id = r.user_id)
+  AND EXISTS (
     SELECT 1 FROM personalization_removedinterest r
     WHERE r.user_id = p.user_id AND p.affinities ? (r.dimension || ':' || r.value))
 """
