@@ -90,11 +90,20 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def compose_command(service: str) -> list[str]:
+    """A service's command from docker-compose.yml, with the executable from this venv."""
+    command = list(COMPOSE["services"][service]["command"])
+    if command[0] == "python":
+        return [sys.executable, *command[1:]]
+    return [str(Path(sys.executable).parent / command[0]), *command[1:]]
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_the_compose_process_commands_run_outside_docker():
-    """web (gunicorn) and worker (celery) from docker-compose.yml, against local services."""
+def test_the_compose_process_commands_run_outside_docker(tmp_path):
+    """migrate, web (gunicorn), worker and beat (celery) exactly as docker-compose.yml runs
+    them, here against the local PostgreSQL and Redis."""
     db = settings.DATABASES["default"]
     database_url = (
         f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
@@ -106,27 +115,25 @@ def test_the_compose_process_commands_run_outside_docker():
         SECURE_SSL_REDIRECT="0",
         CACHE_KEY_PREFIX="deploytest",
     )
-    bin_dir = Path(sys.executable).parent
-    web_cmd = list(COMPOSE["services"]["web"]["command"])
-    web_cmd[web_cmd.index("--bind") + 1] = f"127.0.0.1:{port}"
-    web_cmd[web_cmd.index("--workers") + 1] = "1"
-    worker_cmd = list(COMPOSE["services"]["worker"]["command"]) + ["--pool=solo"]
-    procs = [
-        subprocess.Popen(
-            [str(bin_dir / web_cmd[0]), *web_cmd[1:]],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        ),
-        subprocess.Popen(
-            [str(bin_dir / worker_cmd[0]), *worker_cmd[1:]],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        ),
-    ]
+    migrate = subprocess.run(
+        compose_command("migrate"), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    web = compose_command("web")
+    web[web.index("--bind") + 1] = f"127.0.0.1:{port}"
+    web[web.index("--workers") + 1] = "1"
+    commands = {
+        "web": web,
+        "worker": [*compose_command("worker"), "--pool=solo"],
+        "beat": [*compose_command("beat"), "--schedule", str(tmp_path / "beat-schedule")],
+    }
+    logs = {name: tmp_path / f"{name}.log" for name in commands}
+    procs = {
+        name: subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=logs[name].open("w"), stderr=subprocess.STDOUT
+        )
+        for name, command in commands.items()
+    }
     try:
         body = None
         for _ in range(60):
@@ -136,17 +143,24 @@ def test_the_compose_process_commands_run_outside_docker():
                 break
             except OSError:
                 time.sleep(0.5)
-        assert body == b"ok"
-        ping_cmd = [str(bin_dir / "celery"), "-A", "config", "inspect", "ping", "--timeout", "5"]
+        assert body == b"ok", logs["web"].read_text()
+        ping_cmd = [*compose_command("worker")[:3], "inspect", "ping", "--timeout", "5"]
         for _ in range(10):  # the worker needs a few seconds to connect
             ping = subprocess.run(ping_cmd, cwd=ROOT, env=env, capture_output=True, text=True)
             if "pong" in ping.stdout:
                 break
-        assert "pong" in ping.stdout, ping.stdout + ping.stderr
+        assert "pong" in ping.stdout, ping.stdout + ping.stderr + logs["worker"].read_text()
+        for _ in range(40):
+            if "beat: Starting" in logs["beat"].read_text():
+                break
+            time.sleep(0.5)
+        time.sleep(1)  # it has read its schedules from the database and keeps running
+        assert procs["beat"].poll() is None, logs["beat"].read_text()
+        assert "beat: Starting" in logs["beat"].read_text()
     finally:
-        for proc in procs:
+        for proc in procs.values():
             proc.terminate()
-        for proc in procs:
+        for proc in procs.values():
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
