@@ -5,6 +5,10 @@ from django.views.static import serve
 
 from shop.views import healthz
 
+admin.site.site_header = "Agora administration"
+admin.site.site_title = "Agora admin"
+admin.site.index_title = "Run the store"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
