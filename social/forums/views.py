@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from shop.models import Product
+from social.textsignals.community import submit_form
 
 from . import rendering, selectors, services
 from .exceptions import ForumError, NotAllowed
@@ -45,22 +46,16 @@ def topic_new(request, slug):
     form = TopicForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                topic = services.topic_create(
-                    user=request.user,
-                    category=category,
-                    title=form.cleaned_data["title"],
-                    body=form.cleaned_data["body"],
-                )
-            except ForumError as error:
-                form.add_error(None, str(error))
-                status = error.status_code
-            else:
-                messages.success(request, "Your topic is posted.")
-                return redirect(topic)
-        else:
-            status = 400
+        topic, status = submit_form(
+            form,
+            lambda data: services.topic_create(
+                user=request.user, category=category, title=data["title"], body=data["body"]
+            ),
+            error=ForumError,
+        )
+        if topic is not None:
+            messages.success(request, "Your topic is posted.")
+            return redirect(topic)
     context = {"category": category, "form": form, "ban": selectors.active_ban(request.user)}
     return render(request, "forums/topic_new.html", context, status=status)
 
@@ -121,18 +116,14 @@ def topic_reply(request, pk):
     if topic is None:
         raise Http404("No such topic.")
     form = PostForm(request.POST)
-    status = 400
-    if form.is_valid():
-        try:
-            post = services.post_create(
-                user=request.user, topic_id=topic.pk, body=form.cleaned_data["body"]
-            )
-        except ForumError as error:
-            form.add_error(None, str(error))
-            status = error.status_code
-        else:
-            messages.success(request, "Your reply is posted.")
-            return redirect(post.get_absolute_url())
+    post, status = submit_form(
+        form,
+        lambda data: services.post_create(user=request.user, topic_id=topic.pk, body=data["body"]),
+        error=ForumError,
+    )
+    if post is not None:
+        messages.success(request, "Your reply is posted.")
+        return redirect(post.get_absolute_url())
     request.GET = request.GET.copy()
     request.GET["page"] = "last"
     return render(
@@ -148,19 +139,14 @@ def post_edit(request, pk):
     form = PostForm(request.POST or None, initial={"body": post.body})
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                post = services.post_edit(
-                    user=request.user, post_id=post.pk, body=form.cleaned_data["body"]
-                )
-            except ForumError as error:
-                form.add_error(None, str(error))
-                status = error.status_code
-            else:
-                messages.success(request, "Your post is updated.")
-                return redirect(post.get_absolute_url())
-        else:
-            status = 400
+        edited, status = submit_form(
+            form,
+            lambda data: services.post_edit(user=request.user, post_id=post.pk, body=data["body"]),
+            error=ForumError,
+        )
+        if edited is not None:
+            messages.success(request, "Your post is updated.")
+            return redirect(edited.get_absolute_url())
     return render(request, "forums/post_edit.html", {"post": post, "form": form}, status=status)
 
 
@@ -180,19 +166,14 @@ def post_report(request, pk):
     form = ReportForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.post_report(
-                    user=request.user, post_id=pk, reason=form.cleaned_data["reason"]
-                )
-            except ForumError as error:
-                form.add_error(None, str(error))
-                status = error.status_code
-            else:
-                messages.success(request, "Thank you: a moderator will look at this post.")
-                return redirect(post.get_absolute_url())
-        else:
-            status = 400
+        report, status = submit_form(
+            form,
+            lambda data: services.post_report(user=request.user, post_id=pk, reason=data["reason"]),
+            error=ForumError,
+        )
+        if report is not None:
+            messages.success(request, "Thank you: a moderator will look at this post.")
+            return redirect(post.get_absolute_url())
     return render(request, "forums/post_report.html", {"post": post, "form": form}, status=status)
 
 
