@@ -279,12 +279,19 @@ def post_report(*, user, post_id, reason) -> PostReport:
 
 
 @transaction.atomic
-def subscription_set(*, user, topic: Topic | None = None, category=None, on: bool) -> bool:
+def subscription_set(
+    *, user, topic: Topic | None = None, category=None, on: bool, email: bool | None = None
+) -> bool:
+    """Follow or unfollow a topic or category. ``email`` (when given) says whether its
+    notifications are also emailed; mentions are always emailed."""
     if (topic is None) == (category is None):
         raise InvalidPost("Follow either a topic or a category.")
     lookup = {"user": user, "topic": topic} if topic else {"user": user, "category": category}
     if on:
-        Subscription.objects.get_or_create(**lookup)
+        subscription, _ = Subscription.objects.get_or_create(**lookup)
+        if email is not None and subscription.email != email:
+            subscription.email = email
+            subscription.save(update_fields=["email"])
     else:
         Subscription.objects.filter(**lookup).delete()
     return on

@@ -35,7 +35,7 @@ def category_detail(request, slug):
         "category": category,
         "page": page,
         "topics": page.object_list,
-        "subscribed": selectors.is_subscribed(user=request.user, category=category),
+        "subscribed": selectors.subscription_for(user=request.user, category=category),
     }
     return render(request, "forums/category.html", context)
 
@@ -96,7 +96,7 @@ def _topic_context(request, topic, *, form=None):
         "page": page,
         "posts": posts,
         "form": form,
-        "subscribed": selectors.is_subscribed(user=user, topic=topic),
+        "subscribed": selectors.subscription_for(user=user, topic=topic),
         "moderator": moderator,
         "move_form": MoveForm(initial={"category": topic.category_id}) if moderator else None,
     }
@@ -177,15 +177,31 @@ def post_report(request, pk):
     return render(request, "forums/post_report.html", {"post": post, "form": form}, status=status)
 
 
+def _follow_choice(request) -> tuple[bool, bool | None]:
+    """``on`` = 1 follows, anything else unfollows; ``email`` = 1 / 0 turns emails on / off."""
+    email = request.POST.get("email")
+    return request.POST.get("on") == "1", {"1": True, "0": False}.get(email)
+
+
+def _follow_message(on: bool, email: bool | None, what: str) -> str:
+    if not on:
+        return f"You no longer follow this {what}."
+    if email is False:
+        return f"You follow this {what}: notifications in the site only, no emails."
+    if email:
+        return f"You follow this {what}: notifications in the site and by email."
+    return f"You follow this {what}."
+
+
 @login_required
 @require_POST
 def topic_follow(request, pk):
     topic = selectors.topic_for_page(pk=pk, user=request.user)
     if topic is None:
         raise Http404("No such topic.")
-    on = request.POST.get("on") == "1"
-    services.subscription_set(user=request.user, topic=topic, on=on)
-    messages.success(request, "You follow this topic." if on else "You no longer follow it.")
+    on, email = _follow_choice(request)
+    services.subscription_set(user=request.user, topic=topic, on=on, email=email)
+    messages.success(request, _follow_message(on, email, "topic"))
     return redirect(topic)
 
 
@@ -193,11 +209,9 @@ def topic_follow(request, pk):
 @require_POST
 def category_follow(request, slug):
     category = get_object_or_404(ForumCategory, slug=slug)
-    on = request.POST.get("on") == "1"
-    services.subscription_set(user=request.user, category=category, on=on)
-    messages.success(
-        request, "You follow this category." if on else "You no longer follow this category."
-    )
+    on, email = _follow_choice(request)
+    services.subscription_set(user=request.user, category=category, on=on, email=email)
+    messages.success(request, _follow_message(on, email, "category"))
     return redirect(category)
 
 

@@ -212,6 +212,36 @@ def test_subscriptions_notify_in_site_and_by_email(client, django_capture_on_com
 
 
 @pytest.mark.django_db
+def test_following_without_email_notifies_in_the_site_only(
+    client, django_capture_on_commit_callbacks
+):
+    category = ForumCategoryFactory()
+    quiet, loud, author = OldUserFactory(), OldUserFactory(), OldUserFactory()
+    topic = _topic(user=author, category=category)
+    client.force_login(quiet)
+    follow = reverse("forums:topic_follow", args=[topic.pk])
+    assert client.post(follow, {"on": "1"}).status_code == 302
+    page = client.get(topic.get_absolute_url()).content.decode()
+    assert "Stop emails" in page
+    client.post(follow, {"on": "1", "email": "0"})
+    assert "Email me too" in client.get(topic.get_absolute_url()).content.decode()
+    client.force_login(loud)
+    client.post(reverse("forums:category_follow", args=[category.slug]), {"on": "1", "email": "0"})
+    services.subscription_set(user=loud, topic=topic, on=True)  # this topic: with email
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.post_create(user=author, topic_id=topic.pk, body="News in the topic.")
+        _topic(user=author, category=category)  # a new topic in the quiet category
+    assert Notification.objects.filter(user=quiet, kind="reply").count() == 1  # in the site
+    assert Notification.objects.filter(user=loud).count() == 2
+    assert sorted(m.to[0] for m in mail.outbox) == [loud.email]  # loud's topic email only
+    # a mention is always emailed, whatever the subscription says
+    with django_capture_on_commit_callbacks(execute=True):
+        services.post_create(user=author, topic_id=topic.pk, body=f"@{quiet.username} see this")
+    assert quiet.email in [m.to[0] for m in mail.outbox]
+
+
+@pytest.mark.django_db
 def test_unread_markers_for_signed_in_shoppers(client):
     reader = OldUserFactory()
     topic = _topic()
