@@ -1,6 +1,7 @@
 """Forums: posting rules, Markdown safety, mentions, subscriptions, moderation, pages (issue 5)."""
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core import mail
@@ -10,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from personalization.models import Event
-from social.forums import services
+from shop.models import Product
+from social.forums import demo, services
 from social.forums.exceptions import Banned, NotAllowed, RateLimited, TopicLocked
 from social.forums.models import ModerationLog, Notification, Post, Topic
 from tests.community_factories import (
@@ -19,7 +21,7 @@ from tests.community_factories import (
     OldUserFactory,
     assert_no_xss,
 )
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import CategoryFactory, ProductFactory, UserFactory
 
 
 def _topic(*, user=None, category=None, title="Which jacket for rain?", body="Any tips?"):
@@ -339,3 +341,27 @@ def test_topic_page_queries_do_not_grow_with_posts(client, settings):
     first_small = _topic_page_queries(client, small)
     assert first_small == _topic_page_queries(client, big)
     assert first_small <= 16, first_small
+
+
+@pytest.mark.django_db
+def test_demo_topics_mention_products_that_fit_the_topic():
+    for name in ["Cameras", "Jackets", "Audio", "Tops", "Beauty", "Books"]:
+        category = CategoryFactory(name=name, slug=name.lower())
+        for _ in range(4):
+            ProductFactory(category=category)
+    for n in range(5):
+        OldUserFactory(username=f"demo{n}", email=f"demo{n}@agora.test")
+    demo.seed(stdout=StringIO())
+    expected = {"camera": "Cameras", "jacket": "Jackets", "headphones": "Audio", "sweater": "Tops"}
+    checked = 0
+    for topic in Topic.objects.all():
+        word = next((w for w in expected if w in topic.title.lower()), None)
+        mentioned = [pk for post in topic.posts.all() for pk in post.mentioned_products]
+        if word is None or not mentioned:
+            continue
+        names = set(
+            Product.objects.filter(pk__in=mentioned).values_list("category__name", flat=True)
+        )
+        assert names == {expected[word]}, topic.title
+        checked += 1
+    assert checked == 4
