@@ -19,9 +19,12 @@ CATEGORIES = [
     ("Gear & gadgets", "gear", "Cameras, audio and everything with a battery."),
     ("Help & advice", "help", "Questions about orders, delivery and care."),
 ]
+# (forum category, products to mention: a shop category or None for any, title, first post,
+# replies). "{product}" becomes a product mention, "{u1}" the topic author's @username.
 TOPICS = [
     (
         "gear",
+        "Cameras",  # products to mention
         "I broke my camera: what should I buy next?",
         "I broke my camera at a wedding last weekend (dropped it on stone). "
         "Looking for a new camera under €500, any tips?",
@@ -33,6 +36,7 @@ TOPICS = [
     ),
     (
         "style",
+        "Jackets",  # products to mention
         "Rain jacket that actually keeps you dry?",
         "Need a new rain jacket for cycling to work. Which one did you get and does it breathe?",
         [
@@ -43,6 +47,7 @@ TOPICS = [
     ),
     (
         "product-talk",
+        None,  # products to mention
         "Your favourite purchase this month",
         "Show us the best thing you bought recently! Mine: {product}. Super comfortable.",
         [
@@ -55,12 +60,14 @@ TOPICS = [
     ),
     (
         "help",
+        None,  # products to mention
         "How long does standard delivery take?",
         "Ordered on Monday with standard shipping. When should I expect it?",
         ["Usually 2 to 4 working days. Mine came on Thursday.", "Same here, 3 days."],
     ),
     (
         "gear",
+        "Audio",  # products to mention
         "Lost my headphones on the train",
         "Lost my headphones on the train this morning and I am looking for new headphones "
         "with good noise cancelling. Ideas?",
@@ -71,6 +78,7 @@ TOPICS = [
     ),
     (
         "style",
+        "Tops",  # products to mention
         "Gift for my partner: sweater or scarf?",
         "Looking for a gift for my partner who is always cold. Budget around €80.",
         ["A merino sweater is always a winner: {product}", "Scarf + gloves combo works too."],
@@ -93,7 +101,8 @@ def seed(*, stdout) -> None:
             slug=slug, defaults={"name": name, "description": description, "position": position}
         )
     rnd = random.Random(5)
-    products = list(Product.objects.visible().order_by("pk").values_list("slug", flat=True))
+    visible = Product.objects.visible().order_by("pk")
+    everything = list(visible.values_list("slug", flat=True))
     created = 0
     now = timezone.now()
     quiet = override_settings(
@@ -101,9 +110,13 @@ def seed(*, stdout) -> None:
         EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",  # no demo emails
     )
     with eager_tasks(), quiet:
-        for index, (slug, title, first, replies) in enumerate(TOPICS):
+        for index, (slug, shop_category, title, first, replies) in enumerate(TOPICS):
             if Topic.objects.filter(title=title).exists():
                 continue
+            products = everything
+            if shop_category:  # a camera topic mentions cameras, a jacket topic jackets
+                fitting = visible.filter(category__name=shop_category)
+                products = list(fitting.values_list("slug", flat=True)) or everything
             people = rnd.sample(shoppers, 4)
             subscription_set(user=people[3], category=categories[slug], on=True)
             fill = {"product": f"[[product:{rnd.choice(products)}]]", "u1": people[0].username}

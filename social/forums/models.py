@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from social.textsignals.community import Report
 from social.textsignals.models import AnalysedText
 
 
@@ -189,17 +190,10 @@ class Notification(models.Model):
         return f"{self.kind} for {self.user_id}"
 
 
-class PostReport(models.Model):
+class PostReport(Report):
     post = models.ForeignKey(Post, related_name="reports", on_delete=models.CASCADE)
-    reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, related_name="+", on_delete=models.CASCADE
-    )
-    reason = models.CharField(max_length=300)
-    created_at = models.DateTimeField(default=timezone.now)
-    resolved = models.BooleanField(default=False)
 
-    class Meta:
-        ordering = ["resolved", "-created_at"]
+    class Meta(Report.Meta):
         constraints = [
             models.UniqueConstraint(fields=["post", "reporter"], name="one_report_per_post")
         ]

@@ -3,10 +3,11 @@
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .models import Notification
+from .models import Notification, Subscription
 
 
 def _key(user_id: int) -> str:
@@ -27,18 +28,48 @@ def unread_count_changed(user_ids) -> None:
     cache.delete_many([_key(pk) for pk in user_ids])
 
 
+def _email_off(notes) -> tuple[set, set]:
+    """(user id, topic id) and (user id, category id) pairs of the subscriptions behind
+    ``notes`` whose shopper asked for no email."""
+    off = Subscription.objects.filter(user_id__in={n.user_id for n in notes}, email=False)
+    topics = {n.post.topic_id for n in notes if n.kind == Notification.Kind.REPLY}
+    categories = {n.post.topic.category_id for n in notes if n.kind == Notification.Kind.TOPIC}
+    if not notes or not (topics or categories):
+        return set(), set()
+    rows = off.filter(Q(topic_id__in=topics) | Q(category_id__in=categories)).values_list(
+        "user_id", "topic_id", "category_id"
+    )
+    muted_topics, muted_categories = set(), set()
+    for user_id, topic_id, category_id in rows:
+        if topic_id:
+            muted_topics.add((user_id, topic_id))
+        else:
+            muted_categories.add((user_id, category_id))
+    return muted_topics, muted_categories
+
+
 def send_emails(*, notification_ids: list[int]) -> int:
     """Email each notification once (``emailed_at`` makes a retried task send nothing twice),
-    only when the shopper asked for email on that subscription or was mentioned."""
+    only when the shopper asked for email on that subscription (``Subscription.email``) or was
+    mentioned."""
     sent = 0
-    pending = (
+    pending = list(
         Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True)
         .select_related("user", "actor", "post__topic")
         .order_by("pk")
     )
+    muted_topics, muted_categories = _email_off(pending)
     for note in pending:
         user = note.user
         if not user.email or not user.is_active:
+            continue
+        topic = note.post.topic
+        if note.kind == Notification.Kind.REPLY and (user.pk, topic.pk) in muted_topics:
+            continue  # the shopper follows this topic without email
+        if (
+            note.kind == Notification.Kind.TOPIC
+            and (user.pk, topic.category_id) in muted_categories
+        ):
             continue
         context = {
             "note": note,

@@ -84,12 +84,18 @@ def products_for_posts(posts) -> dict[int, Product]:
     return {p.pk: p for p in Product.objects.visible().for_cards().filter(pk__in=ids)}
 
 
-def is_subscribed(*, user, topic=None, category=None) -> bool:
+def subscription_for(*, user, topic=None, category=None) -> Subscription | None:
+    """The shopper's subscription to the topic or category (its ``email`` says whether
+    notifications from it are also emailed), or None."""
     if not user.is_authenticated:
-        return False
+        return None
     if topic is not None:
-        return Subscription.objects.filter(user=user, topic=topic).exists()
-    return Subscription.objects.filter(user=user, category=category).exists()
+        return Subscription.objects.filter(user=user, topic=topic).first()
+    return Subscription.objects.filter(user=user, category=category).first()
+
+
+def is_subscribed(*, user, topic=None, category=None) -> bool:
+    return subscription_for(user=user, topic=topic, category=category) is not None
 
 
 def active_ban(user) -> ForumBan | None:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from personalization import events
 from shop.models import Product
+from social.textsignals.community import is_new_account, rate_limit_check
 
 from . import rendering
 from .exceptions import Banned, InvalidPost, NotAllowed, NotFound, RateLimited, TopicLocked
@@ -55,13 +56,6 @@ def clean_body(value) -> str:
     return body
 
 
-def is_new_account(user) -> bool:
-    if user.is_staff:
-        return False
-    days = _setting("AGORA_FORUMS_NEW_ACCOUNT_DAYS", 3)
-    return user.date_joined > timezone.now() - timedelta(days=days)
-
-
 def is_moderator(user) -> bool:
     return user.is_authenticated and (user.is_staff or user.has_perm("forums.change_topic"))
 
@@ -72,17 +66,13 @@ def _check_can_post(user) -> None:
     if ban is not None and ban.active:
         until = f" until {ban.until:%d %b %Y}" if ban.until else ""
         raise Banned(f"You cannot post in the forums{until}: {ban.reason}")
-    if user.is_staff:
-        return
-    limits = _setting("AGORA_FORUMS_RATE_LIMITS", {"new": (3, 600), "member": (6, 60)})
-    count, seconds = limits["new" if is_new_account(user) else "member"]
-    since = timezone.now() - timedelta(seconds=seconds)
-    if Post.objects.filter(author=user, created_at__gte=since).count() >= count:
-        minutes = max(1, seconds // 60)
-        raise RateLimited(
-            f"You are posting too fast: at most {count} posts in {minutes} minute"
-            f"{'s' if minutes != 1 else ''}. Please wait a little and try again."
-        )
+    rate_limit_check(
+        user=user,
+        limits=_setting("AGORA_FORUMS_RATE_LIMITS", {"new": (3, 600), "member": (6, 60)}),
+        writes_since=lambda since: Post.objects.filter(author=user, created_at__gte=since).count(),
+        error=RateLimited,
+        noun="posts",
+    )
 
 
 def _render(body: str, *, author) -> tuple[str, list[int], list[str]]:
@@ -289,12 +279,19 @@ def post_report(*, user, post_id, reason) -> PostReport:
 
 
 @transaction.atomic
-def subscription_set(*, user, topic: Topic | None = None, category=None, on: bool) -> bool:
+def subscription_set(
+    *, user, topic: Topic | None = None, category=None, on: bool, email: bool | None = None
+) -> bool:
+    """Follow or unfollow a topic or category. ``email`` (when given) says whether its
+    notifications are also emailed; mentions are always emailed."""
     if (topic is None) == (category is None):
         raise InvalidPost("Follow either a topic or a category.")
     lookup = {"user": user, "topic": topic} if topic else {"user": user, "category": category}
     if on:
-        Subscription.objects.get_or_create(**lookup)
+        subscription, _ = Subscription.objects.get_or_create(**lookup)
+        if email is not None and subscription.email != email:
+            subscription.email = email
+            subscription.save(update_fields=["email"])
     else:
         Subscription.objects.filter(**lookup).delete()
     return on

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from shop.models import Product
+from social.textsignals.community import submit_form
 
 from . import rendering, selectors, services
 from .exceptions import ForumError, NotAllowed
@@ -34,7 +35,7 @@ def category_detail(request, slug):
         "category": category,
         "page": page,
         "topics": page.object_list,
-        "subscribed": selectors.is_subscribed(user=request.user, category=category),
+        "subscribed": selectors.subscription_for(user=request.user, category=category),
     }
     return render(request, "forums/category.html", context)
 
@@ -45,22 +46,16 @@ def topic_new(request, slug):
     form = TopicForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                topic = services.topic_create(
-                    user=request.user,
-                    category=category,
-                    title=form.cleaned_data["title"],
-                    body=form.cleaned_data["body"],
-                )
-            except ForumError as error:
-                form.add_error(None, str(error))
-                status = error.status_code
-            else:
-                messages.success(request, "Your topic is posted.")
-                return redirect(topic)
-        else:
-            status = 400
+        topic, status = submit_form(
+            form,
+            lambda data: services.topic_create(
+                user=request.user, category=category, title=data["title"], body=data["body"]
+            ),
+            error=ForumError,
+        )
+        if topic is not None:
+            messages.success(request, "Your topic is posted.")
+            return redirect(topic)
     context = {"category": category, "form": form, "ban": selectors.active_ban(request.user)}
     return render(request, "forums/topic_new.html", context, status=status)
 
@@ -101,7 +96,7 @@ def _topic_context(request, topic, *, form=None):
         "page": page,
         "posts": posts,
         "form": form,
-        "subscribed": selectors.is_subscribed(user=user, topic=topic),
+        "subscribed": selectors.subscription_for(user=user, topic=topic),
         "moderator": moderator,
         "move_form": MoveForm(initial={"category": topic.category_id}) if moderator else None,
     }
@@ -121,18 +116,14 @@ def topic_reply(request, pk):
     if topic is None:
         raise Http404("No such topic.")
     form = PostForm(request.POST)
-    status = 400
-    if form.is_valid():
-        try:
-            post = services.post_create(
-                user=request.user, topic_id=topic.pk, body=form.cleaned_data["body"]
-            )
-        except ForumError as error:
-            form.add_error(None, str(error))
-            status = error.status_code
-        else:
-            messages.success(request, "Your reply is posted.")
-            return redirect(post.get_absolute_url())
+    post, status = submit_form(
+        form,
+        lambda data: services.post_create(user=request.user, topic_id=topic.pk, body=data["body"]),
+        error=ForumError,
+    )
+    if post is not None:
+        messages.success(request, "Your reply is posted.")
+        return redirect(post.get_absolute_url())
     request.GET = request.GET.copy()
     request.GET["page"] = "last"
     return render(
@@ -148,19 +139,14 @@ def post_edit(request, pk):
     form = PostForm(request.POST or None, initial={"body": post.body})
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                post = services.post_edit(
-                    user=request.user, post_id=post.pk, body=form.cleaned_data["body"]
-                )
-            except ForumError as error:
-                form.add_error(None, str(error))
-                status = error.status_code
-            else:
-                messages.success(request, "Your post is updated.")
-                return redirect(post.get_absolute_url())
-        else:
-            status = 400
+        edited, status = submit_form(
+            form,
+            lambda data: services.post_edit(user=request.user, post_id=post.pk, body=data["body"]),
+            error=ForumError,
+        )
+        if edited is not None:
+            messages.success(request, "Your post is updated.")
+            return redirect(edited.get_absolute_url())
     return render(request, "forums/post_edit.html", {"post": post, "form": form}, status=status)
 
 
@@ -180,20 +166,31 @@ def post_report(request, pk):
     form = ReportForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.post_report(
-                    user=request.user, post_id=pk, reason=form.cleaned_data["reason"]
-                )
-            except ForumError as error:
-                form.add_error(None, str(error))
-                status = error.status_code
-            else:
-                messages.success(request, "Thank you: a moderator will look at this post.")
-                return redirect(post.get_absolute_url())
-        else:
-            status = 400
+        report, status = submit_form(
+            form,
+            lambda data: services.post_report(user=request.user, post_id=pk, reason=data["reason"]),
+            error=ForumError,
+        )
+        if report is not None:
+            messages.success(request, "Thank you: a moderator will look at this post.")
+            return redirect(post.get_absolute_url())
     return render(request, "forums/post_report.html", {"post": post, "form": form}, status=status)
+
+
+def _follow_choice(request) -> tuple[bool, bool | None]:
+    """``on`` = 1 follows, anything else unfollows; ``email`` = 1 / 0 turns emails on / off."""
+    email = request.POST.get("email")
+    return request.POST.get("on") == "1", {"1": True, "0": False}.get(email)
+
+
+def _follow_message(on: bool, email: bool | None, what: str) -> str:
+    if not on:
+        return f"You no longer follow this {what}."
+    if email is False:
+        return f"You follow this {what}: notifications in the site only, no emails."
+    if email:
+        return f"You follow this {what}: notifications in the site and by email."
+    return f"You follow this {what}."
 
 
 @login_required
@@ -202,9 +199,9 @@ def topic_follow(request, pk):
     topic = selectors.topic_for_page(pk=pk, user=request.user)
     if topic is None:
         raise Http404("No such topic.")
-    on = request.POST.get("on") == "1"
-    services.subscription_set(user=request.user, topic=topic, on=on)
-    messages.success(request, "You follow this topic." if on else "You no longer follow it.")
+    on, email = _follow_choice(request)
+    services.subscription_set(user=request.user, topic=topic, on=on, email=email)
+    messages.success(request, _follow_message(on, email, "topic"))
     return redirect(topic)
 
 
@@ -212,11 +209,9 @@ def topic_follow(request, pk):
 @require_POST
 def category_follow(request, slug):
     category = get_object_or_404(ForumCategory, slug=slug)
-    on = request.POST.get("on") == "1"
-    services.subscription_set(user=request.user, category=category, on=on)
-    messages.success(
-        request, "You follow this category." if on else "You no longer follow this category."
-    )
+    on, email = _follow_choice(request)
+    services.subscription_set(user=request.user, category=category, on=on, email=email)
+    messages.success(request, _follow_message(on, email, "category"))
     return redirect(category)
 
 

@@ -23,5 +23,9 @@ class NotAllowed(ReviewError):
     status_code = 403
 
 
+class RateLimited(ReviewError):
+    status_code = 429
+
+
 class NotFound(ReviewError):
     status_code = 404

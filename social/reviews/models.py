@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from social.textsignals.community import Report
 from social.textsignals.models import AnalysedText
 
 
@@ -108,17 +109,10 @@ class HelpfulVote(models.Model):
         return f"{self.user_id} found {self.review_id} helpful"
 
 
-class ReviewReport(models.Model):
+class ReviewReport(Report):
     review = models.ForeignKey(Review, related_name="reports", on_delete=models.CASCADE)
-    reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, related_name="+", on_delete=models.CASCADE
-    )
-    reason = models.CharField(max_length=300)
-    created_at = models.DateTimeField(default=timezone.now)
-    resolved = models.BooleanField(default=False)
 
-    class Meta:
-        ordering = ["resolved", "-created_at"]
+    class Meta(Report.Meta):
         constraints = [
             models.UniqueConstraint(fields=["review", "reporter"], name="one_report_per_review")
         ]

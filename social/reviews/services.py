@@ -4,13 +4,21 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, F
+from django.db.models import Avg, Count, F, Q
 from django.utils import timezone
 
 from personalization import events
 from shop.models import Order, OrderLine, Product
+from social.textsignals.community import rate_limit_check
 
-from .exceptions import AlreadyVoted, DuplicateReview, InvalidReview, NotAllowed, NotFound
+from .exceptions import (
+    AlreadyVoted,
+    DuplicateReview,
+    InvalidReview,
+    NotAllowed,
+    NotFound,
+    RateLimited,
+)
 from .models import Answer, HelpfulVote, Question, Review, ReviewPhoto, ReviewReport
 
 TITLE_MAX, BODY_MAX, BODY_MIN = 120, 5000, 10
@@ -75,6 +83,30 @@ def _check_photos(photos) -> list:
     return photos
 
 
+RATE_LIMITS = {"new": (3, 3600), "member": (10, 3600)}  # (writes, seconds)
+
+
+def _check_rate(user) -> None:
+    """Reviews written or edited, questions and answers all count towards one limit per shopper:
+    new accounts may write 3 an hour, others 10 (setting ``AGORA_REVIEWS_RATE_LIMITS``)."""
+
+    def writes_since(since) -> int:
+        reviews = Review.objects.filter(author=user).filter(
+            Q(created_at__gte=since) | Q(edited_at__gte=since)
+        )
+        questions = Question.objects.filter(author=user, created_at__gte=since)
+        answers = Answer.objects.filter(author=user, created_at__gte=since)
+        return reviews.count() + questions.count() + answers.count()
+
+    rate_limit_check(
+        user=user,
+        limits=getattr(settings, "AGORA_REVIEWS_RATE_LIMITS", RATE_LIMITS),
+        writes_since=writes_since,
+        error=RateLimited,
+        noun="reviews, questions or answers",
+    )
+
+
 @transaction.atomic
 def product_rating_refresh(*, product_id: int) -> None:
     """Recompute the denormalized rating on the product from its approved reviews."""
@@ -102,6 +134,7 @@ def review_create(*, user, product: Product, rating, title, body, photos=()) -> 
     photos = _check_photos(photos)
     if not product.is_active:
         raise NotFound("This product is no longer available.")
+    _check_rate(user)
     verified = is_verified_buyer(user=user, product_id=product.pk)
     status = _initial_status(user=user, verified=verified)
     try:
@@ -153,6 +186,7 @@ def review_update(
     changed = (rating, title, body) != (review.rating, review.title, review.body) or photos
     if not changed:
         return review
+    _check_rate(user)
     review.rating, review.title, review.body = rating, title, body
     review.verified_buyer = is_verified_buyer(user=user, product_id=review.product_id)
     review.status = _initial_status(user=user, verified=review.verified_buyer)
@@ -248,6 +282,7 @@ def review_report(*, user, review_id, reason: str) -> ReviewReport:
 @transaction.atomic
 def question_ask(*, user, product: Product, text) -> Question:
     text = clean_text(text, label="question", max_length=1000, min_length=5)
+    _check_rate(user)
     return Question.objects.create(product=product, author=user, text=text)
 
 
@@ -257,4 +292,5 @@ def question_answer(*, user, question_id, text) -> Answer:
     question = Question.objects.filter(pk=question_id, is_hidden=False).first()
     if question is None:
         raise NotFound("This question does not exist.")
+    _check_rate(user)
     return Answer.objects.create(question=question, author=user, text=text, by_staff=user.is_staff)

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from shop.models import Product
+from social.textsignals.community import submit_form
 
 from . import selectors, services
 from .exceptions import ReviewError
@@ -31,41 +32,37 @@ def review_write(request, slug):
     form = ReviewForm(request.POST or None, request.FILES or None, initial=initial)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                if mine and request.POST.get("mode") != "new":
-                    review = services.review_update(
-                        user=request.user,
-                        review_id=mine.pk,
-                        rating=data["rating"],
-                        title=data["title"],
-                        body=data["body"],
-                        photos=data["photos"],
-                        remove_photo_ids=request.POST.getlist("remove_photo"),
-                    )
-                else:
-                    review = services.review_create(
-                        user=request.user,
-                        product=product,
-                        rating=data["rating"],
-                        title=data["title"],
-                        body=data["body"],
-                        photos=data["photos"],
-                    )
-            except ReviewError as error:
-                form.add_error(None, str(error))
-                status = error.status_code
+        edit = mine is not None and request.POST.get("mode") != "new"
+
+        def save(data):
+            if edit:
+                return services.review_update(
+                    user=request.user,
+                    review_id=mine.pk,
+                    rating=data["rating"],
+                    title=data["title"],
+                    body=data["body"],
+                    photos=data["photos"],
+                    remove_photo_ids=request.POST.getlist("remove_photo"),
+                )
+            return services.review_create(
+                user=request.user,
+                product=product,
+                rating=data["rating"],
+                title=data["title"],
+                body=data["body"],
+                photos=data["photos"],
+            )
+
+        review, status = submit_form(form, save, error=ReviewError)
+        if review is not None:
+            if review.status == Review.Status.APPROVED:
+                messages.success(request, "Thank you: your review is published.")
             else:
-                if review.status == Review.Status.APPROVED:
-                    messages.success(request, "Thank you: your review is published.")
-                else:
-                    messages.info(
-                        request, "Thank you: your review will appear once a moderator checks it."
-                    )
-                return redirect(product.get_absolute_url() + "#reviews")
-        else:
-            status = 400
+                messages.info(
+                    request, "Thank you: your review will appear once a moderator checks it."
+                )
+            return redirect(product.get_absolute_url() + "#reviews")
     context = {"product": product, "form": form, "review": mine}
     return render(request, "reviews/review_form.html", context, status=status)
 
@@ -108,19 +105,16 @@ def review_report(request, pk):
     form = ReportForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.review_report(
-                    user=request.user, review_id=pk, reason=form.cleaned_data["reason"]
-                )
-            except ReviewError as error:
-                form.add_error(None, str(error))
-                status = error.status_code
-            else:
-                messages.success(request, "Thank you: a moderator will look at this review.")
-                return redirect(review.product.get_absolute_url() + "#reviews")
-        else:
-            status = 400
+        report, status = submit_form(
+            form,
+            lambda data: services.review_report(
+                user=request.user, review_id=pk, reason=data["reason"]
+            ),
+            error=ReviewError,
+        )
+        if report is not None:
+            messages.success(request, "Thank you: a moderator will look at this review.")
+            return redirect(review.product.get_absolute_url() + "#reviews")
     return render(
         request, "reviews/report_form.html", {"review": review, "form": form}, status=status
     )

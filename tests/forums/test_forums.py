@@ -1,6 +1,7 @@
 """Forums: posting rules, Markdown safety, mentions, subscriptions, moderation, pages (issue 5)."""
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core import mail
@@ -10,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from personalization.models import Event
-from social.forums import services
+from shop.models import Product
+from social.forums import demo, services
 from social.forums.exceptions import Banned, NotAllowed, RateLimited, TopicLocked
 from social.forums.models import ModerationLog, Notification, Post, Topic
 from tests.community_factories import (
@@ -19,7 +21,7 @@ from tests.community_factories import (
     OldUserFactory,
     assert_no_xss,
 )
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import CategoryFactory, ProductFactory, UserFactory
 
 
 def _topic(*, user=None, category=None, title="Which jacket for rain?", body="Any tips?"):
@@ -212,6 +214,36 @@ def test_subscriptions_notify_in_site_and_by_email(client, django_capture_on_com
 
 
 @pytest.mark.django_db
+def test_following_without_email_notifies_in_the_site_only(
+    client, django_capture_on_commit_callbacks
+):
+    category = ForumCategoryFactory()
+    quiet, loud, author = OldUserFactory(), OldUserFactory(), OldUserFactory()
+    topic = _topic(user=author, category=category)
+    client.force_login(quiet)
+    follow = reverse("forums:topic_follow", args=[topic.pk])
+    assert client.post(follow, {"on": "1"}).status_code == 302
+    page = client.get(topic.get_absolute_url()).content.decode()
+    assert "Stop emails" in page
+    client.post(follow, {"on": "1", "email": "0"})
+    assert "Email me too" in client.get(topic.get_absolute_url()).content.decode()
+    client.force_login(loud)
+    client.post(reverse("forums:category_follow", args=[category.slug]), {"on": "1", "email": "0"})
+    services.subscription_set(user=loud, topic=topic, on=True)  # this topic: with email
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.post_create(user=author, topic_id=topic.pk, body="News in the topic.")
+        _topic(user=author, category=category)  # a new topic in the quiet category
+    assert Notification.objects.filter(user=quiet, kind="reply").count() == 1  # in the site
+    assert Notification.objects.filter(user=loud).count() == 2
+    assert sorted(m.to[0] for m in mail.outbox) == [loud.email]  # loud's topic email only
+    # a mention is always emailed, whatever the subscription says
+    with django_capture_on_commit_callbacks(execute=True):
+        services.post_create(user=author, topic_id=topic.pk, body=f"@{quiet.username} see this")
+    assert quiet.email in [m.to[0] for m in mail.outbox]
+
+
+@pytest.mark.django_db
 def test_unread_markers_for_signed_in_shoppers(client):
     reader = OldUserFactory()
     topic = _topic()
@@ -309,3 +341,27 @@ def test_topic_page_queries_do_not_grow_with_posts(client, settings):
     first_small = _topic_page_queries(client, small)
     assert first_small == _topic_page_queries(client, big)
     assert first_small <= 16, first_small
+
+
+@pytest.mark.django_db
+def test_demo_topics_mention_products_that_fit_the_topic():
+    for name in ["Cameras", "Jackets", "Audio", "Tops", "Beauty", "Books"]:
+        category = CategoryFactory(name=name, slug=name.lower())
+        for _ in range(4):
+            ProductFactory(category=category)
+    for n in range(5):
+        OldUserFactory(username=f"demo{n}", email=f"demo{n}@agora.test")
+    demo.seed(stdout=StringIO())
+    expected = {"camera": "Cameras", "jacket": "Jackets", "headphones": "Audio", "sweater": "Tops"}
+    checked = 0
+    for topic in Topic.objects.all():
+        word = next((w for w in expected if w in topic.title.lower()), None)
+        mentioned = [pk for post in topic.posts.all() for pk in post.mentioned_products]
+        if word is None or not mentioned:
+            continue
+        names = set(
+            Product.objects.filter(pk__in=mentioned).values_list("category__name", flat=True)
+        )
+        assert names == {expected[word]}, topic.title
+        checked += 1
+    assert checked == 4

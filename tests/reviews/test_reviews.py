@@ -13,7 +13,7 @@ from django.urls import reverse
 from personalization.models import Event
 from shop.models import Order
 from social.reviews import services
-from social.reviews.exceptions import DuplicateReview, InvalidReview, NotAllowed
+from social.reviews.exceptions import DuplicateReview, InvalidReview, NotAllowed, RateLimited
 from social.reviews.models import HelpfulVote, Review
 from tests.community_factories import XSS_CORPUS, OldUserFactory, assert_no_xss, order_for
 from tests.factories import ProductFactory, UserFactory
@@ -296,3 +296,48 @@ def test_the_xss_check_itself_catches_raw_markup(payload):
     """Guard for the guard: each HTML payload, left unescaped, fails assert_no_xss."""
     with pytest.raises(AssertionError):
         assert_no_xss(payload)
+
+
+@pytest.mark.django_db
+def test_writing_reviews_questions_and_answers_is_rate_limited(client, settings):
+    settings.AGORA_REVIEWS_RATE_LIMITS = {"new": (2, 3600), "member": (3, 3600)}
+    products = [ProductFactory() for _ in range(4)]
+    newcomer, member = UserFactory(), OldUserFactory()
+    services.review_create(user=newcomer, product=products[0], rating=5, title="A", body="x" * 20)
+    services.question_ask(user=newcomer, product=products[1], text="Does it fit?")
+    client.force_login(newcomer)
+    response = client.post(
+        reverse("reviews:write", args=[products[2].slug]),
+        {"rating": 4, "title": "Third", "body": "Too many reviews in an hour."},
+    )
+    assert response.status_code == 429
+    assert b"posting too fast" in response.content
+    assert not Review.objects.filter(product=products[2]).exists()
+    # members get a higher limit, and an edit counts as a write too
+    for product in products[:3]:
+        review = services.review_create(
+            user=member, product=product, rating=4, title="Ok", body="x" * 20
+        )
+    with pytest.raises(RateLimited):
+        services.review_update(
+            user=member, review_id=review.pk, rating=1, title="Changed", body="y" * 20
+        )
+    with pytest.raises(RateLimited):
+        services.question_ask(user=member, product=products[3], text="Is it waterproof?")
+    # staff are never limited
+    staff = UserFactory(is_staff=True)
+    question = services.question_ask(user=staff, product=products[3], text="Staff asks?")
+    for _ in range(4):
+        services.question_answer(user=staff, question_id=question.pk, text="Staff answers.")
+
+
+@pytest.mark.django_db
+def test_a_rate_limited_question_gets_a_clear_429_page(client, settings):
+    settings.AGORA_REVIEWS_RATE_LIMITS = {"new": (1, 3600), "member": (1, 3600)}
+    product, user = ProductFactory(), UserFactory()
+    client.force_login(user)
+    url = reverse("reviews:ask", args=[product.slug])
+    assert client.post(url, {"text": "First question?"}).status_code == 302
+    response = client.post(url, {"text": "Second question?"})
+    assert response.status_code == 429
+    assert b"posting too fast" in response.content
