@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from social.textsignals.community import Report
+from social.community import Report
 from social.textsignals.models import AnalysedText
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from personalization import events
 from shop.models import Product
-from social.textsignals.community import is_new_account, rate_limit_check
+from social.community import is_new_account, rate_limit_check
 
 from . import rendering
 from .exceptions import Banned, InvalidPost, NotAllowed, NotFound, RateLimited, TopicLocked

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from social.textsignals.community import Report
+from social.community import Report
 from social.textsignals.models import AnalysedText
 
 

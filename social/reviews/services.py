@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from personalization import events
 from shop.models import Order, OrderLine, Product
-from social.textsignals.community import rate_limit_check
+from social.community import rate_limit_check
 
 from .exceptions import (
     AlreadyVoted,

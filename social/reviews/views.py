@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from shop.models import Product
-from social.textsignals.community import submit_form
+from social.community import submit_form
 
 from . import selectors, services
 from .exceptions import ReviewError

@@ -2,8 +2,7 @@
 someone else's text, the trust rule for new accounts, the write rate limit, and the view step
 that turns a domain error into a form error with its HTTP status.
 
-It lives next to ``AnalysedText`` because both apps already build on this app; neither of the
-two feature apps imports the other.
+Both feature apps build on it; neither imports the other.
 """
 
 from collections.abc import Callable
