@@ -10,8 +10,24 @@ from .models import (
 )
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Staff read these rows; only the services (the shopper's own choices, the builds, the
+    retention task) write them. Adding or deleting one by hand would break an invariant: a
+    deleted watermark makes the next build add every event twice, a deleted opt-out turns
+    personalization back on behind the shopper's back, a hand-made event was never an act."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "kind", "user", "session_key", "product", "value"]
     list_filter = ["kind", "occurred_at"]
     search_fields = ["user__email", "session_key"]
@@ -19,12 +35,9 @@ class EventAdmin(admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     show_full_result_count = False
 
-    def has_change_permission(self, request, obj=None):
-        return False  # the event log is append-only
-
 
 @admin.register(PreferenceProfile)
-class PreferenceProfileAdmin(admin.ModelAdmin):
+class PreferenceProfileAdmin(ReadOnlyAdmin):
     """Profiles are built by tasks; staff read them and can ask for a rebuild."""
 
     list_display = [
@@ -40,12 +53,6 @@ class PreferenceProfileAdmin(admin.ModelAdmin):
     show_full_result_count = False
     actions = ["rebuild"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     @admin.action(description="Rebuild the selected profiles (in the background)")
     def rebuild(self, request, queryset):
         from .tasks import rebuild_profile
@@ -57,37 +64,25 @@ class PreferenceProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(ShopperChoice)
-class ShopperChoiceAdmin(admin.ModelAdmin):
+class ShopperChoiceAdmin(ReadOnlyAdmin):
     list_display = ["user", "personalization_enabled", "updated_at"]
     list_filter = ["personalization_enabled"]
     raw_id_fields = ["user"]
 
-    def has_change_permission(self, request, obj=None):
-        return False  # the shopper decides, on their "Your interests" page
-
 
 @admin.register(RemovedInterest)
-class RemovedInterestAdmin(admin.ModelAdmin):
+class RemovedInterestAdmin(ReadOnlyAdmin):
     list_display = ["user", "dimension", "value", "removed_at"]
     list_filter = ["dimension"]
     raw_id_fields = ["user"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ProfileBuildRun)
-class ProfileBuildRunAdmin(admin.ModelAdmin):
+class ProfileBuildRunAdmin(ReadOnlyAdmin):
     list_display = ["finished_at", "mode", "from_event", "to_event", "profiles", "seconds"]
     list_filter = ["mode"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ProfileBuildState)
-class ProfileBuildStateAdmin(admin.ModelAdmin):
+class ProfileBuildStateAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "last_full_build_at", "updated_at"]
-
-    def has_change_permission(self, request, obj=None):
-        return False

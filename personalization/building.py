@@ -29,6 +29,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from . import profile_sql
+from .consent import refresh_demographics
 from .models import (
     Event,
     PreferenceProfile,
@@ -131,8 +132,6 @@ def build_full() -> BuildResult:
         before = set(PreferenceProfile.objects.values_list("user_id", flat=True))
         changed = _aggregate_and_write(lo=0, hi=hi, user_id=None, add=False)
         _zero_profiles_without_events(changed)
-        from .consent import refresh_demographics
-
         changed = changed | refresh_demographics(user_ids=None) | before
         _delete_empty_profiles()
         state.last_full_build_at = timezone.now()
@@ -148,8 +147,6 @@ def build_user(*, user_id: int) -> BuildResult:
         changed = _aggregate_and_write(lo=0, hi=hi, user_id=user_id, add=False)
         if not changed:
             _zero_profiles_without_events(set(), user_id=user_id)
-        from .consent import refresh_demographics
-
         refresh_demographics(user_ids=[user_id])
         _delete_empty_profiles()
         return _finish(state, "shopper", 0, hi, {user_id}, started, move_watermark=False)

@@ -6,9 +6,12 @@ that, a field is used only while one of the consent categories listed for it in
 permission screen allowed.
 """
 
+from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+
+from social.selectors import granted_categories, social_profile
 
 from .models import PreferenceProfile, RemovedInterest, ShopperChoice
 
@@ -17,8 +20,6 @@ MAX_INTERESTS = 50
 
 def demographics_for(user) -> dict:
     """The demographic fields the shopper granted, cleaned; {} when there are none."""
-    from social.selectors import granted_categories, social_profile
-
     granted = granted_categories(user)
     profile = social_profile(user) if granted else None
     if profile is None:
@@ -49,13 +50,7 @@ def demographics_for(user) -> dict:
 def demographic_candidates() -> set[int]:
     """Shoppers who may have social data: a connected social account or stored demographics."""
     ids = set(PreferenceProfile.objects.exclude(demographics={}).values_list("user_id", flat=True))
-    try:
-        from allauth.socialaccount.models import SocialAccount
-
-        ids |= set(SocialAccount.objects.values_list("user_id", flat=True))
-    except ImportError:  # pragma: no cover - allauth is installed
-        pass
-    return ids
+    return ids | set(SocialAccount.objects.values_list("user_id", flat=True))
 
 
 def refresh_demographics(*, user_ids) -> set[int]:

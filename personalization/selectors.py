@@ -39,6 +39,7 @@ class Intent:
     intent: str
     category_id: int | None
     expires_at: datetime
+    category_label: str = ""  # the category's name, so two intents of one kind tell apart
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,15 @@ def load_profile(*, user_id: int, now: datetime | None = None) -> Profile | None
         dimension, _, value = key.partition(":")
         if dimension in by_dimension:
             by_dimension[dimension].append((value, float(raw) * factor))
-    labels = _labels(by_dimension)
+    intents = []
+    for key, expiry in stored.intents.items():
+        expires_at = datetime.fromtimestamp(int(expiry), tz=UTC)
+        if expires_at > now:
+            intent, _, category = key.partition(":")
+            intents.append((intent, category, expires_at))
+    labels = _labels(
+        {**by_dimension, "category": by_dimension["category"] + [(c, 0) for _, c, _ in intents]}
+    )
     interests = {}
     for dimension, items in by_dimension.items():
         items.sort(key=lambda item: (-item[1], item[0]))
@@ -139,13 +148,18 @@ def load_profile(*, user_id: int, now: datetime | None = None) -> Profile | None
     orders = stored.order_count
     monetary = float(stored.monetary)
     aov = monetary / orders if orders else 0.0
-    intents = []
-    for key, expiry in stored.intents.items():
-        expires_at = datetime.fromtimestamp(int(expiry), tz=UTC)
-        if expires_at > now:
-            intent, _, category = key.partition(":")
-            intents.append(Intent(intent, int(category) if category else None, expires_at))
-    intents.sort(key=lambda item: item.expires_at)
+    intents = sorted(
+        (
+            Intent(
+                intent,
+                int(category) if category else None,
+                expires_at,
+                labels.get(("category", category), "") if category else "",
+            )
+            for intent, category, expires_at in intents
+        ),
+        key=lambda item: (item.expires_at, item.intent, item.category_label),
+    )
     recency = (now - stored.last_purchase_at).days if stored.last_purchase_at else None
     return Profile(
         user_id=user_id,

@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from personalization import events, services
 from personalization.models import Event, PreferenceProfile, RemovedInterest
@@ -35,6 +36,20 @@ def test_page_lists_interests_and_the_header_links_to_it(client, shopper):
     assert "Your interests" in html and "Personalization is on" in html
     assert shoe.category.name in html and "Blue" in html and "Over €200" in html
     assert "Replacement" in html  # the active intent
+
+
+def test_intents_show_even_without_other_interests_and_name_their_categories(client, shopper):
+    shoe, _, camera = catalogue()
+    for product in (shoe, camera):
+        events.record_text_signal(
+            user=shopper, sentiment=0.1, intent="replacement", category_id=product.category_id
+        )
+    services.profile_build_incremental()
+
+    html = client.get(reverse("personalization:interests")).content.decode()
+
+    assert f"Replacement: {escape(shoe.category.name)} —" in html
+    assert f"Replacement: {escape(camera.category.name)} —" in html
 
 
 def test_page_query_count_is_constant(client, shopper, django_assert_max_num_queries):

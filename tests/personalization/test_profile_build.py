@@ -300,3 +300,25 @@ def test_removed_interests_are_validated():
     with pytest.raises(PersonalizationError):
         services.interest_remove(user=user, dimension="brand", value="")
     assert not RemovedInterest.objects.exists()
+
+
+def test_retention_purges_only_raw_events_older_than_the_limit(settings):
+    from personalization.tasks import purge_old_events
+
+    products = catalogue()
+    user = UserFactory()
+    activity(user, products, days_ago=40, order="OLD")
+    activity(user, products, days_ago=1, order="NEW")
+    services.profile_build_incremental()
+    settings.PERSONALIZATION_EVENT_RETENTION_DAYS = None
+    assert purge_old_events.delay().get() == 0 and Event.objects.count() == 18
+
+    settings.PERSONALIZATION_EVENT_RETENTION_DAYS = 30
+    assert purge_old_events.delay().get() == 9
+
+    cutoff = timezone.now() - timedelta(days=30)
+    assert Event.objects.count() == 9
+    assert not Event.objects.filter(occurred_at__lt=cutoff).exists()
+    assert PreferenceProfile.objects.get(user=user).event_count == 18  # until a full rebuild
+    services.profile_build_full()
+    assert PreferenceProfile.objects.get(user=user).event_count == 9
