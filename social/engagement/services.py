@@ -172,11 +172,13 @@ def share_record(*, obj: Model, channel: str, user=None, anon_id: str = "") -> S
         raise likeable.ItemNotFound("That item cannot be shared.")
     if user is not None and not user.is_authenticated:
         user = None
-    owner = {"sharer": user} if user else {"sharer": None, "anon_id": anon_id}
+    owner = {"sharer": user, "anon_id": ""} if user else {"sharer": None, "anon_id": anon_id}
     lookup = {"content_type": entry.content_type, "object_id": obj.pk, "channel": channel}
     with transaction.atomic():
         link = None
-        if user or anon_id:
+        if user:  # their own link, or one they shared signed out and claimed at sign-in
+            link = ShareLink.objects.filter(sharer=user, **lookup).order_by("pk").first()
+        elif anon_id:
             link = ShareLink.objects.filter(**owner, **lookup).first()
         if link is None:
             link = _share_link_create(owner=owner, lookup=lookup)
@@ -198,6 +200,28 @@ def _share_link_create(*, owner: dict, lookup: dict) -> ShareLink:
             return ShareLink.objects.create(code=secrets.token_urlsafe(9), **owner, **lookup)
     except IntegrityError:  # a parallel share created it first
         return ShareLink.objects.get(**owner, **lookup)
+
+
+@transaction.atomic
+def share_links_claim(*, anon_id: str, user) -> int:
+    """Give the links a visitor shared while signed out to the shopper who just signed in.
+
+    Called at sign-in (``receivers.py``). The links keep their codes, so what was already shared
+    keeps working; from now on their visits and orders are the shopper's, and so are the orders
+    already attributed to them (except the shopper's own). Returns the number of links claimed.
+    """
+    if not anon_id or user is None or not user.is_authenticated:
+        return 0
+    links = list(
+        ShareLink.objects.filter(sharer__isnull=True, anon_id=anon_id).values_list("pk", flat=True)
+    )
+    if not links:
+        return 0
+    ShareLink.objects.filter(pk__in=links).update(sharer=user)
+    ReferralAttribution.objects.filter(link_id__in=links, sharer__isnull=True).exclude(
+        order__user=user
+    ).update(sharer=user)
+    return len(links)
 
 
 def share_link_for_code(code: str) -> ShareLink:
