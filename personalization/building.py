@@ -72,6 +72,20 @@ def half_life_seconds() -> float:
     return float(settings.PERSONALIZATION_HALF_LIFE_DAYS) * 86400.0
 
 
+def event_weights() -> dict[str, float]:
+    """PERSONALIZATION_EVENT_WEIGHTS, with ``unlike`` weighing minus ``like`` unless set.
+
+    An ``unlike`` event is dated at the like it withdraws (see social.engagement.services), so
+    the two cancel exactly: a withdrawn like stops counting, in incremental and full builds.
+    """
+    weights = {
+        kind: float(weight) for kind, weight in settings.PERSONALIZATION_EVENT_WEIGHTS.items()
+    }
+    if "like" in weights:
+        weights.setdefault("unlike", -weights["like"])
+    return weights
+
+
 def decay_factor(at: datetime) -> float:
     """Multiply a stored raw score by this to get its value at ``at``."""
     return 2.0 ** (-(at - decay_epoch()).total_seconds() / half_life_seconds())
@@ -221,7 +235,7 @@ def _write_sql(*, lo, hi, user_id, add) -> set[int]:
         "lo": lo,
         "hi": hi,
         "user_id": user_id,
-        "weights": json.dumps(settings.PERSONALIZATION_EVENT_WEIGHTS),
+        "weights": json.dumps(event_weights()),
         "epoch": decay_epoch().timestamp(),
         "half_life": half_life_seconds(),
         "intent_ttl_days": int(settings.PERSONALIZATION_INTENT_TTL_DAYS),
@@ -283,7 +297,7 @@ def aggregate_python(*, lo: int, hi: int, user_id: int | None = None) -> dict[in
     """The same aggregation as ``profile_sql.AGGREGATE``, one event at a time."""
     from shop.models import Product, Variant
 
-    weights = settings.PERSONALIZATION_EVENT_WEIGHTS
+    weights = event_weights()
     epoch, half_life = decay_epoch(), half_life_seconds()
     ttl = timedelta(days=int(settings.PERSONALIZATION_INTENT_TTL_DAYS))
     events = Event.objects.filter(id__gt=lo, id__lte=hi, user__isnull=False).exclude(

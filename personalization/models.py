@@ -15,6 +15,7 @@ class Event(models.Model):
         ADD_TO_CART = "add_to_cart", "Added to cart"
         PURCHASE = "purchase", "Purchased"
         LIKE = "like", "Liked"
+        UNLIKE = "unlike", "Withdrew a like"
         SHARE = "share", "Shared"
         REVIEW = "review", "Reviewed"
         FORUM_POST = "forum_post", "Posted in the forum"

@@ -118,7 +118,8 @@ def load_profile(*, user_id: int, now: datetime | None = None) -> Profile | None
     by_dimension: dict[str, list[tuple[str, float]]] = {d: [] for d in DIMENSIONS}
     for key, raw in stored.affinities.items():
         dimension, _, value = key.partition(":")
-        if dimension in by_dimension:
+        # A withdrawn like cancels its like: a score of 0 (or below) is no interest.
+        if dimension in by_dimension and float(raw) > 0:
             by_dimension[dimension].append((value, float(raw) * factor))
     intents = []
     for key, expiry in stored.intents.items():

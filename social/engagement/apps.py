@@ -9,7 +9,7 @@ class EngagementConfig(AppConfig):
     def ready(self):
         from shop.models import Product
 
-        from . import likeable
+        from . import likeable, receivers  # noqa: F401  (receivers: connects the signals)
 
         def product_image(product):
             image = product.primary_image

@@ -2,7 +2,8 @@
 
 Invariants kept by the database:
 - one like per shopper per item (UniqueConstraint), so parallel clicks give one row;
-- one share link per signed-in sharer, item and channel, and a unique referral code;
+- one share link per signed-in sharer (or anonymous visitor), item and channel, and a unique
+  referral code (links shared while signed out join the shopper's at sign-in);
 - one referral attribution per order.
 
 Likes and share links point at any registered model (see ``likeable.py``) through a
@@ -117,9 +118,11 @@ class ShareLink(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
+            # Links a shopper shared while signed out and claimed at sign-in keep their
+            # anon_id (and code), so they never clash with the one the shopper made signed in.
             models.UniqueConstraint(
                 fields=["sharer", "content_type", "object_id", "channel"],
-                condition=Q(sharer__isnull=False),
+                condition=Q(sharer__isnull=False, anon_id=""),
                 name="one_share_link_per_sharer_item_channel",
             ),
             models.UniqueConstraint(

@@ -60,10 +60,15 @@ def like_add(*, user, obj: Model) -> bool:
     """
     entry = _likeable_visible(obj, like=True)
     content_type = entry.content_type
+    now = timezone.now()
     try:
         with transaction.atomic():
-            Like.objects.create(user=user, content_type=content_type, object_id=obj.pk)
-            events.record(events.Event.Kind.LIKE, user=user, **_event_target(entry, obj))
+            Like.objects.create(
+                user=user, content_type=content_type, object_id=obj.pk, created_at=now
+            )
+            events.record(
+                events.Event.Kind.LIKE, user=user, occurred_at=now, **_event_target(entry, obj)
+            )
     except IntegrityError:
         return False
     return True
@@ -73,8 +78,11 @@ def like_add(*, user, obj: Model) -> bool:
 def like_remove(*, user, obj: Model) -> bool:
     """Withdraw ``user``'s like of ``obj``; True if there was one.
 
-    No event is recorded: profiles read the like events, and a withdrawn like simply stops
-    counting where the current likes are read (see docs/engagement.md).
+    Profiles are built from events only, so the withdrawal is an ``unlike`` event that cancels
+    the like event it withdraws: it is dated at that like (its own time is ``withdrawn_at``) and
+    the profile build weighs it minus a like (``personalization.building.event_weights``), so the
+    like stops counting in incremental and full builds alike. A like with no like event (demo
+    data, or one the retention limit deleted) has nothing to cancel and records nothing.
     """
     entry = likeable.for_object(obj)
     if entry is None:
@@ -82,7 +90,38 @@ def like_remove(*, user, obj: Model) -> bool:
     deleted, _ = Like.objects.filter(
         user=user, content_type=entry.content_type, object_id=obj.pk
     ).delete()
+    if deleted:
+        _record_unlike(user=user, entry=entry, obj=obj)
     return bool(deleted)
+
+
+def _record_unlike(*, user, entry: likeable.Likeable, obj: Model) -> None:
+    Event = events.Event
+    like = (
+        Event.objects.filter(
+            user=user,
+            kind=Event.Kind.LIKE,
+            attributes__target=entry.key,
+            attributes__object_id=obj.pk,
+        )
+        .order_by("-occurred_at", "-pk")
+        .first()
+    )
+    if like is None:
+        return
+    cancelled = Event.objects.filter(
+        user=user, kind=Event.Kind.UNLIKE, attributes__cancels=like.pk
+    ).exists()
+    if cancelled:
+        return
+    events.record(
+        Event.Kind.UNLIKE,
+        user=user,
+        occurred_at=like.occurred_at,
+        cancels=like.pk,
+        withdrawn_at=timezone.now().isoformat(),
+        **_event_target(entry, obj),
+    )
 
 
 def like_set(*, user, obj: Model, liked: bool | None = None) -> bool:
@@ -133,11 +172,13 @@ def share_record(*, obj: Model, channel: str, user=None, anon_id: str = "") -> S
         raise likeable.ItemNotFound("That item cannot be shared.")
     if user is not None and not user.is_authenticated:
         user = None
-    owner = {"sharer": user} if user else {"sharer": None, "anon_id": anon_id}
+    owner = {"sharer": user, "anon_id": ""} if user else {"sharer": None, "anon_id": anon_id}
     lookup = {"content_type": entry.content_type, "object_id": obj.pk, "channel": channel}
     with transaction.atomic():
         link = None
-        if user or anon_id:
+        if user:  # their own link, or one they shared signed out and claimed at sign-in
+            link = ShareLink.objects.filter(sharer=user, **lookup).order_by("pk").first()
+        elif anon_id:
             link = ShareLink.objects.filter(**owner, **lookup).first()
         if link is None:
             link = _share_link_create(owner=owner, lookup=lookup)
@@ -159,6 +200,28 @@ def _share_link_create(*, owner: dict, lookup: dict) -> ShareLink:
             return ShareLink.objects.create(code=secrets.token_urlsafe(9), **owner, **lookup)
     except IntegrityError:  # a parallel share created it first
         return ShareLink.objects.get(**owner, **lookup)
+
+
+@transaction.atomic
+def share_links_claim(*, anon_id: str, user) -> int:
+    """Give the links a visitor shared while signed out to the shopper who just signed in.
+
+    Called at sign-in (``receivers.py``). The links keep their codes, so what was already shared
+    keeps working; from now on their visits and orders are the shopper's, and so are the orders
+    already attributed to them (except the shopper's own). Returns the number of links claimed.
+    """
+    if not anon_id or user is None or not user.is_authenticated:
+        return 0
+    links = list(
+        ShareLink.objects.filter(sharer__isnull=True, anon_id=anon_id).values_list("pk", flat=True)
+    )
+    if not links:
+        return 0
+    ShareLink.objects.filter(pk__in=links).update(sharer=user)
+    ReferralAttribution.objects.filter(link_id__in=links, sharer__isnull=True).exclude(
+        order__user=user
+    ).update(sharer=user)
+    return len(links)
 
 
 def share_link_for_code(code: str) -> ShareLink:

@@ -2,6 +2,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -213,3 +214,49 @@ def test_attribute_order_is_idempotent(client, rf):
     again = services.attribute_order(order=order, request=request)
     assert again == ReferralAttribution.objects.get()
     assert order.events.filter(kind="referral").count() == 1
+
+
+@pytest.mark.django_db
+def test_links_shared_signed_out_become_the_shoppers_at_sign_in(client):
+    """Share signed out, sign in: the code already out there now credits the shopper."""
+    from tests.factories import PASSWORD
+
+    product, shopper = ProductFactory(stock=5), UserFactory()
+    ProductFactory()  # another shopper's share of the same item must not be touched
+    other = services.share_record(obj=product, channel="x", anon_id="someone-else")
+    own = services.share_record(obj=product, channel="copy", user=shopper)
+    shared = client.post(share_url(product, "copy"), HTTP_ACCEPT="application/json").json()
+    anon_x = client.post(share_url(product, "x"), HTTP_ACCEPT="application/json").json()
+
+    response = client.post(reverse("account_login"), {"login": shopper.email, "password": PASSWORD})
+    assert response.status_code == 302
+
+    claimed = ShareLink.objects.get(code=shared["code"])
+    assert claimed.sharer == shopper and claimed.code != own.code  # both codes keep working
+    assert ShareLink.objects.get(code=anon_x["code"]).sharer == shopper
+    assert ShareLink.objects.get(pk=other.pk).sharer is None
+    # sharing again signed in reuses a link of the shopper's, no new code
+    again = client.post(share_url(product, "x"), HTTP_ACCEPT="application/json").json()
+    assert again["code"] == anon_x["code"]
+    assert Event.objects.filter(kind="share", user=shopper).count() == 4  # merged at sign-in
+    client.logout()
+
+    friend = Client()  # a fresh browser follows the link shared while signed out
+    friend.get(reverse("engagement:referral", args=[shared["code"]]))
+    assert checkout(friend, product).status_code == 302
+    attribution = ReferralAttribution.objects.get(order=Order.objects.get())
+    assert attribution.sharer == shopper and attribution.channel == "copy"
+
+
+@pytest.mark.django_db
+def test_orders_attributed_before_the_claim_join_the_shopper(client, rf):
+    product, shopper = ProductFactory(stock=5), UserFactory()
+    link = services.share_record(obj=product, channel="email", anon_id="visitor-1")
+    client.get(reverse("engagement:referral", args=[link.code]))
+    checkout(client, product)
+    assert ReferralAttribution.objects.get().sharer is None
+
+    assert services.share_links_claim(anon_id="visitor-1", user=shopper) == 1
+    assert services.share_links_claim(anon_id="", user=shopper) == 0
+
+    assert ReferralAttribution.objects.get().sharer == shopper
