@@ -58,7 +58,8 @@ def permissions(request, provider_id: str):
                 return provider.redirect(
                     request,
                     process,
-                    next_url=next_url or None,
+                    # Connecting (or sharing more) ends where it started: Privacy & sharing.
+                    next_url=next_url or (back if connecting else None),
                     data=permission_state(provider_id=provider_id, categories=granted),
                     scope=scopes_for(provider_id, granted),
                 )

@@ -205,7 +205,8 @@ def test_existing_email_account_connects_through_the_same_screen(client, fb):
     authorize = start(client, consent.INTERESTS)
     back = Member(fb, "ana@friendbook.test").authorize(authorize)
     response = client.get(local_path(back))
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"] == reverse("social:privacy")
+    assert messages_of(response) == ["Friendbook is now connected to your Agora account."]
     account = SocialAccount.objects.get(provider="friendbook")
     assert account.user == shopper
     assert get_user_model().objects.count() == 1
@@ -221,8 +222,10 @@ def test_grant_more_re_asks_friendbook_for_the_added_scopes(client, fb):
     page = client.get(PERMISSIONS)  # signed in: the screen connects, shared ones ticked
     authorize = start(client, consent.GENDER)
     assert scopes(authorize) == {"openid", "profile", "email", "gender"}
-    client.get(local_path(member.authorize(authorize)))
+    response = client.get(local_path(member.authorize(authorize)))
     assert page.status_code == 200
+    assert response.status_code == 302 and response["Location"] == reverse("social:privacy")
+    assert messages_of(response) == ["Your sharing with Friendbook is updated."]
     assert granted_categories(user) == {consent.BASIC, consent.GENDER}
     assert SocialProfile.objects.get(user=user).gender == "male"
     assert [r.category for r in ConsentRecord.objects.filter(user=user, action="granted")] == [
