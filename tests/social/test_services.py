@@ -165,7 +165,10 @@ def test_revoke_and_disconnect_views(client):
     assert client.get(reverse("social:revoke", args=["gender"])).status_code == 405
     response = client.post(reverse("social:revoke", args=["gender"]))
     assert response.status_code == 302
-    assert client.post(reverse("social:revoke", args=["gender"])).status_code == 409
+    again = client.post(reverse("social:revoke", args=["gender"]))  # a second tab, say
+    assert again.status_code == 409
+    assert again.templates[0].name == "social/privacy.html"
+    assert "You are not sharing Gender." in again.content.decode()
     assert client.post(reverse("social:revoke", args=["nonsense"])).status_code == 404
     account = SocialAccount.objects.get(user=user)
     other = signed_in(UserFactory())
@@ -174,6 +177,22 @@ def test_revoke_and_disconnect_views(client):
     assert client.post(reverse("social:disconnect", args=[account.pk])).status_code == 302
     assert not SocialAccount.objects.filter(pk=account.pk).exists()
     assert SocialAccount.objects.filter(pk=other_account.pk).exists()
+
+
+def test_disconnecting_the_only_way_in_explains_itself_on_the_privacy_page(client):
+    user = signed_in(granted={consent.GENDER})
+    user.set_unusable_password()
+    user.save()
+    client.force_login(user)
+    page = client.get(reverse("social:privacy")).content.decode()
+    assert reverse("account_set_password") in page
+    account = SocialAccount.objects.get(user=user)
+    response = client.post(reverse("social:disconnect", args=[account.pk]))
+    assert response.status_code == 409
+    assert response.templates[0].name == "social/privacy.html"
+    assert "Set a password first" in response.content.decode()
+    assert SocialAccount.objects.filter(pk=account.pk).exists()
+    assert consent.GENDER in selectors.granted_categories(user)
 
 
 def test_privacy_page_needs_a_signed_in_shopper(client):
