@@ -1,6 +1,6 @@
 """Sign-in through the permission screen against the real Friendbook subprocess (no browser)."""
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from allauth.socialaccount.models import SocialAccount
@@ -211,6 +211,25 @@ def test_existing_email_account_connects_through_the_same_screen(client, fb):
     assert account.user == shopper
     assert get_user_model().objects.count() == 1
     assert granted_categories(shopper) == {consent.BASIC, consent.INTERESTS}
+
+
+def test_signing_in_with_the_email_of_an_existing_account_asks_to_sign_in_first(client, fb):
+    from tests.factories import UserFactory
+
+    shopper = UserFactory(email="ben@friendbook.test")
+    response = sign_in(client, fb, "ben@friendbook.test", consent.INTERESTS)
+
+    permissions = reverse("social:permissions", args=["friendbook"])
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('account_login')}?next={quote(permissions, safe='')}"
+    [text] = messages_of(response)
+    assert "An Agora account already uses ben@friendbook.test" in text
+    assert not SocialAccount.objects.exists() and not ConsentRecord.objects.exists()
+    assert "_auth_user_id" not in client.session
+
+    # Signed in with the password, the shopper comes back to the same screen to connect.
+    client.force_login(shopper)
+    assert b"Connect Friendbook" in client.get(permissions).content
 
 
 def test_grant_more_re_asks_friendbook_for_the_added_scopes(client, fb):
