@@ -207,6 +207,14 @@ def test_login_page_offers_friendbook_through_the_permission_screen(client):
     assert "Google" not in html and "Facebook" not in html  # no credentials configured
 
 
+def test_allauths_own_provider_page_leads_to_the_permission_screen(client):
+    page = client.get("/accounts/oidc/friendbook/login/?next=/cart/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'href="{reverse("social:permissions", args=["friendbook"])}?next=/cart/"' in html
+    assert "<form" not in html.split("<main", 1)[-1]  # no button straight to Friendbook
+
+
 def test_permission_screen_starts_with_optional_categories_unchecked(client):
     html = client.get(reverse("social:permissions", args=["friendbook"])).content.decode()
     for code, category in consent.CATEGORIES.items():
