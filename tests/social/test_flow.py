@@ -253,6 +253,21 @@ def test_grant_more_re_asks_friendbook_for_the_added_scopes(client, fb):
     ]
 
 
+def test_unticking_a_shared_category_on_the_screen_does_not_pretend_to_stop_it(client, fb):
+    member = Member(fb, "ben@friendbook.test")
+    client.get(local_path(member.authorize(start(client, consent.GENDER))))
+    user = get_user_model().objects.get(email="ben@friendbook.test")
+    html = client.get(PERMISSIONS).content.decode()
+    assert 'name="gender" id="id_gender" checked disabled' in html
+
+    # A posted form without "gender" (made by hand: the box is disabled on the page).
+    authorize = start(client, consent.INTERESTS)
+    assert scopes(authorize) == {"openid", "profile", "email", "gender", "interests"}
+    client.get(local_path(member.authorize(authorize)))
+    assert granted_categories(user) == {consent.BASIC, consent.GENDER, consent.INTERESTS}
+    assert SocialProfile.objects.get(user=user).gender == "male"
+
+
 def test_friends_who_shop_here_become_connections_both_ways(client, fb):
     from social.models import Connection
 

@@ -229,7 +229,7 @@ def test_signed_in_shopper_sees_current_grants_ticked(client):
     user = signed_in(granted={consent.GENDER})
     client.force_login(user)
     html = client.get(reverse("social:permissions", args=["friendbook"])).content.decode()
-    assert 'name="gender" id="id_gender" checked' in html
+    assert 'name="gender" id="id_gender" checked disabled' in html
     assert 'name="age" id="id_age">' in html
 
 
