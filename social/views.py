@@ -2,7 +2,7 @@
 
 from allauth.account.utils import get_next_redirect_url
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
-from allauth.socialaccount.models import SocialAccount, SocialApp
+from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.base import AuthProcess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -98,7 +98,7 @@ def _privacy_page(request, *, error: SocialError | None = None):
     profile = selectors.social_profile(user)
     granted = selectors.granted_categories(user)
     held = selectors.held_data(profile)
-    accounts = list(SocialAccount.objects.filter(user=user).order_by("date_joined"))
+    accounts = list(selectors.connected_accounts(user))
     providers = get_social_adapter(request).list_providers(request)
     names = {p.sub_id: p.name for p in providers}
     rows = [
