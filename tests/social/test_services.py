@@ -246,3 +246,26 @@ def test_demo_seeder_is_idempotent():
     seed(stdout=io.StringIO())
     assert ConsentRecord.objects.count() == count
     assert all(consent.BASIC in selectors.granted_categories(u) for u in users)
+
+
+def test_google_and_facebook_appear_once_their_credentials_are_set():
+    """Settings are read at start-up, so this asks a fresh process (a Django shell)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = "from django.conf import settings; print(sorted(settings.SOCIALACCOUNT_PROVIDERS))"
+    env = {**os.environ, "GOOGLE_CLIENT_ID": "g-id", "GOOGLE_CLIENT_SECRET": "g-secret"}
+    env.pop("FACEBOOK_CLIENT_ID", None)
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=root,
+        env={**env, "DATABASE_URL": "sqlite:///:memory:"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert out.strip().splitlines()[-1] == "['google', 'openid_connect']"
