@@ -6,11 +6,15 @@ Order of events in one social login (allauth 65):
 2. ``pre_social_login``: the categories chosen on the permission screen (stashed in the OAuth
    state, so a replayed or forged callback has none) are intersected with what the provider
    actually released; the result is cleaned and reduced, and applied at once when the shopper is
-   known (returning shopper, or connecting from their account).
+   known (returning shopper, or connecting from their account). A new social login whose email
+   belongs to an existing Agora account is sent to sign in to that account first.
 3. ``save_user``: a new shopper's account exists; the same result is applied to it.
 """
 
+from urllib.parse import urlencode
+
 from allauth.account.adapter import get_adapter as get_account_adapter
+from allauth.account.internal.flows.manage_email import assess_unique_email
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.providers.base import AuthError, AuthProcess
@@ -69,6 +73,9 @@ class AgoraSocialAccountAdapter(DefaultSocialAccountAdapter):
                 "and you are not signed in.",
                 reverse("social:permissions", args=[provider]),
             )
+        process = sociallogin.state.get("process")
+        if process != AuthProcess.CONNECT and not sociallogin.is_existing:
+            self._refuse_email_of_existing_account(request, sociallogin)
         claims = getattr(sociallogin, "_agora_claims", None) or {}
         released = claimkit.released_categories(claims)
         granted = (chosen & released) | {consent.BASIC}
@@ -81,12 +88,30 @@ class AgoraSocialAccountAdapter(DefaultSocialAccountAdapter):
             "applied": False,
         }
         sociallogin.state[RESULT_KEY] = result
-        process = sociallogin.state.get("process")
         if process == AuthProcess.CONNECT and request.user.is_authenticated:
             if not sociallogin.is_existing or sociallogin.user == request.user:
                 self._apply(request, request.user, sociallogin)
         elif process != AuthProcess.CONNECT and sociallogin.is_existing:
             self._apply(request, sociallogin.user, sociallogin)
+
+    def _refuse_email_of_existing_account(self, request, sociallogin) -> None:
+        """A new social login whose email is an Agora account's: sign in to that, then connect.
+
+        allauth would show its signup form and refuse the address only after it is posted.
+        ``assess_unique_email`` is allauth's own rule (False: in use and safe to say so).
+        """
+        addresses = sociallogin.email_addresses
+        email = addresses[0].email if addresses else ""
+        if not email or assess_unique_email(email) is not False:
+            return
+        provider = sociallogin.provider
+        permissions = reverse("social:permissions", args=[provider.sub_id])
+        self._fail(
+            request,
+            f"An Agora account already uses {email}. Sign in to it first; then you can "
+            f"connect {provider.name} on the same screen. Nothing was shared.",
+            f"{reverse('account_login')}?{urlencode({'next': permissions})}",
+        )
 
     def save_user(self, request, sociallogin, form=None):
         user = super().save_user(request, sociallogin, form=form)

@@ -4,7 +4,11 @@ from . import consent
 
 
 class PermissionForm(forms.Form):
-    """The permission screen: one checkbox per optional category the provider can share."""
+    """The permission screen: one checkbox per optional category the provider can share.
+
+    Categories shared already stay ticked and cannot be unticked here (their scopes are asked
+    again, so their data is refreshed): stopping is done, and recorded, on Privacy & sharing.
+    """
 
     def __init__(self, *args, offered: list[str], initial_granted: set[str] = frozenset(), **kw):
         super().__init__(*args, **kw)
@@ -12,7 +16,10 @@ class PermissionForm(forms.Form):
         for code in self.offered:
             category = consent.CATEGORIES[code]
             self.fields[code] = forms.BooleanField(
-                required=False, label=category.title, initial=code in initial_granted
+                required=False,
+                label=category.title,
+                initial=code in initial_granted,
+                disabled=code in initial_granted,
             )
 
     def granted(self) -> set[str]:

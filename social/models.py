@@ -1,4 +1,4 @@
-"""The store's social graph. Consent and social-profile models join this module."""
+"""The store's social graph (Connection), consent history (ConsentRecord) and shared social data."""
 
 from django.conf import settings
 from django.db import models

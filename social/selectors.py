@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from allauth.socialaccount.models import SocialAccount
 from django.db.models import QuerySet
 
 from . import consent
@@ -32,6 +33,11 @@ def granted_categories_for_users(user_ids, category: str) -> set[int]:
     ):
         latest.setdefault(user_id, action)
     return {u for u, action in latest.items() if action == ConsentRecord.Action.GRANTED}
+
+
+def connected_accounts(user) -> QuerySet[SocialAccount]:
+    """The shopper's social accounts, oldest first."""
+    return SocialAccount.objects.filter(user=user).order_by("date_joined", "pk")
 
 
 def consent_history(user) -> QuerySet[ConsentRecord]:

@@ -2,7 +2,7 @@
 
 from allauth.account.utils import get_next_redirect_url
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
-from allauth.socialaccount.models import SocialAccount, SocialApp
+from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.base import AuthProcess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,6 +15,7 @@ from requests import RequestException
 
 from . import consent, selectors, services
 from .adapter import permission_state
+from .exceptions import SocialError
 from .forms import PermissionForm
 from .providers import offered_categories, scopes_for
 
@@ -58,7 +59,8 @@ def permissions(request, provider_id: str):
                 return provider.redirect(
                     request,
                     process,
-                    next_url=next_url or None,
+                    # Connecting (or sharing more) ends where it started: Privacy & sharing.
+                    next_url=next_url or (back if connecting else None),
                     data=permission_state(provider_id=provider_id, categories=granted),
                     scope=scopes_for(provider_id, granted),
                 )
@@ -87,11 +89,16 @@ def permissions(request, provider_id: str):
 
 @login_required
 def privacy(request):
+    return _privacy_page(request)
+
+
+def _privacy_page(request, *, error: SocialError | None = None):
+    """The page itself; with ``error``, shown again with its message and its 4xx status."""
     user = request.user
     profile = selectors.social_profile(user)
     granted = selectors.granted_categories(user)
     held = selectors.held_data(profile)
-    accounts = list(SocialAccount.objects.filter(user=user).order_by("date_joined"))
+    accounts = list(selectors.connected_accounts(user))
     providers = get_social_adapter(request).list_providers(request)
     names = {p.sub_id: p.name for p in providers}
     rows = [
@@ -110,16 +117,23 @@ def privacy(request):
             "accounts": [(a, names.get(a.provider, a.provider.title())) for a in accounts],
             "providers": providers,
             "connected": {a.provider for a in accounts},
+            # The last account can go only once the shopper has another way to sign in.
+            "needs_password": len(accounts) == 1 and not user.has_usable_password(),
             "history": selectors.consent_history(user)[:100],
             "policy_version": consent.policy_version(),
+            "error": str(error) if error else "",
         },
+        status=error.status_code if error else 200,
     )
 
 
 @login_required
 @require_POST
 def revoke(request, category: str):
-    services.consent_revoke(user=request.user, category=category)
+    try:
+        services.consent_revoke(user=request.user, category=category)
+    except SocialError as error:
+        return _privacy_page(request, error=error)
     messages.success(
         request,
         f"You no longer share {consent.CATEGORIES[category].title}. We deleted what we held.",
@@ -130,7 +144,10 @@ def revoke(request, category: str):
 @login_required
 @require_POST
 def disconnect(request, account_id: int):
-    services.social_account_disconnect(user=request.user, account_id=account_id)
+    try:
+        services.social_account_disconnect(user=request.user, account_id=account_id)
+    except SocialError as error:
+        return _privacy_page(request, error=error)
     messages.success(
         request, "The account is disconnected and everything it shared has been deleted."
     )

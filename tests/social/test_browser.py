@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connections
 
 from social import consent
 from social.models import ConsentRecord, SocialProfile
@@ -34,6 +35,10 @@ def page(live_server, friendbook, store_uses):
         context.set_default_timeout(15_000)
         yield context.new_page()
         browser.close()
+        # Under sync_playwright the test runs in a greenlet with its own context variables, so
+        # Django opened a connection there that pytest-django never closes; without this the
+        # test database cannot be dropped at the end ("is being accessed by other users").
+        connections.close_all()
 
 
 def open_permission_screen(page, live_server):

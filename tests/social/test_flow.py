@@ -1,6 +1,6 @@
 """Sign-in through the permission screen against the real Friendbook subprocess (no browser)."""
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from allauth.socialaccount.models import SocialAccount
@@ -205,11 +205,31 @@ def test_existing_email_account_connects_through_the_same_screen(client, fb):
     authorize = start(client, consent.INTERESTS)
     back = Member(fb, "ana@friendbook.test").authorize(authorize)
     response = client.get(local_path(back))
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"] == reverse("social:privacy")
+    assert messages_of(response) == ["Friendbook is now connected to your Agora account."]
     account = SocialAccount.objects.get(provider="friendbook")
     assert account.user == shopper
     assert get_user_model().objects.count() == 1
     assert granted_categories(shopper) == {consent.BASIC, consent.INTERESTS}
+
+
+def test_signing_in_with_the_email_of_an_existing_account_asks_to_sign_in_first(client, fb):
+    from tests.factories import UserFactory
+
+    shopper = UserFactory(email="ben@friendbook.test")
+    response = sign_in(client, fb, "ben@friendbook.test", consent.INTERESTS)
+
+    permissions = reverse("social:permissions", args=["friendbook"])
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('account_login')}?next={quote(permissions, safe='')}"
+    [text] = messages_of(response)
+    assert "An Agora account already uses ben@friendbook.test" in text
+    assert not SocialAccount.objects.exists() and not ConsentRecord.objects.exists()
+    assert "_auth_user_id" not in client.session
+
+    # Signed in with the password, the shopper comes back to the same screen to connect.
+    client.force_login(shopper)
+    assert b"Connect Friendbook" in client.get(permissions).content
 
 
 def test_grant_more_re_asks_friendbook_for_the_added_scopes(client, fb):
@@ -221,14 +241,31 @@ def test_grant_more_re_asks_friendbook_for_the_added_scopes(client, fb):
     page = client.get(PERMISSIONS)  # signed in: the screen connects, shared ones ticked
     authorize = start(client, consent.GENDER)
     assert scopes(authorize) == {"openid", "profile", "email", "gender"}
-    client.get(local_path(member.authorize(authorize)))
+    response = client.get(local_path(member.authorize(authorize)))
     assert page.status_code == 200
+    assert response.status_code == 302 and response["Location"] == reverse("social:privacy")
+    assert messages_of(response) == ["Your sharing with Friendbook is updated."]
     assert granted_categories(user) == {consent.BASIC, consent.GENDER}
     assert SocialProfile.objects.get(user=user).gender == "male"
     assert [r.category for r in ConsentRecord.objects.filter(user=user, action="granted")] == [
         consent.GENDER,
         consent.BASIC,
     ]
+
+
+def test_unticking_a_shared_category_on_the_screen_does_not_pretend_to_stop_it(client, fb):
+    member = Member(fb, "ben@friendbook.test")
+    client.get(local_path(member.authorize(start(client, consent.GENDER))))
+    user = get_user_model().objects.get(email="ben@friendbook.test")
+    html = client.get(PERMISSIONS).content.decode()
+    assert 'name="gender" id="id_gender" checked disabled' in html
+
+    # A posted form without "gender" (made by hand: the box is disabled on the page).
+    authorize = start(client, consent.INTERESTS)
+    assert scopes(authorize) == {"openid", "profile", "email", "gender", "interests"}
+    client.get(local_path(member.authorize(authorize)))
+    assert granted_categories(user) == {consent.BASIC, consent.GENDER, consent.INTERESTS}
+    assert SocialProfile.objects.get(user=user).gender == "male"
 
 
 def test_friends_who_shop_here_become_connections_both_ways(client, fb):

@@ -165,7 +165,10 @@ def test_revoke_and_disconnect_views(client):
     assert client.get(reverse("social:revoke", args=["gender"])).status_code == 405
     response = client.post(reverse("social:revoke", args=["gender"]))
     assert response.status_code == 302
-    assert client.post(reverse("social:revoke", args=["gender"])).status_code == 409
+    again = client.post(reverse("social:revoke", args=["gender"]))  # a second tab, say
+    assert again.status_code == 409
+    assert again.templates[0].name == "social/privacy.html"
+    assert "You are not sharing Gender." in again.content.decode()
     assert client.post(reverse("social:revoke", args=["nonsense"])).status_code == 404
     account = SocialAccount.objects.get(user=user)
     other = signed_in(UserFactory())
@@ -174,6 +177,22 @@ def test_revoke_and_disconnect_views(client):
     assert client.post(reverse("social:disconnect", args=[account.pk])).status_code == 302
     assert not SocialAccount.objects.filter(pk=account.pk).exists()
     assert SocialAccount.objects.filter(pk=other_account.pk).exists()
+
+
+def test_disconnecting_the_only_way_in_explains_itself_on_the_privacy_page(client):
+    user = signed_in(granted={consent.GENDER})
+    user.set_unusable_password()
+    user.save()
+    client.force_login(user)
+    page = client.get(reverse("social:privacy")).content.decode()
+    assert reverse("account_set_password") in page
+    account = SocialAccount.objects.get(user=user)
+    response = client.post(reverse("social:disconnect", args=[account.pk]))
+    assert response.status_code == 409
+    assert response.templates[0].name == "social/privacy.html"
+    assert "Set a password first" in response.content.decode()
+    assert SocialAccount.objects.filter(pk=account.pk).exists()
+    assert consent.GENDER in selectors.granted_categories(user)
 
 
 def test_privacy_page_needs_a_signed_in_shopper(client):
@@ -186,6 +205,14 @@ def test_login_page_offers_friendbook_through_the_permission_screen(client):
     assert "Continue with Friendbook" in html
     assert reverse("social:permissions", args=["friendbook"]) in html
     assert "Google" not in html and "Facebook" not in html  # no credentials configured
+
+
+def test_allauths_own_provider_page_leads_to_the_permission_screen(client):
+    page = client.get("/accounts/oidc/friendbook/login/?next=/cart/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'href="{reverse("social:permissions", args=["friendbook"])}?next=/cart/"' in html
+    assert "<form" not in html.split("<main", 1)[-1]  # no button straight to Friendbook
 
 
 def test_permission_screen_starts_with_optional_categories_unchecked(client):
@@ -202,7 +229,7 @@ def test_signed_in_shopper_sees_current_grants_ticked(client):
     user = signed_in(granted={consent.GENDER})
     client.force_login(user)
     html = client.get(reverse("social:permissions", args=["friendbook"])).content.decode()
-    assert 'name="gender" id="id_gender" checked' in html
+    assert 'name="gender" id="id_gender" checked disabled' in html
     assert 'name="age" id="id_age">' in html
 
 
@@ -219,3 +246,26 @@ def test_demo_seeder_is_idempotent():
     seed(stdout=io.StringIO())
     assert ConsentRecord.objects.count() == count
     assert all(consent.BASIC in selectors.granted_categories(u) for u in users)
+
+
+def test_google_and_facebook_appear_once_their_credentials_are_set():
+    """Settings are read at start-up, so this asks a fresh process (a Django shell)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = "from django.conf import settings; print(sorted(settings.SOCIALACCOUNT_PROVIDERS))"
+    env = {**os.environ, "GOOGLE_CLIENT_ID": "g-id", "GOOGLE_CLIENT_SECRET": "g-secret"}
+    env.pop("FACEBOOK_CLIENT_ID", None)
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=root,
+        env={**env, "DATABASE_URL": "sqlite:///:memory:"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert out.strip().splitlines()[-1] == "['google', 'openid_connect']"
