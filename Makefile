@@ -12,10 +12,11 @@ PORT ?= 8000
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check uv
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
+	# UV_SYSTEM_CERTS: trust the machine's CA store (as pip does), also behind a TLS proxy.
+	UV_SYSTEM_CERTS=1 UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
 	touch $@
 
 install: $(VENV)/.synced
