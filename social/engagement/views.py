@@ -182,11 +182,7 @@ def profile(request, handle):
     likes = []
     if profile.shows_likes or own:
         likes = selectors.hydrate(selectors.likes_of(profile.user)[:24])
-    sections = []
-    for section in profile_sections.sections():
-        items = list(section.items(user=profile.user, viewer=request.user))
-        if items:
-            sections.append({"section": section, "items": items})
+    sections = profile_sections.filled(user=profile.user, viewer=request.user)
     context = {
         "profile": profile,
         "own": own,

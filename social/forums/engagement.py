@@ -46,16 +46,9 @@ def _topic_event_attributes(topic) -> dict:
 
 def public_posts(*, user, viewer) -> list:
     """The shopper's visible posts for their public profile: newest ten, in one query.
-
-    Nobody but the shopper sees them while the profile is private (the page itself is then a
-    404 for others; this is the second lock)."""
-    from social.engagement.models import PublicProfile
-
+    The profile's privacy is enforced for every section by ``profile_sections.filled``."""
     from .models import Post
 
-    own = viewer is not None and viewer.is_authenticated and viewer.pk == user.pk
-    if not own and not PublicProfile.objects.filter(user=user, is_public=True).exists():
-        return []
     return list(
         Post.objects.filter(author=user, is_hidden=False, is_deleted=False, topic__is_hidden=False)
         .select_related("topic")

@@ -40,16 +40,9 @@ def _event_attributes(review) -> dict:
 
 def public_reviews(*, user, viewer) -> list:
     """The shopper's approved reviews for their public profile: newest ten, in one query.
-
-    Nobody but the shopper sees them while the profile is private (the page itself is then a
-    404 for others; this is the second lock)."""
-    from social.engagement.models import PublicProfile
-
+    The profile's privacy is enforced for every section by ``profile_sections.filled``."""
     from .models import Review
 
-    own = viewer is not None and viewer.is_authenticated and viewer.pk == user.pk
-    if not own and not PublicProfile.objects.filter(user=user, is_public=True).exists():
-        return []
     return list(
         Review.objects.approved()
         .filter(author=user, product__is_active=True)

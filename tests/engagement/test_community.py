@@ -9,12 +9,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from personalization.models import Event
+from social.engagement import profile_sections
 from social.engagement import services as engagement
 from social.engagement.models import Like, ShareVisit
 from social.forums import services as forums
-from social.forums.engagement import public_posts
 from social.reviews import services as reviews
-from social.reviews.engagement import public_reviews
 from tests.community_factories import ForumCategoryFactory, OldUserFactory, order_for
 from tests.engagement_factories import follow, profile_of, public_shopper
 from tests.factories import ProductFactory, UserFactory
@@ -362,8 +361,7 @@ def test_private_profile_shows_no_reviews_or_posts_to_others(client):
 
     assert response.status_code == 404
     assert "Private person" not in response.content.decode()
-    assert public_reviews(user=author, viewer=other) == []
-    assert public_posts(user=author, viewer=other) == []
+    assert profile_sections.filled(user=author, viewer=other) == []
     # the shopper's own preview shows what will appear once the profile is public
     client.force_login(author)
     own = client.get(reverse("engagement:profile", args=[profile_of(author).handle]))
