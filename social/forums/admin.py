@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 
 from .exceptions import ForumError
 from .models import (
@@ -11,7 +12,28 @@ from .models import (
     Subscription,
     Topic,
 )
-from .services import post_hide, report_resolve, topic_moderate
+from .services import (
+    post_hide,
+    report_resolve,
+    topic_moderate,
+    topic_move,
+    user_ban,
+    user_unban,
+)
+
+
+class ServiceChangeAdmin(admin.ModelAdmin):
+    """Change forms whose saves go through the moderation services. When a service refuses
+    (a ForumError raised from save_model), the whole save is rolled back (changeform_view runs
+    in a transaction) and staff see only the service's error on the form again, never Django's
+    "changed successfully" beside it."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ForumError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 @admin.register(ForumCategory)
@@ -22,7 +44,7 @@ class ForumCategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(ServiceChangeAdmin):
     list_display = [
         "title",
         "category",
@@ -39,6 +61,22 @@ class TopicAdmin(admin.ModelAdmin):
     raw_id_fields = ["author", "last_poster"]
     readonly_fields = ["post_count", "last_post_at", "last_poster", "created_at"]
     actions = ["lock", "unlock", "pin", "unpin", "hide", "unhide"]
+    FLAG_ACTIONS = {"is_locked": "lock", "is_pinned": "pin", "is_hidden": "hide"}
+
+    def save_model(self, request, obj, form, change):
+        """Lock, pin, hide and move go through the services (moderation log, counts)."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        changed = set(form.changed_data)
+        moderated = changed & ({"category"} | set(self.FLAG_ACTIONS))
+        if changed - moderated:
+            obj.save(update_fields=sorted(changed - moderated))
+        for field, action in self.FLAG_ACTIONS.items():
+            if field in changed:
+                verb = action if getattr(obj, field) else "un" + action
+                topic_moderate(actor=request.user, topic_id=obj.pk, action=verb)
+        if "category" in changed:
+            topic_move(actor=request.user, topic_id=obj.pk, category=obj.category)
 
     def _apply(self, request, queryset, action):
         for pk in queryset.values_list("pk", flat=True):
@@ -71,7 +109,7 @@ class TopicAdmin(admin.ModelAdmin):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(ServiceChangeAdmin):
     list_display = [
         "__str__",
         "topic",
@@ -87,6 +125,14 @@ class PostAdmin(admin.ModelAdmin):
     raw_id_fields = ["topic", "author"]
     readonly_fields = ["body_html", "mentioned_products", "sentiment", "intents", "analysed_at"]
     actions = ["hide_posts"]
+
+    def save_model(self, request, obj, form, change):
+        """Hiding goes through the service (reports resolved, moderation log)."""
+        changed = set(form.changed_data)
+        if not change or changed - {"is_hidden"}:
+            super().save_model(request, obj, form, change)
+        if change and "is_hidden" in changed:
+            post_hide(actor=request.user, post_id=obj.pk, hidden=obj.is_hidden)
 
     @admin.action(description="Hide selected posts")
     def hide_posts(self, request, queryset):
@@ -121,9 +167,29 @@ class PostReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(ForumBan)
-class ForumBanAdmin(admin.ModelAdmin):
+class ForumBanAdmin(ServiceChangeAdmin):
+    """Bans go through the service: staff cannot be banned, and every ban is logged."""
+
     list_display = ["user", "reason", "until", "banned_by", "created_at"]
-    raw_id_fields = ["user", "banned_by"]
+    raw_id_fields = ["user"]
+    fields = ["user", "reason", "until"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        ban = user_ban(actor=request.user, user=obj.user, reason=obj.reason)
+        if ban.until != obj.until:
+            ban.until = obj.until
+            ban.save(update_fields=["until"])
+        obj.pk = ban.pk
+
+    def delete_model(self, request, obj):
+        user_unban(actor=request.user, user=obj.user)
+
+    def delete_queryset(self, request, queryset):
+        for ban in queryset.select_related("user"):
+            user_unban(actor=request.user, user=ban.user)
 
 
 @admin.register(ModerationLog)

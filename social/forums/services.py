@@ -60,12 +60,16 @@ def is_moderator(user) -> bool:
     return user.is_authenticated and (user.is_staff or user.has_perm("forums.change_topic"))
 
 
-def _check_can_post(user) -> None:
-    """Banned shoppers cannot post; everyone is rate-limited, new accounts harder."""
+def check_not_banned(user) -> None:
+    """Banned shoppers cannot write in the forums at all: no topic, reply, edit or delete."""
     ban = ForumBan.objects.filter(user=user).first()
     if ban is not None and ban.active:
         until = f" until {ban.until:%d %b %Y}" if ban.until else ""
         raise Banned(f"You cannot post in the forums{until}: {ban.reason}")
+
+
+def _check_can_post(user) -> None:
+    """Everyone is rate-limited, new accounts harder (callers check bans first)."""
     rate_limit_check(
         user=user,
         limits=_setting("AGORA_FORUMS_RATE_LIMITS", {"new": (3, 600), "member": (6, 60)}),
@@ -179,6 +183,7 @@ def _add_post(*, topic: Topic, user, body: str, new_topic: bool) -> Post:
 
 @transaction.atomic
 def topic_create(*, user, category: ForumCategory, title, body) -> Topic:
+    check_not_banned(user)
     title = clean_title(title)
     body = clean_body(body)
     _check_can_post(user)
@@ -200,6 +205,7 @@ def topic_for_posting(*, user, topic_id) -> Topic:
 
 @transaction.atomic
 def post_create(*, user, topic_id, body) -> Post:
+    check_not_banned(user)
     body = clean_body(body)
     _check_can_post(user)
     topic = topic_for_posting(user=user, topic_id=topic_id)
@@ -231,6 +237,7 @@ def can_edit(post: Post, user) -> bool:
 
 @transaction.atomic
 def post_edit(*, user, post_id, body) -> Post:
+    check_not_banned(user)
     body = clean_body(body)
     post = post_for_author(user=user, post_id=post_id)
     if post.is_hidden:
@@ -242,18 +249,73 @@ def post_edit(*, user, post_id, body) -> Post:
         raise TopicLocked("This topic is locked: posts cannot be edited.")
     if body == post.body:
         return post
+    previous = rendering.mentions(post.body)
     post.body = body
-    post.body_html, post.mentioned_products, _mentions = _render(body, author=user)
+    post.body_html, post.mentioned_products, mentions = _render(body, author=user)
     post.edited_at = timezone.now()
     post.text_version = F("text_version") + 1
     post.save()
     post.refresh_from_db(fields=["text_version"])
+    _notify_new_mentions(post=post, mentions=mentions, previous=previous)
     _schedule_analysis(post)
     return post
 
 
+def _notify_new_mentions(*, post: Post, mentions: list[str], previous: list[str]) -> list[int]:
+    """After an edit, notify the shoppers the edit newly mentions (in the site, and by email
+    after commit), as a new post would. Shoppers the post already mentioned, or already
+    notified of a mention in it, are not notified again. A shopper who had a reply or topic
+    notification for this post gets it turned into a fresh, unread mention (one notification
+    per shopper per post)."""
+    before = {name.lower() for name in previous}
+    added = [name for name in mentions if name.lower() not in before]
+    if not added:
+        return []
+    User = get_user_model()
+    users = set(
+        User.objects.filter(username__in=added, is_active=True)
+        .exclude(pk=post.author_id)
+        .values_list("pk", flat=True)
+    )
+    existing = dict(
+        Notification.objects.filter(post=post, user_id__in=users).values_list("user_id", "kind")
+    )
+    users -= {pk for pk, kind in existing.items() if kind == Notification.Kind.MENTION}
+    if not users:
+        return []
+    now = timezone.now()
+    Notification.objects.filter(post=post, user_id__in=users).update(
+        kind=Notification.Kind.MENTION, created_at=now, read_at=None, emailed_at=None
+    )
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                user_id=pk,
+                kind=Notification.Kind.MENTION,
+                post=post,
+                actor_id=post.author_id,
+                created_at=now,
+            )
+            for pk in users - set(existing)
+        ],
+        ignore_conflicts=True,
+    )
+    ids = list(
+        Notification.objects.filter(
+            post=post, user_id__in=users, kind=Notification.Kind.MENTION
+        ).values_list("pk", flat=True)
+    )
+    from . import notifications
+    from .tasks import send_notification_emails
+
+    notifications.unread_count_changed(list(users))
+    transaction.on_commit(lambda: send_notification_emails.delay(ids))
+    return ids
+
+
 @transaction.atomic
 def post_delete(*, user, post_id) -> Post:
+    check_not_banned(user)
     post = post_for_author(user=user, post_id=post_id)
     post.is_deleted = True
     post.body = ""

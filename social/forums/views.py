@@ -71,12 +71,14 @@ def _topic_context(request, topic, *, form=None):
             user=user, topic=topic, until=posts[-1].created_at, previous=previous
         )
     products = selectors.products_for_posts(posts)
+    banned = selectors.active_ban(user) is not None
     for post in posts:
         post.unread = bool(
             user.is_authenticated and previous is not None and post.created_at > previous
         )
         post.products = [products[pk] for pk in post.mentioned_products if pk in products]
-        post.editable = services.can_edit(post, user)
+        post.editable = not banned and services.can_edit(post, user)
+        post.deletable = not banned and user.is_authenticated and post.author_id == user.pk
     if form is None:
         initial = {}
         quote_id = request.GET.get("quote", "")
@@ -99,6 +101,7 @@ def _topic_context(request, topic, *, form=None):
         "subscribed": selectors.subscription_for(user=user, topic=topic),
         "moderator": moderator,
         "move_form": MoveForm(initial={"category": topic.category_id}) if moderator else None,
+        "banned": banned,
     }
 
 
@@ -136,6 +139,7 @@ def post_edit(request, pk):
     post = get_object_or_404(Post.objects.select_related("topic__category"), pk=pk)
     if post.author_id != request.user.pk:
         raise NotAllowed("You can only edit your own posts.")
+    services.check_not_banned(request.user)  # the edit form itself is refused (403)
     form = PostForm(request.POST or None, initial={"body": post.body})
     status = 200
     if request.method == "POST":
