@@ -1,6 +1,7 @@
 """What reviews and forum posts share besides their analysis: the report a shopper files on
 someone else's text, the trust rule for new accounts, the write rate limit, and the view step
-that turns a domain error into a form error with its HTTP status.
+that turns a domain error into a form error with its HTTP status, and the admin change form
+whose saves go through services.
 
 Both feature apps build on it; neither imports the other.
 """
@@ -9,7 +10,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib import admin, messages
 from django.db import models
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 
 from shop.exceptions import ShopError
@@ -74,3 +77,17 @@ def submit_form(form, call: Callable[[dict], object], *, error: type[ShopError] 
     except error as exc:
         form.add_error(None, str(exc))
         return None, exc.status_code
+
+
+class ServiceChangeAdmin(admin.ModelAdmin):
+    """Change forms whose saves go through services. When a service refuses (a ShopError raised
+    from save_model), the whole save is rolled back (changeform_view runs in a transaction) and
+    staff see only the service's error on the form again, never Django's "changed successfully"
+    beside it."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ShopError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())

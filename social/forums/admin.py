@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+
+from social.community import ServiceChangeAdmin
 
 from .exceptions import ForumError
 from .models import (
@@ -20,20 +21,6 @@ from .services import (
     user_ban,
     user_unban,
 )
-
-
-class ServiceChangeAdmin(admin.ModelAdmin):
-    """Change forms whose saves go through the moderation services. When a service refuses
-    (a ForumError raised from save_model), the whole save is rolled back (changeform_view runs
-    in a transaction) and staff see only the service's error on the form again, never Django's
-    "changed successfully" beside it."""
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ForumError as error:
-            self.message_user(request, str(error), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
 
 @admin.register(ForumCategory)

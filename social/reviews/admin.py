@@ -3,7 +3,8 @@
 from django import forms
 from django.contrib import admin, messages
 
-from .exceptions import ReviewError
+from social.community import ServiceChangeAdmin
+
 from .models import Answer, Question, Review, ReviewPhoto, ReviewReport
 from .services import review_moderate, review_reply
 
@@ -53,7 +54,7 @@ class OpenReportsFilter(admin.SimpleListFilter):
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(ServiceChangeAdmin):
     form = ReviewAdminForm
     list_display = [
         "title",
@@ -102,19 +103,17 @@ class ReviewAdmin(admin.ModelAdmin):
         return False  # reviews are written by shoppers
 
     def save_model(self, request, obj, form, change):
-        """Staff changes go through the services, so ratings and history stay right."""
-        try:
-            if {"status", "rejection_reason"} & set(form.changed_data):
-                review_moderate(
-                    review_id=obj.pk,
-                    status=obj.status,
-                    actor=request.user,
-                    reason=obj.rejection_reason,
-                )
-            if "reply" in form.changed_data:
-                review_reply(review_id=obj.pk, actor=request.user, text=obj.reply)
-        except ReviewError as error:
-            self.message_user(request, str(error), messages.ERROR)
+        """Staff changes go through the services, so ratings and history stay right; a refusal
+        rolls the save back and shows only the error (ServiceChangeAdmin)."""
+        if {"status", "rejection_reason"} & set(form.changed_data):
+            review_moderate(
+                review_id=obj.pk,
+                status=obj.status,
+                actor=request.user,
+                reason=obj.rejection_reason,
+            )
+        if "reply" in form.changed_data:
+            review_reply(review_id=obj.pk, actor=request.user, text=obj.reply)
 
     @admin.action(description="Approve selected reviews")
     def approve(self, request, queryset):
