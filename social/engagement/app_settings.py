@@ -13,5 +13,10 @@ def referral_days() -> int:
     return int(getattr(settings, "ENGAGEMENT_REFERRAL_DAYS", 30))
 
 
+def pending_like_minutes() -> int:
+    """How long a like clicked while signed out waits for the shopper to sign in or sign up."""
+    return int(getattr(settings, "ENGAGEMENT_PENDING_LIKE_MINUTES", 30))
+
+
 def site_url() -> str:
     return settings.SITE_URL.rstrip("/")

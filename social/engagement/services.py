@@ -6,6 +6,7 @@ Each function takes keyword-only arguments, runs in a transaction and raises an
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
@@ -20,6 +21,7 @@ from social.models import Connection
 
 from . import app_settings, likeable
 from .exceptions import (
+    EngagementError,
     FollowNotAllowed,
     InvalidChannel,
     InvalidReferral,
@@ -36,6 +38,7 @@ from .models import (
 from .selectors import STORE_ACCOUNTS_CACHE_KEY
 
 REFERRAL_SESSION_KEY = "engagement_referral"
+PENDING_LIKE_SESSION_KEY = "engagement_pending_like"
 _CODE = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 
 
@@ -136,6 +139,59 @@ def like_set(*, user, obj: Model, liked: bool | None = None) -> bool:
     else:
         like_remove(user=user, obj=obj)
     return liked
+
+
+# --- a like asked for while signed out ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingLikeResult:
+    """What became of a like clicked while signed out, once the shopper signed in."""
+
+    title: str = ""
+    created: bool = False  # False with a title: the shopper already liked it
+    error: str = ""  # the item is gone or hidden: nothing was liked
+
+
+def like_pending_store(*, session, key: str, object_id: str) -> None:
+    """Remember in this browser's session that its signed-out visitor asked to like an item.
+
+    Only the session holds the intent (no URL carries it), so only a sign-in in the same
+    browser can apply it; the last click wins. The item is checked again when applied.
+    """
+    session[PENDING_LIKE_SESSION_KEY] = {
+        "key": key,
+        "object_id": str(object_id),
+        "at": timezone.now().isoformat(),
+    }
+
+
+def like_pending_apply(*, session, user) -> PendingLikeResult | None:
+    """Apply the like this session asked for while signed out, once; None if there was none.
+
+    The intent is removed from the session first, so it is applied at most once. It is ignored
+    when older than ``ENGAGEMENT_PENDING_LIKE_MINUTES``. The item is resolved again: a missing
+    or hidden one gives a result with ``error`` and no like. An existing like is left as it is
+    (no second event); a new one records exactly one ``like`` event (``like_add``).
+    """
+    pending = session.pop(PENDING_LIKE_SESSION_KEY, None)
+    if not isinstance(pending, dict):
+        return None
+    try:
+        asked_at = datetime.fromisoformat(str(pending.get("at")))
+    except ValueError:
+        return None
+    max_age = timedelta(minutes=app_settings.pending_like_minutes())
+    if timezone.is_naive(asked_at) or timezone.now() - asked_at > max_age:
+        return None
+    try:
+        entry, obj = likeable.resolve(str(pending.get("key")), str(pending.get("object_id")))
+        created = like_add(user=user, obj=obj)
+    except EngagementError:
+        return PendingLikeResult(
+            error="The item you wanted to like is no longer available, so nothing was liked."
+        )
+    return PendingLikeResult(title=entry.title(obj), created=created)
 
 
 def _likeable_visible(obj: Model, *, like: bool = False) -> likeable.Likeable:

@@ -2,7 +2,8 @@
 
 Every POST works as a plain form (redirect back with a message) and, when htmx sends it, answers
 with the fragment to swap in. Anonymous shoppers are sent to sign in and brought back to the page
-they were on.
+they were on; a like they clicked is kept in their session and applied when they sign in
+(``receivers.apply_pending_like``).
 """
 
 from django.conf import settings
@@ -83,7 +84,14 @@ def like(request, key, object_id):
         return _problem(request, error)
     next_url = _safe_next(request, fallback=entry.url(obj))
     if not request.user.is_authenticated:
-        return _sign_in_first(request, next_url, "Sign in to like things; we'll bring you back.")
+        if liked is not False:
+            # Kept in this browser's session only; applied when this session signs in.
+            services.like_pending_store(session=request.session, key=entry.key, object_id=obj.pk)
+        return _sign_in_first(
+            request,
+            next_url,
+            f"Sign in or sign up to like {entry.title(obj)}; we'll like it and bring you back.",
+        )
     try:
         now_liked = services.like_set(user=request.user, obj=obj, liked=liked)
     except EngagementError as error:

@@ -72,7 +72,7 @@ def test_like_updates_in_place_and_copy_link_copies_a_tracked_link(live_server, 
     context.close()
 
 
-def test_anonymous_like_signs_in_and_returns_to_the_page(live_server, browser):
+def test_anonymous_like_signs_in_returns_to_the_page_and_is_applied(live_server, browser):
     shopper, product = UserFactory(), ProductFactory()
     page = browser.new_page()
     page.goto(live_server.url + product.get_absolute_url())
@@ -83,3 +83,7 @@ def test_anonymous_like_signs_in_and_returns_to_the_page(live_server, browser):
     page.click("main form button[type=submit]")
     page.wait_for_url(live_server.url + product.get_absolute_url())
     assert get_user_model().objects.filter(pk=shopper.pk).exists()
+    # The like they clicked was applied: the page shows it liked, with a confirmation.
+    page.wait_for_selector('.product-social .like-button[aria-pressed="true"]')
+    assert "It is in your likes." in page.text_content("body")
+    assert Like.objects.filter(user=shopper, object_id=product.pk).count() == 1
