@@ -281,9 +281,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # Content-Security-Policy (django-csp): every script and style is a file served by Agora, so no
-# 'unsafe-inline' is needed anywhere. Forms may post to this site only, except the sign-in
-# buttons, which redirect to the configured social providers (form-action covers redirects).
-# The provider origins are appended in the social section below.
+# 'unsafe-inline' is needed anywhere. No form-action: the sign-in buttons post here and are
+# redirected on to whichever social provider is configured, which Chrome checks against it.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -295,7 +294,6 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
     }
 }
 # Permissions-Policy (django-permissions-policy): the store needs none of these features.
@@ -373,16 +371,6 @@ for _name, _scope in (("google", ["openid", "profile", "email"]), ("facebook", [
             "APPS": [{"client_id": _id, "secret": _secret}],
             "SCOPE": _scope,
         }
-# The sign-in buttons post here and are redirected to the provider: CSP's form-action must allow
-# each configured provider's origin (Chrome checks form-action on redirects too).
-CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += [FRIENDBOOK_URL] + [
-    origin
-    for name, origin in (
-        ("google", "https://accounts.google.com"),
-        ("facebook", "https://www.facebook.com"),
-    )
-    if name in SOCIALACCOUNT_PROVIDERS
-]
 
 
 # --- engagement: likes, shares, follows (issue 4) ------------------------------------------
