@@ -20,9 +20,10 @@ from .exceptions import (
     RateLimited,
 )
 from .models import Answer, HelpfulVote, Question, Review, ReviewPhoto, ReviewReport
+from .photos import photo_sanitize
 
 TITLE_MAX, BODY_MAX, BODY_MIN = 120, 5000, 10
-MAX_PHOTOS, PHOTO_MAX_BYTES = 3, 5 * 1024 * 1024
+MAX_PHOTOS = 3
 NOT_BOUGHT = [Order.Status.CANCELLED, Order.Status.REFUNDED]
 
 
@@ -77,10 +78,7 @@ def _check_photos(photos) -> list:
     photos = [p for p in (photos or []) if p]
     if len(photos) > MAX_PHOTOS:
         raise InvalidReview(f"Add at most {MAX_PHOTOS} photos.")
-    for photo in photos:
-        if photo.size > PHOTO_MAX_BYTES:
-            raise InvalidReview("Each photo must be smaller than 5 MB.")
-    return photos
+    return [photo_sanitize(photo) for photo in photos]
 
 
 RATE_LIMITS = {"new": (3, 3600), "member": (10, 3600)}  # (writes, seconds)
