@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "social.textsignals",
     "personalization",
     "crm",
+    "privacy",
 ]
 
 MIDDLEWARE = [
