@@ -80,3 +80,40 @@ registry.register(
     fields={"dimension": "The kind of interest.", "value": "The value.", "removed_at": "When."},
     erase=Delete(),
 )
+
+
+def _purge_events(*, before) -> int:
+    from .models import Event
+
+    return Event.objects.filter(occurred_at__lt=before).exclude(kind="search").delete()[0]
+
+
+def _purge_searches(*, before) -> int:
+    from .models import Event
+
+    return Event.objects.filter(occurred_at__lt=before, kind="search").delete()[0]
+
+
+registry.register_retention(
+    "events",
+    label="Activity (products viewed, carts, purchases, likes ...)",
+    description="Used to build your interest profile; recent activity counts most.",
+    purge=_purge_events,
+    default_days=365,
+)
+registry.register_retention(
+    "search_history",
+    label="Search history",
+    description="The words you searched for, used to improve results and suggestions.",
+    purge=_purge_searches,
+    default_days=90,
+)
+
+
+def _forget_profiles(*, user_ids) -> None:
+    from .selectors import profile_cache_forget
+
+    profile_cache_forget(user_ids=user_ids)
+
+
+registry.register_cache("personalization: cached profiles", _forget_profiles)

@@ -332,3 +332,67 @@ def recent_decisions(user, *, limit: int = 50) -> list[Decision]:
         found.extend(fn(user, limit=limit))
     found.sort(key=lambda d: d.at, reverse=True)
     return found[:limit]
+
+
+# --- retention -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Retention:
+    """A kind of data deleted after a number of days (``PRIVACY_RETENTION_DAYS[key]``)."""
+
+    key: str
+    label: str
+    description: str
+    purge: Callable[..., int]
+    default_days: int | None
+
+    def days(self) -> int | None:
+        """Days kept, from ``settings.PRIVACY_RETENTION_DAYS`` (None: kept until erasure)."""
+        from django.conf import settings
+
+        configured = getattr(settings, "PRIVACY_RETENTION_DAYS", {})
+        return configured.get(self.key, self.default_days)
+
+
+_retention: dict[str, Retention] = {}
+
+
+def register_retention(
+    key: str,
+    *,
+    label: str,
+    description: str,
+    purge: Callable[..., int],
+    default_days: int | None = None,
+) -> Retention:
+    """Declare a kind of data with a retention period.
+
+    ``purge(*, before: datetime) -> int`` deletes (or anonymizes) what is older than ``before``
+    and returns how many rows it touched; it must be idempotent and set-based. The period is
+    ``settings.PRIVACY_RETENTION_DAYS[key]`` (``default_days`` when absent; None keeps the data
+    until the account is erased). ``label`` and ``description`` appear on "How we use your
+    data". The scheduled task ``privacy.tasks.purge_expired_data`` runs every purge daily.
+    """
+    entry = Retention(key, label, description, purge, default_days)
+    _retention[key] = entry
+    return entry
+
+
+def retention_kinds() -> list[Retention]:
+    return list(_retention.values())
+
+
+# --- caches ----------------------------------------------------------------------------------
+
+_cache_forgetters: dict[str, Callable[..., None]] = {}
+
+
+def register_cache(name: str, forget: Callable[..., None]) -> None:
+    """Declare a cache holding per-shopper data: ``forget(*, user_ids: list[int])`` drops the
+    entries of those shoppers. Erasure (and staff tools) call every one."""
+    _cache_forgetters[name] = forget
+
+
+def cache_forgetters() -> dict[str, Callable[..., None]]:
+    return dict(_cache_forgetters)

@@ -140,3 +140,20 @@ registry.register(
     references={"actor": Detach()},
     order=50,
 )
+
+
+def _purge_abandoned_carts(*, before) -> int:
+    from .models import Cart
+
+    # A cart is abandoned when neither it nor any of its lines changed since ``before``.
+    recent = Cart.objects.filter(items__added_at__gte=before).values("pk")
+    return Cart.objects.filter(updated_at__lt=before).exclude(pk__in=recent).delete()[0]
+
+
+registry.register_retention(
+    "abandoned_carts",
+    label="Abandoned carts",
+    description="A cart you have not changed for this long is emptied and deleted.",
+    purge=_purge_abandoned_carts,
+    default_days=60,
+)

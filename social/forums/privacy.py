@@ -129,3 +129,12 @@ registry.register(
     erase=Detach(clear={"note": ""}),
     references={"actor": Keep("the moderator's own record of their acts")},
 )
+
+
+def _forget_unread_counts(*, user_ids) -> None:
+    from .notifications import unread_count_changed
+
+    unread_count_changed(user_ids)
+
+
+registry.register_cache("forums: unread notification counts", _forget_unread_counts)
