@@ -396,3 +396,8 @@ def register_cache(name: str, forget: Callable[..., None]) -> None:
 
 def cache_forgetters() -> dict[str, Callable[..., None]]:
     return dict(_cache_forgetters)
+
+
+def unregister_decisions(source: str) -> None:
+    """For tests only."""
+    _decision_sources.pop(source, None)

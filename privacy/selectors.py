@@ -89,7 +89,7 @@ def how_we_use() -> dict:
             "description": r.description,
             "on_erasure": r.erase.describe(),
         }
-        for r in registry.registrations()
+        for r in sorted(registry.registrations(), key=lambda r: r.kind)
         if r.exported
     ]
     return {
