@@ -64,7 +64,8 @@ def export_request(*, user, requested_by=None, reason: str = "") -> DataExport:
                 details={"export": export.pk},
             )
     except IntegrityError:  # one pending export per shopper (partial unique constraint)
-        return DataExport.objects.get(user=user, status=DataExport.Status.PENDING)
+        # the one pending now, or just finished by the task in the meantime
+        return DataExport.objects.filter(user=user).order_by("-created_at", "-pk").first()
     from .tasks import build_export
 
     transaction.on_commit(lambda: build_export.delay(export.pk))
