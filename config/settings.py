@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "social.textsignals",
     "personalization",
     "crm",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -430,6 +431,22 @@ PERSONALIZATION_CONSENT_CATEGORIES = {
     "interests": ["interests"],
 }
 AGORA_DEMO_SEEDERS += ["personalization.demo.seed"]
+
+
+# --- privacy: export, erasure, retention (issue 13) ---------------------------------------
+# "Download my data" archives live here (never under MEDIA_ROOT: they are served only through
+# a signed link to their shopper) and the link works this many hours.
+PRIVACY_EXPORT_DIR = Path(os.environ.get("PRIVACY_EXPORT_DIR", VAR_DIR / "private" / "exports"))
+PRIVACY_EXPORT_LINK_HOURS = int(os.environ.get("PRIVACY_EXPORT_LINK_HOURS", "72"))
+# Days each kind of data is kept (None: until the account is erased); purged daily by
+# privacy.tasks.purge_expired_data. Kinds are registered with privacy.registry.register_retention
+# (features add theirs, e.g. "outbox"); "How we use your data" shows these figures.
+PRIVACY_RETENTION_DAYS: dict[str, int | None] = {
+    "events": PERSONALIZATION_EVENT_RETENTION_DAYS or 365,
+    "search_history": 90,
+    "abandoned_carts": 60,
+}
+AGORA_DEMO_SEEDERS += ["privacy.demo.seed"]
 
 
 # --- end of app sections -------------------------------------------------------------------

@@ -52,12 +52,12 @@ def free_port() -> int:
 
 
 class FriendbookServer:
-    def __init__(self, var_dir: Path, redirect_uris: list[str]):
+    def __init__(self, var_dir: Path, redirect_uris: list[str], members: list[dict] = ()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.var_dir = var_dir
         users = var_dir / "odd_members.json"
-        users.write_text(json.dumps(ODD_MEMBERS))
+        users.write_text(json.dumps(ODD_MEMBERS + list(members)))
         env = self.env = {
             k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))
         }
