@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "social.textsignals",
     "personalization",
     "personalization.segments",
+    "personalization.banners",
     "crm",
 ]
 
@@ -369,6 +370,8 @@ AGORA_DEMO_SEEDERS += ["personalization.demo.seed"]
 # --- segments (issue 9) --------------------------------------------------------------------
 SEGMENTS_CACHE_SECONDS = 3600  # a shopper's segment ids; a refresh forgets those that changed
 AGORA_DEMO_SEEDERS += ["personalization.segments.demo.seed"]
+BANNERS_CACHE_SECONDS = 300  # a placement's banner list; editing a banner forgets it at once
+AGORA_DEMO_SEEDERS += ["personalization.banners.demo.seed"]
 
 
 # --- end of app sections -------------------------------------------------------------------

@@ -43,8 +43,10 @@ def _schedule_segments_refresh(user_id: int) -> None:
     from django.apps import apps
 
     if apps.is_installed("personalization.segments"):
+        from personalization.segments.selectors import segment_cache_forget
         from personalization.segments.tasks import refresh_segments
 
+        transaction.on_commit(lambda: segment_cache_forget(user_ids=[user_id]))
         transaction.on_commit(lambda: refresh_segments.delay(user_ids=[user_id]))
 
 
@@ -93,7 +95,7 @@ def personalization_set_enabled(*, user, enabled: bool) -> ShopperChoice:
             _schedule_rebuild(user.pk)
         else:
             PreferenceProfile.objects.filter(user=user).delete()
-            _schedule_segments_refresh(user.pk)
+        _schedule_segments_refresh(user.pk)
     transaction.on_commit(lambda: profile_cache_forget(user_ids=[user.pk]))
     return choice
 

@@ -7,6 +7,12 @@ SCHEDULES = [
         "interval": {"every": 15, "period": "minutes"},
         "description": "Materializes every active segment's membership (entries and exits).",
     },
+    {
+        "name": "banners: write banner decisions and impressions",
+        "task": "personalization.banners.tasks.flush_banner_decisions",
+        "interval": {"every": 1, "period": "minutes"},
+        "description": "Moves the banner decisions queued in Redis into the database.",
+    },
 ]
 
 

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from .models import Segment, SegmentMembership, SegmentMembershipHistory
 
-CACHE_KEY = "seg:ids:{}"
+CACHE_KEY = "seg:shopper:{}"
 
 
 def segment_ids_for_user(user) -> frozenset[int]:
@@ -16,17 +16,31 @@ def segment_ids_for_user(user) -> frozenset[int]:
     Anonymous shoppers are in none. Cached per shopper (``SEGMENTS_CACHE_SECONDS``); a refresh
     forgets the entries of the shoppers who entered or left a segment.
     """
+    return shopper_segments(user)[1]
+
+
+def shopper_segments(user) -> tuple[bool, frozenset[int]]:
+    """(personalization on?, segment ids) for the shopper: one cache read once warm.
+
+    Turning personalization off or on forgets the entry at once (not only at the next refresh).
+    """
     if user is None or not getattr(user, "is_authenticated", False):
-        return frozenset()
+        return True, frozenset()
     key = CACHE_KEY.format(user.pk)
     cached = cache.get(key)
     if cached is not None:
         return cached
+    from personalization.models import ShopperChoice
+
+    enabled = not ShopperChoice.objects.filter(
+        user_id=user.pk, personalization_enabled=False
+    ).exists()
     ids = frozenset(
         SegmentMembership.objects.filter(user_id=user.pk).values_list("segment_id", flat=True)
     )
-    cache.set(key, ids, getattr(settings, "SEGMENTS_CACHE_SECONDS", 3600))
-    return ids
+    value = (enabled, ids)
+    cache.set(key, value, getattr(settings, "SEGMENTS_CACHE_SECONDS", 3600))
+    return value
 
 
 def segment_cache_forget(*, user_ids) -> None:
