@@ -137,15 +137,16 @@ def _why(row) -> tuple[list, list[str]]:
         user = get_user_model().objects.filter(pk=row["user_id"]).first()
         if segment is None or user is None:
             return [], []
+        ctx = Context.for_user(user)
         try:
-            matched = tree_matches(segment.rules, Context.for_user(user)) or []
+            matched = tree_matches(segment.rules, ctx) or []
         except RuleError:
             matched = []
         path = [
             {
                 "path": p,
                 "type": node["type"],
-                "explain": get_rule(node["type"]).explain(node["params"]),
+                "explain": get_rule(node["type"]).explain_for(ctx, node["params"]),
             }
             for p, node in matched
         ]

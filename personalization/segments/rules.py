@@ -199,6 +199,10 @@ class Rule:
         """Plain words for the shopper, naming the data used ("You are 25–34 and shared ...")."""
         return self.label
 
+    def explain_for(self, ctx: Context, params: dict) -> str:
+        """``explain`` narrowed to what this shopper matched (default: ``explain``)."""
+        return self.explain(params)
+
 
 # --- param helpers ---------------------------------------------------------------------------
 
@@ -510,6 +514,12 @@ class DemographicRule(Rule):
             return False
         return (ctx.profile.demographics or {}).get(self.field_name) in params[self.param]
 
+    def explain_for(self, ctx, params):
+        value = (ctx.profile.demographics or {}).get(self.field_name) if ctx.profile else None
+        if value in params[self.param]:
+            return self.explain({**params, self.param: [value]})
+        return self.explain(params)
+
 
 AGE_BANDS = ["13-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
 
@@ -588,6 +598,14 @@ class InterestRule(DemographicRule):
             return False
         shared = (ctx.profile.demographics or {}).get("interests") or []
         return any(value in shared for value in params["interests"])
+
+    def explain_for(self, ctx, params):
+        shared = (ctx.profile.demographics or {}).get("interests") or [] if ctx.profile else []
+        matched = [value.capitalize() for value in params["interests"] if value in shared]
+        if not matched:
+            return self.explain(params)
+        words = matched[0] if len(matched) == 1 else ", ".join(matched[:-1]) + " and " + matched[-1]
+        return f"You told us you are into {words} (shared from your social profile)"
 
     def explain(self, params):
         words = " or ".join(v.capitalize() for v in params["interests"])
