@@ -66,6 +66,7 @@ scope AS (SELECT m.id, m.user_id FROM {membership} m
 entered AS (
     INSERT INTO {membership} (segment_id, user_id, entered_at, rule_version)
     SELECT %(segment)s, t.id, %(now)s, %(version)s FROM target t
+    WHERE NOT EXISTS (SELECT 1 FROM scope s WHERE s.user_id = t.id)
     ON CONFLICT (segment_id, user_id) DO NOTHING
     RETURNING user_id
 ),
@@ -104,6 +105,7 @@ def segments_refresh(*, segment_ids=None, user_ids=None) -> RefreshResult:
     if user_ids == []:
         return result
     env = Env()
+    env.rfm  # noqa: B018 - the RFM cut points, computed once for every segment of the run
     for segment_id in segments.values_list("pk", flat=True):
         with transaction.atomic():
             segment = Segment.objects.select_for_update().filter(pk=segment_id).first()
