@@ -506,7 +506,8 @@ class DemographicRule(Rule):
         values = params[self.param]
         field_q = Q()
         for value in values:
-            field_q |= Q(**{f"demographics__{self.field_name}": value})
+            # containment uses the GIN index segments adds on demographics (jsonb_path_ops)
+            field_q |= Q(demographics__contains={self.field_name: value})
         return profile_q(field_q) & consent_granted_q(self.consent_category)
 
     def evaluate(self, ctx, params):
@@ -590,7 +591,7 @@ class InterestRule(DemographicRule):
     def compile(self, params):
         field_q = Q()
         for value in params["interests"]:
-            field_q |= Q(demographics__interests__contains=[value])
+            field_q |= Q(demographics__contains={"interests": [value]})
         return profile_q(field_q) & consent_granted_q(self.consent_category)
 
     def evaluate(self, ctx, params):
