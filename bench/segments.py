@@ -52,13 +52,15 @@ def _banners():
 
     if not Banner.objects.filter(name="bench targeted").exists():
         targeted = Banner.objects.create(
-            name="bench targeted", placement=Placement.HOME_HERO, priority=10, frequency_cap=1000
+            name="bench targeted", placement=Placement.HOME_HERO, priority=10
         )
         targeted.segments.add(Segment.objects.get(slug="age-25-34"))
         BannerVariant.objects.create(banner=targeted, name="A", headline="Bench A")
         BannerVariant.objects.create(banner=targeted, name="B", headline="Bench B")
         default = Banner.objects.create(name="bench default", placement=Placement.HOME_HERO)
         BannerVariant.objects.create(banner=default, name="A", headline="Bench default")
+    # a cap would turn the targeted banner off part-way through the 2,000 samples
+    Banner.objects.filter(name="bench targeted").update(frequency_cap=None)
     banners_cache_forget()
 
 
