@@ -98,10 +98,14 @@ def _write(rows) -> None:
         )
     )
     decisions = []
+    reasons = {}  # one evaluation per (shopper, segment, category) and batch
     for row in rows:
         if row["banner_id"] not in existing_banners or uuid.UUID(row["uuid"]) in already:
             continue  # deleted since, or written by an earlier run
-        path, words = _why(row)
+        key = (row["reason"], row["user_id"], row["segment_id"], row["category_id"])
+        if key not in reasons:
+            reasons[key] = _why(row)
+        path, words = reasons[key]
         decisions.append(
             BannerDecision(
                 uuid=uuid.UUID(row["uuid"]),
