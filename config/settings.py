@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "social.forums",
     "social.textsignals",
     "personalization",
+    "personalization.segments",
+    "personalization.banners",
     "crm",
     "privacy",
 ]
@@ -447,6 +449,11 @@ PRIVACY_RETENTION_DAYS: dict[str, int | None] = {
     "abandoned_carts": 60,
 }
 AGORA_DEMO_SEEDERS += ["privacy.demo.seed"]
+# --- segments (issue 9) --------------------------------------------------------------------
+SEGMENTS_CACHE_SECONDS = 3600  # a shopper's segment ids; a refresh forgets those that changed
+AGORA_DEMO_SEEDERS += ["personalization.segments.demo.seed"]
+BANNERS_CACHE_SECONDS = 300  # a placement's banner list; editing a banner forgets it at once
+AGORA_DEMO_SEEDERS += ["personalization.banners.demo.seed"]
 
 
 # --- end of app sections -------------------------------------------------------------------

@@ -1,0 +1,204 @@
+"""Choosing a banner for a page: reads only cached data once warm (no database query).
+
+``banner_choose`` guarantees:
+- Only active banners of the placement inside their schedule are considered; the highest
+  priority eligible one wins (ties: the older banner).
+- A banner with segments is eligible only for a signed-in shopper who is in one of them and has
+  personalization on; a banner with categories only while browsing one of them (anonymous too,
+  personalization on); a banner with neither is for everyone. With personalization off a shopper
+  sees only banners for everyone.
+- The variant is stable per shopper: ``sha256("<banner id>:<shopper>")`` mod the total weight
+  picks it, so no assignment is stored and a shopper always sees the same variant.
+- The frequency cap counts views per shopper and banner in the cache (a window of
+  ``cap_window_hours``); a capped banner gives way to the next eligible one.
+- Nothing is cached per page: the cached inputs are the placement's banner list (the same for
+  everyone) and the shopper's own segment ids, so one shopper's banner never reaches another.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from .models import Banner
+
+ACTIVE_KEY = "bn:active:{}"
+CAP_KEY = "bn:cap:{}:{}"
+
+
+@dataclass(frozen=True)
+class Creative:
+    variant_id: int
+    name: str
+    weight: int
+    headline: str
+    text: str
+    image_url: str
+    alt_text: str
+    cta_label: str
+    cta_url: str
+
+
+@dataclass(frozen=True)
+class CachedBanner:
+    id: int
+    priority: int
+    starts_at: datetime | None
+    ends_at: datetime | None
+    segment_ids: tuple[int, ...]
+    category_ids: tuple[int, ...]
+    frequency_cap: int | None
+    cap_window_hours: int
+    variants: tuple[Creative, ...]
+
+    @property
+    def targeted(self) -> bool:
+        return bool(self.segment_ids or self.category_ids)
+
+
+@dataclass
+class Choice:
+    """The banner chosen for a page, with the reason decided at that moment."""
+
+    banner_id: int
+    creative: Creative
+    placement: str
+    reason: str  # everyone | segment | browsing
+    segment_id: int | None = None
+    category_id: int | None = None
+    decision_uuid: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def active_banners(placement: str) -> list[CachedBanner]:
+    """The placement's active banners with their variants (cached; edits forget the entry)."""
+    key = ACTIVE_KEY.format(placement)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    banners = []
+    for banner in (
+        Banner.objects.filter(placement=placement, is_active=True)
+        .prefetch_related("variants", "segments", "categories")
+        .order_by("-priority", "pk")
+    ):
+        variants = tuple(
+            Creative(
+                v.pk,
+                v.name,
+                v.weight,
+                v.headline,
+                v.text,
+                v.image.url if v.image else "",
+                v.alt_text,
+                v.cta_label,
+                v.cta_url,
+            )
+            for v in banner.variants.all()
+            if v.weight > 0
+        )
+        if not variants:
+            continue
+        banners.append(
+            CachedBanner(
+                banner.pk,
+                banner.priority,
+                banner.starts_at,
+                banner.ends_at,
+                tuple(sorted(s.pk for s in banner.segments.all() if s.is_active)),
+                tuple(sorted(c.pk for c in banner.categories.all())),
+                banner.frequency_cap,
+                banner.cap_window_hours,
+                variants,
+            )
+        )
+    cache.set(key, banners, getattr(settings, "BANNERS_CACHE_SECONDS", 300))
+    return banners
+
+
+def banners_cache_forget() -> None:
+    from .models import Placement
+
+    cache.delete_many([ACTIVE_KEY.format(p) for p in Placement.values])
+
+
+def variant_for(banner: CachedBanner, shopper: str) -> Creative:
+    """The shopper's variant: stable, proportional to the weights (no stored assignment)."""
+    total = sum(v.weight for v in banner.variants)
+    digest = hashlib.sha256(f"{banner.id}:{shopper}".encode()).digest()
+    point = int.from_bytes(digest[:8], "big") % total
+    for variant in banner.variants:
+        if point < variant.weight:
+            return variant
+        point -= variant.weight
+    return banner.variants[-1]  # unreachable: the weights add up to total
+
+
+def shopper_key(*, user, visitor: str) -> str:
+    if user is not None and user.is_authenticated:
+        return f"u{user.pk}"
+    return f"v{visitor}"
+
+
+def banner_choose(
+    *, placement: str, user=None, visitor: str = "", category_ids=(), now=None
+) -> Choice | None:
+    """Pick the banner for ``placement`` and this shopper (see the module docstring).
+
+    ``category_ids``: the categories the shopper is browsing (the page's category and its
+    ancestors). Returns None when no banner is eligible. Counts a view for the frequency cap.
+    """
+    from personalization.segments.selectors import shopper_segments
+
+    now = now or timezone.now()
+    banners = active_banners(placement)
+    if not banners:
+        return None
+    signed_in = user is not None and getattr(user, "is_authenticated", False)
+    enabled, segment_ids = shopper_segments(user) if signed_in else (True, frozenset())
+    browsing = set(category_ids) if enabled else set()
+    who = shopper_key(user=user, visitor=visitor)
+    eligible = []
+    for banner in banners:
+        if banner.starts_at and banner.starts_at > now or banner.ends_at and banner.ends_at <= now:
+            continue
+        if not banner.targeted:
+            eligible.append((banner, "everyone", None, None))
+            continue
+        if not enabled:
+            continue
+        if banner.segment_ids and signed_in:
+            matched = [s for s in banner.segment_ids if s in segment_ids]
+            if matched:
+                eligible.append((banner, "segment", matched[0], None))
+                continue
+        if banner.category_ids:
+            matched = [c for c in banner.category_ids if c in browsing]
+            if matched and not banner.segment_ids:
+                eligible.append((banner, "browsing", None, matched[0]))
+    if not eligible:
+        return None
+    capped = [b for b, *_ in eligible if b.frequency_cap]
+    counts = cache.get_many([CAP_KEY.format(b.id, who) for b in capped]) if capped else {}
+    for banner, reason, segment_id, category_id in eligible:
+        if banner.frequency_cap:
+            key = CAP_KEY.format(banner.id, who)
+            if counts.get(key, 0) >= banner.frequency_cap:
+                continue
+            if not cache.add(key, 1, banner.cap_window_hours * 3600):
+                try:
+                    cache.incr(key)
+                except ValueError:  # expired between add and incr
+                    cache.set(key, 1, banner.cap_window_hours * 3600)
+        return Choice(
+            banner.id,
+            variant_for(banner, who),
+            placement,
+            reason,
+            segment_id=segment_id,
+            category_id=category_id,
+        )
+    return None

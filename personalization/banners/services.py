@@ -1,0 +1,218 @@
+"""Write side of banners: recording decisions cheaply, folding them in, clicks, picking winners.
+
+On the page, ``banner_decision_record`` appends the decision to a Redis list (one RPUSH, no
+database write); ``banner_decisions_flush`` (a task every minute, and before a "why" page or a
+click reads a decision) writes the rows in bulk, adds the rule path that matched and adds the
+impressions to the variants' counters. Without Redis (the embedded demo) the row is written at
+once: slower, never lost.
+"""
+
+import json
+import uuid
+from collections import Counter
+
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .exceptions import BannerError
+from .models import Banner, BannerDecision, BannerVariant
+from .selectors import Choice, banners_cache_forget
+
+QUEUE_KEY = "bn:decisions"
+FLUSH_BATCH = 5000
+
+
+def _redis():
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        return backend._cache.get_client(None, write=True)
+    return None
+
+
+def banner_decision_record(*, choice: Choice, user=None, visitor: str = "") -> str:
+    """Store why ``choice`` was made, now; returns the decision's uuid (for why/click links)."""
+    decision_uuid = uuid.uuid4().hex
+    row = {
+        "uuid": decision_uuid,
+        "user_id": user.pk if user is not None and user.is_authenticated else None,
+        "visitor": "" if user is not None and user.is_authenticated else visitor[:64],
+        "banner_id": choice.banner_id,
+        "variant_id": choice.creative.variant_id,
+        "placement": choice.placement,
+        "reason": choice.reason,
+        "segment_id": choice.segment_id,
+        "category_id": choice.category_id,
+        "chosen_at": timezone.now().isoformat(),
+    }
+    client = _redis()
+    if client is not None:
+        client.rpush(QUEUE_KEY, json.dumps(row))
+    else:
+        _write([row])
+    choice.decision_uuid = decision_uuid
+    return decision_uuid
+
+
+def banner_decisions_flush() -> int:
+    """Write the queued decisions (idempotent: a uuid is written once); returns how many."""
+    client = _redis()
+    if client is None:
+        return 0
+    total = 0
+    while True:
+        pipe = client.pipeline()
+        pipe.lrange(QUEUE_KEY, 0, FLUSH_BATCH - 1)
+        pipe.ltrim(QUEUE_KEY, FLUSH_BATCH, -1)
+        raw, _ = pipe.execute()
+        if not raw:
+            return total
+        rows = [json.loads(item) for item in raw]
+        try:
+            _write(rows)
+        except Exception:
+            client.lpush(QUEUE_KEY, *reversed(raw))  # put them back for the next run
+            raise
+        total += len(rows)
+
+
+@transaction.atomic
+def _write(rows) -> None:
+    from datetime import datetime
+
+    from personalization.segments.models import Segment
+
+    versions = dict(
+        Segment.objects.filter(
+            pk__in={r["segment_id"] for r in rows if r["segment_id"]}
+        ).values_list("pk", "version")
+    )
+    existing_banners = set(
+        Banner.objects.filter(pk__in={r["banner_id"] for r in rows}).values_list("pk", flat=True)
+    )
+    already = set(
+        BannerDecision.objects.filter(uuid__in=[uuid.UUID(r["uuid"]) for r in rows]).values_list(
+            "uuid", flat=True
+        )
+    )
+    decisions = []
+    reasons = {}  # one evaluation per (shopper, segment, category) and batch
+    for row in rows:
+        if row["banner_id"] not in existing_banners or uuid.UUID(row["uuid"]) in already:
+            continue  # deleted since, or written by an earlier run
+        key = (row["reason"], row["user_id"], row["segment_id"], row["category_id"])
+        if key not in reasons:
+            reasons[key] = _why(row)
+        path, words = reasons[key]
+        decisions.append(
+            BannerDecision(
+                uuid=uuid.UUID(row["uuid"]),
+                user_id=row["user_id"],
+                visitor=row["visitor"],
+                banner_id=row["banner_id"],
+                variant_id=row["variant_id"],
+                placement=row["placement"],
+                reason=row["reason"],
+                segment_id=row["segment_id"],
+                segment_version=versions.get(row["segment_id"]),
+                category_id=row["category_id"],
+                rule_path=path,
+                explanation=words,
+                chosen_at=datetime.fromisoformat(row["chosen_at"]),
+            )
+        )
+    BannerDecision.objects.bulk_create(decisions, ignore_conflicts=True)
+    impressions = Counter(d.variant_id for d in decisions)
+    for variant_id, count in impressions.items():
+        BannerVariant.objects.filter(pk=variant_id).update(impressions=F("impressions") + count)
+
+
+def _why(row) -> tuple[list, list[str]]:
+    """The rule path that matched and its plain words, for one decision."""
+    if row["reason"] == "segment" and row["user_id"]:
+        from django.contrib.auth import get_user_model
+
+        from personalization.segments.models import Segment
+        from personalization.segments.rules import Context, RuleError, get_rule, tree_matches
+
+        segment = Segment.objects.filter(pk=row["segment_id"]).first()
+        user = get_user_model().objects.filter(pk=row["user_id"]).first()
+        if segment is None or user is None:
+            return [], []
+        ctx = Context.for_user(user)
+        try:
+            matched = tree_matches(segment.rules, ctx) or []
+        except RuleError:
+            matched = []
+        path = [
+            {
+                "path": p,
+                "type": node["type"],
+                "explain": get_rule(node["type"]).explain_for(ctx, node["params"]),
+            }
+            for p, node in matched
+        ]
+        words = [item["explain"] for item in path] or [f"You are in our “{segment.name}” group"]
+        return path, words
+    if row["reason"] == "browsing" and row["category_id"]:
+        from shop.models import Category
+
+        name = Category.objects.filter(pk=row["category_id"]).values_list("name", flat=True)
+        return [], [f"You are browsing {name.first() or 'this category'}"]
+    return [], ["This banner is shown to everyone: it does not use anything about you"]
+
+
+def banner_decision_for(*, decision_uuid: str, user, visitor: str) -> BannerDecision:
+    """The decision if it belongs to this shopper (flushes the queue first). Raises BannerError."""
+    try:
+        key = uuid.UUID(str(decision_uuid))
+    except ValueError:
+        raise BannerError("There is no such banner.") from None
+    banner_decisions_flush()
+    decision = (
+        BannerDecision.objects.select_related("banner", "variant", "segment", "category")
+        .filter(uuid=key)
+        .first()
+    )
+    if decision is None:
+        raise BannerError("There is no such banner.")
+    signed_in = user is not None and user.is_authenticated
+    mine = (
+        decision.user_id == user.pk
+        if signed_in
+        else (decision.user_id is None and visitor and decision.visitor == visitor)
+    )
+    if not mine:
+        raise BannerError("There is no such banner.")
+    return decision
+
+
+@transaction.atomic
+def banner_click(*, decision: BannerDecision) -> str:
+    """Count the first click of a decision (conditional update) and return where to go."""
+    first = BannerDecision.objects.filter(pk=decision.pk, clicked_at__isnull=True).update(
+        clicked_at=timezone.now()
+    )
+    if first:
+        BannerVariant.objects.filter(pk=decision.variant_id).update(clicks=F("clicks") + 1)
+    return decision.variant.cta_url
+
+
+@transaction.atomic
+def banner_pick_winner(*, banner: Banner, variant: BannerVariant) -> Banner:
+    """Send all traffic to ``variant`` from now on (the others keep their figures)."""
+    if variant.banner_id != banner.pk:
+        raise BannerError("That variant belongs to another banner.")
+    BannerVariant.objects.filter(banner=banner).exclude(pk=variant.pk).update(weight=0)
+    BannerVariant.objects.filter(pk=variant.pk).update(weight=100)
+    banner.winner_picked_at = timezone.now()
+    banner.save(update_fields=["winner_picked_at", "updated_at"])
+    transaction.on_commit(banners_cache_forget)
+    return banner
+
+
+def banners_changed() -> None:
+    """Call after editing banners: pages see the change at once."""
+    transaction.on_commit(banners_cache_forget)

@@ -1,0 +1,34 @@
+"""``{% banner "home_hero" %}``: the chosen banner for this page and shopper, with its why link."""
+
+from django import template
+
+from personalization.events import ANON_KEY
+
+from ..selectors import banner_choose
+from ..services import banner_decision_record
+
+register = template.Library()
+
+
+@register.inclusion_tag("banners/_banner.html", takes_context=True)
+def banner(context, placement):
+    request = context.get("request")
+    if request is None:
+        return {"choice": None}
+    user = getattr(request, "user", None)
+    visitor = ""
+    if not (user is not None and user.is_authenticated):
+        visitor = request.session.get(ANON_KEY, "")
+        if not visitor:
+            from personalization.events import anonymous_id
+
+            visitor = anonymous_id(request)
+    # Category and product pages put the category chain in "breadcrumbs": what is browsed now.
+    category_ids = tuple(node.id for node in context.get("breadcrumbs") or ())
+    choice = banner_choose(
+        placement=placement, user=user, visitor=visitor, category_ids=category_ids
+    )
+    if choice is None:
+        return {"choice": None}
+    banner_decision_record(choice=choice, user=user, visitor=visitor)
+    return {"choice": choice, "creative": choice.creative, "placement": placement}

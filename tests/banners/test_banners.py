@@ -1,0 +1,181 @@
+"""Banners: targeting, the cache, A/B split, cap, the why page and the personalization switch."""
+
+import math
+from collections import Counter
+
+import pytest
+from django.db import connection
+from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from personalization import services as pz_services
+from personalization.banners import services, stats
+from personalization.banners.models import Banner, BannerDecision, BannerVariant, Placement
+from personalization.banners.selectors import active_banners, banner_choose, variant_for
+from personalization.segments import services as segment_services
+from personalization.segments.models import Segment
+from social import services as social_services
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres, pytest.mark.redis]
+
+YOUNG = {"op": "and", "rules": [{"type": "age_band", "params": {"bands": ["25-34"]}}]}
+
+
+def refresh(**kwargs):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return segment_services.segments_refresh(**kwargs)
+
+
+def share(user, age="25-34"):
+    social_services.consent_apply_sign_in(
+        user=user, provider="friendbook", granted={"age"}, profile={"age_band": age}
+    )
+    pz_services.profile_rebuild_for_user(user_id=user.pk)
+
+
+@pytest.fixture
+def setup():
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        segment = segment_services.segment_save_rules(
+            segment=Segment(slug="young", name="Young"), rules=YOUNG
+        )
+        targeted = Banner.objects.create(name="Young", placement=Placement.HOME_HERO, priority=10)
+        targeted.segments.add(segment)
+        BannerVariant.objects.create(banner=targeted, name="A", headline="For the young ones")
+        default = Banner.objects.create(name="Everyone", placement=Placement.HOME_HERO)
+        BannerVariant.objects.create(banner=default, name="A", headline="Hello everybody")
+        services.banners_changed()
+    ann, bob = UserFactory(username="ann"), UserFactory(username="bob")
+    share(ann)
+    share(bob, age="45-54")
+    refresh()
+    return {"segment": segment, "targeted": targeted, "default": default, "ann": ann, "bob": bob}
+
+
+def test_members_see_the_targeted_banner_and_others_the_default(client, setup):
+    client.force_login(setup["ann"])
+    page = client.get("/").content.decode()
+    assert "For the young ones" in page and "Hello everybody" not in page
+    client.force_login(setup["bob"])
+    page = client.get("/").content.decode()
+    assert "Hello everybody" in page and "For the young ones" not in page
+    client.logout()
+    page = client.get("/").content.decode()
+    assert "Hello everybody" in page and "For the young ones" not in page
+
+
+def test_a_banner_cached_for_one_shopper_is_never_shown_to_another(client, setup):
+    ann, bob = setup["ann"], setup["bob"]
+    for _ in range(2):  # the second round runs on a warm cache
+        assert banner_choose(placement="home_hero", user=ann).banner_id == setup["targeted"].pk
+        assert banner_choose(placement="home_hero", user=bob).banner_id == setup["default"].pk
+    client.force_login(bob)
+    assert "For the young ones" not in client.get("/").content.decode()
+
+
+def test_choosing_reads_only_the_cache_once_warm(setup):
+    from personalization.banners.models import BannerDecision
+
+    ann = setup["ann"]
+    choice = banner_choose(placement="home_hero", user=ann)  # warms the cache
+    with CaptureQueriesContext(connection) as queries:
+        choice = banner_choose(placement="home_hero", user=ann)
+        services.banner_decision_record(choice=choice, user=ann)
+    assert len(queries) == 0, [q["sql"] for q in queries]
+    assert not BannerDecision.objects.exists(), "the decision waits in Redis"
+    assert services.banner_decisions_flush() == 1
+    decision = BannerDecision.objects.get()
+    assert decision.segment == setup["segment"] and decision.reason == "segment"
+    assert decision.rule_path[0]["type"] == "age_band"
+    assert BannerVariant.objects.get(banner=setup["targeted"]).impressions == 1
+    assert services.banner_decisions_flush() == 0, "flushing twice writes nothing twice"
+
+
+def test_why_page_names_the_matched_rule_and_links_to_interests_and_the_switch(client, setup):
+    client.force_login(setup["ann"])
+    page = client.get("/").content.decode()
+    decision_uuid = page.split("/banners/")[1].split("/")[0]
+    why = client.get(reverse("banners:why", args=[decision_uuid]))
+    assert why.status_code == 200
+    text = why.content.decode()
+    assert "You are 25–34 and shared your age with us" in text
+    assert "“Young” group" in text
+    assert reverse("personalization:interests") in text and "turn personalization off" in text
+    client.force_login(setup["bob"])
+    assert client.get(reverse("banners:why", args=[decision_uuid])).status_code == 404
+    assert client.get(reverse("banners:why", args=["not-a-uuid"])).status_code == 404
+
+
+def test_personalization_off_shows_only_untargeted_banners(client, setup):
+    ann = setup["ann"]
+    assert banner_choose(placement="home_hero", user=ann).banner_id == setup["targeted"].pk
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        pz_services.personalization_set_enabled(user=ann, enabled=False)
+    assert banner_choose(placement="home_hero", user=ann).banner_id == setup["default"].pk
+    client.force_login(ann)
+    assert "For the young ones" not in client.get("/").content.decode()
+
+
+def test_the_ab_split_is_stable_per_shopper_and_follows_the_weights(setup):
+    banner = setup["default"]
+    BannerVariant.objects.create(banner=banner, name="B", headline="Hi there", weight=50)
+    services.banners_changed()
+    from personalization.banners.selectors import banners_cache_forget
+
+    banners_cache_forget()
+    cached = next(b for b in active_banners("home_hero") if b.id == banner.pk)
+    first = [variant_for(cached, f"u{i}").name for i in range(2000)]
+    again = [variant_for(cached, f"u{i}").name for i in range(2000)]
+    assert first == again
+    counts = Counter(first)
+    assert 900 < counts["A"] < 1100 and 900 < counts["B"] < 1100
+
+
+def test_the_frequency_cap_gives_way_to_the_next_banner(setup):
+    Banner.objects.filter(pk=setup["targeted"].pk).update(frequency_cap=2)
+    from personalization.banners.selectors import banners_cache_forget
+
+    banners_cache_forget()
+    shown = [banner_choose(placement="home_hero", user=setup["ann"]).banner_id for _ in range(4)]
+    targeted, default = setup["targeted"].pk, setup["default"].pk
+    assert shown == [targeted, targeted, default, default]
+    # the cap is per shopper: another member still sees it
+    carl = UserFactory(username="carl")
+    share(carl)
+    refresh()
+    assert banner_choose(placement="home_hero", user=carl).banner_id == targeted
+
+
+def test_click_counts_once_and_redirects(client, setup):
+    client.force_login(setup["ann"])
+    page = client.get("/").content.decode()
+    decision_uuid = page.split("/banners/")[1].split("/")[0]
+    url = reverse("banners:click", args=[decision_uuid])
+    assert client.get(url).status_code == 302
+    assert client.get(url).status_code == 302
+    variant = BannerVariant.objects.get(banner=setup["targeted"])
+    assert (variant.impressions, variant.clicks) == (1, 1)
+    assert BannerDecision.objects.get().clicked_at is not None
+
+
+def test_two_proportion_z_test_matches_the_textbook_formula():
+    # 200 clicks of 1000 against 250 of 1000: pooled p = .225
+    z, p = stats.two_proportion_z(200, 1000, 250, 1000)
+    expected = 0.05 / math.sqrt(0.225 * 0.775 * (2 / 1000))
+    assert z == pytest.approx(expected) and z == pytest.approx(2.6774, abs=1e-3)
+    assert p == pytest.approx(0.00742, abs=1e-4)
+    assert stats.two_proportion_z(1, 10, 2, 10) is None, "too few views to say anything"
+
+
+def test_pick_winner_sends_all_traffic_to_the_winner(setup):
+    banner = setup["default"]
+    a = banner.variants.get()
+    b = BannerVariant.objects.create(banner=banner, name="B", headline="Hi there")
+    services.banner_pick_winner(banner=banner, variant=b)
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.weight, b.weight) == (0, 100)
+    banner.refresh_from_db()
+    assert banner.winner_picked_at is not None
