@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "social.forums",
     "social.textsignals",
     "personalization",
+    "personalization.segments",
     "crm",
 ]
 
@@ -363,6 +364,11 @@ PERSONALIZATION_CONSENT_CATEGORIES = {
     "interests": ["interests"],
 }
 AGORA_DEMO_SEEDERS += ["personalization.demo.seed"]
+
+
+# --- segments (issue 9) --------------------------------------------------------------------
+SEGMENTS_CACHE_SECONDS = 3600  # a shopper's segment ids; a refresh forgets those that changed
+AGORA_DEMO_SEEDERS += ["personalization.segments.demo.seed"]
 
 
 # --- outreach: campaigns, attention budget, outbox (issue 11) -------------------------------

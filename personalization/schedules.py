@@ -26,12 +26,15 @@ SCHEDULES = [
 ]
 
 
-def ensure_schedules(*, PeriodicTask=None, IntervalSchedule=None, CrontabSchedule=None) -> int:
-    """Create the missing schedules; returns how many were created. Models may be historical."""
+def ensure_schedules(
+    *, PeriodicTask=None, IntervalSchedule=None, CrontabSchedule=None, schedules=None
+) -> int:
+    """Create the missing schedules (``schedules``, default SCHEDULES); returns how many were
+    created. Models may be historical (a migration passes them)."""
     if PeriodicTask is None:
         from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
     created = 0
-    for spec in SCHEDULES:
+    for spec in SCHEDULES if schedules is None else schedules:
         if PeriodicTask.objects.filter(name=spec["name"]).exists():
             continue
         kwargs = {}

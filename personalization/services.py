@@ -38,6 +38,16 @@ def _schedule_rebuild(user_id: int) -> None:
     transaction.on_commit(lambda: rebuild_profile.delay(user_id))
 
 
+def _schedule_segments_refresh(user_id: int) -> None:
+    """Turning personalization off takes the shopper out of profile segments at once."""
+    from django.apps import apps
+
+    if apps.is_installed("personalization.segments"):
+        from personalization.segments.tasks import refresh_segments
+
+        transaction.on_commit(lambda: refresh_segments.delay(user_ids=[user_id]))
+
+
 @transaction.atomic
 def interest_remove(*, user, dimension: str, value: str) -> RemovedInterest:
     """Remove an interest from the shopper's profile; later builds leave it out too."""
@@ -83,6 +93,7 @@ def personalization_set_enabled(*, user, enabled: bool) -> ShopperChoice:
             _schedule_rebuild(user.pk)
         else:
             PreferenceProfile.objects.filter(user=user).delete()
+            _schedule_segments_refresh(user.pk)
     transaction.on_commit(lambda: profile_cache_forget(user_ids=[user.pk]))
     return choice
 

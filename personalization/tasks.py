@@ -20,6 +20,21 @@ RETRYING = {
 }
 
 
+def _after_build(result) -> None:
+    """Right after a committed build: refresh the segments of the shoppers whose profile changed
+    (all of them after a full build). The segments app owns that task; without it, nothing."""
+    from django.apps import apps
+
+    if result.skipped or not result.changed_user_ids:
+        return
+    if not apps.is_installed("personalization.segments"):
+        return
+    from personalization.segments.tasks import refresh_segments
+
+    user_ids = None if result.mode == "full" else list(result.changed_user_ids)
+    refresh_segments.delay(user_ids=user_ids)
+
+
 def _summary(result) -> dict:
     return {
         "mode": result.mode,
@@ -36,7 +51,9 @@ def _summary(result) -> dict:
 )
 def build_profiles() -> dict:
     """Incremental build from the watermark (scheduled every minute by beat)."""
-    return _summary(services.profile_build_incremental())
+    result = services.profile_build_incremental()
+    _after_build(result)
+    return _summary(result)
 
 
 @shared_task(
@@ -47,7 +64,9 @@ def build_profiles() -> dict:
 )
 def rebuild_all_profiles() -> dict:
     """Full rebuild (scheduled nightly): picks up changed products and consents."""
-    return _summary(services.profile_build_full())
+    result = services.profile_build_full()
+    _after_build(result)
+    return _summary(result)
 
 
 @shared_task(
@@ -55,7 +74,9 @@ def rebuild_all_profiles() -> dict:
 )
 def rebuild_profile(user_id: int) -> dict:
     """Rebuild one shopper (after a consent is granted or revoked, or an anonymous merge)."""
-    return _summary(services.profile_rebuild_for_user(user_id=int(user_id)))
+    result = services.profile_rebuild_for_user(user_id=int(user_id))
+    _after_build(result)
+    return _summary(result)
 
 
 @shared_task(

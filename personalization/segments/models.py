@@ -1,0 +1,79 @@
+"""Segments: a rule tree stored as data, and its materialized membership with history.
+
+``Segment.rules`` is a tree of groups and rules (see ``personalization.segments.rules``):
+``{"op": "and" | "or", "rules": [<group or rule>, ...]}`` where a rule is
+``{"type": "<registered type>", "params": {...}}``. The tree compiles to one SQL query over the
+user model; ``SegmentMembership`` holds the result of the last refresh and
+``SegmentMembershipHistory`` every entry and exit, with the rule version that decided it.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Segment(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    rules = models.JSONField(
+        default=dict, blank=True, help_text="The rule tree: groups combined with AND / OR."
+    )
+    is_builtin = models.BooleanField(
+        default=False, help_text="Shipped with the store; the seeder keeps its rules."
+    )
+    is_active = models.BooleanField(default=True, help_text="Inactive segments are not refreshed.")
+    version = models.PositiveIntegerField(default=1, help_text="Bumped when the rules change.")
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    member_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class SegmentMembership(models.Model):
+    segment = models.ForeignKey(Segment, related_name="memberships", on_delete=models.CASCADE)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, related_name="segment_memberships", on_delete=models.CASCADE
+    )
+    entered_at = models.DateTimeField(default=timezone.now)
+    rule_version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "user"], name="one_membership_per_segment")
+        ]
+        indexes = [models.Index(fields=["user"], name="segment_membership_user")]
+
+    def __str__(self):
+        return f"{self.user_id} in {self.segment_id}"
+
+
+class SegmentMembershipHistory(models.Model):
+    class Action(models.TextChoices):
+        ENTERED = "entered", "Entered"
+        LEFT = "left", "Left"
+
+    segment = models.ForeignKey(Segment, related_name="history", on_delete=models.CASCADE)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, related_name="segment_history", on_delete=models.CASCADE
+    )
+    action = models.CharField(max_length=8, choices=Action.choices)
+    at = models.DateTimeField(default=timezone.now)
+    rule_version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["user", "-at"], name="segment_history_user_time"),
+            models.Index(fields=["segment", "-at"], name="segment_history_seg_time"),
+        ]
+        verbose_name_plural = "segment membership history"
+
+    def __str__(self):
+        return f"{self.user_id} {self.action} {self.segment_id} at {self.at:%Y-%m-%d %H:%M}"
