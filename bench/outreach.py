@@ -31,11 +31,30 @@ def _execute(sql, params=None):
         cursor.execute(sql, params or {})
 
 
-def _clean():
-    from personalization.outreach.models import Campaign
-
-    Campaign.objects.filter(name__startswith="Bench ").delete()
-    _execute("DELETE FROM segments_segment WHERE slug LIKE 'bench-outreach%%'")
+def _clean(names="Bench %%"):
+    """Remove the bench campaigns (and their outbox and decisions) and bench segments."""
+    for sql in [
+        "DELETE FROM outreach_outreachdecision WHERE campaign_id IN "
+        "(SELECT id FROM outreach_campaign WHERE name LIKE %(n)s)",
+        "UPDATE outreach_suppression SET message_id = NULL WHERE message_id IN (SELECT o.id "
+        "FROM outreach_outreachmessage o JOIN outreach_campaign c ON c.id = o.campaign_id "
+        "WHERE c.name LIKE %(n)s)",
+        "UPDATE outreach_marketingconsentrecord SET message_id = NULL WHERE message_id IN "
+        "(SELECT o.id FROM outreach_outreachmessage o JOIN outreach_campaign c "
+        "ON c.id = o.campaign_id WHERE c.name LIKE %(n)s)",
+        "DELETE FROM outreach_outreachmessage WHERE campaign_id IN "
+        "(SELECT id FROM outreach_campaign WHERE name LIKE %(n)s)",
+        "DELETE FROM outreach_campaign_segments WHERE campaign_id IN "
+        "(SELECT id FROM outreach_campaign WHERE name LIKE %(n)s)",
+        "DELETE FROM outreach_campaign WHERE name LIKE %(n)s",
+    ]:
+        _execute(sql, {"n": names})
+    if names == "Bench %%":
+        _execute(
+            "DELETE FROM segments_segmentmembership WHERE segment_id IN "
+            "(SELECT id FROM segments_segment WHERE slug LIKE 'bench-outreach%%')"
+        )
+        _execute("DELETE FROM segments_segment WHERE slug LIKE 'bench-outreach%%'")
 
 
 def _setup(shoppers: int, log):
@@ -206,9 +225,8 @@ def run(*, shoppers: int, events: int) -> list[dict]:
     started = time.perf_counter()
     violations = planning.budget_violations()
     log(f"budget violations: {violations} ({time.perf_counter() - started:.2f} s)")
-    from personalization.outreach.models import Campaign
-
-    Campaign.objects.filter(pk__in=[first.pk, second.pk]).delete()
+    _clean("Bench campaign")
+    _clean("Bench second")
     rate = _send_throughput(fresh, log)
     _clean()
     return [

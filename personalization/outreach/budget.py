@@ -240,6 +240,16 @@ streaks AS (
     ) AS streak
     FROM sent_n n
 ),
+last_n AS (
+    SELECT k.user_id,
+           max(k.slot_at) FILTER (WHERE k.rn = 1) AS last_at,
+           max(k.slot_at) FILTER (
+               WHERE k.rn = CASE WHEN t.frequency = 'fewer' THEN %(cap_fewer)s ELSE %(cap)s END
+           ) AS nth_at
+    FROM counted k JOIN tzs t ON t.user_id = k.user_id
+    WHERE k.rn <= GREATEST(%(cap)s, %(cap_fewer)s, 1)
+    GROUP BY k.user_id
+),
 base AS (
     SELECT t.*, COALESCE(st.streak, 0) AS streak,
            CASE WHEN t.frequency = 'fewer' THEN %(cap_fewer)s ELSE %(cap)s END AS cap,
@@ -247,15 +257,14 @@ base AS (
                 THEN CASE WHEN t.frequency = 'fewer' THEN %(backoff_gap_fewer)s
                           ELSE %(backoff_gap)s END
                 ELSE CASE WHEN t.frequency = 'fewer' THEN %(gap_fewer)s ELSE %(gap)s END
-           END AS gap
-    FROM tzs t LEFT JOIN streaks st ON st.user_id = t.user_id
+           END AS gap,
+           ln.last_at, ln.nth_at
+    FROM tzs t
+    LEFT JOIN streaks st ON st.user_id = t.user_id
+    LEFT JOIN last_n ln ON ln.user_id = t.user_id
 ),
 bounds AS (
-    SELECT b.*,
-           (SELECT k.slot_at FROM counted k WHERE k.user_id = b.user_id AND k.rn = 1) + b.gap
-               AS gap_bound,
-           (SELECT k.slot_at FROM counted k WHERE k.user_id = b.user_id AND k.rn = b.cap)
-               + %(window)s AS cap_bound
+    SELECT b.*, b.last_at + b.gap AS gap_bound, b.nth_at + %(window)s AS cap_bound
     FROM base b
 ),
 ruled AS (
