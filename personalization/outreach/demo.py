@@ -7,7 +7,8 @@ HTML = """<html><body style="font:16px/1.5 Arial,sans-serif;color:#1f2937">
 <p>New this week, chosen from what you like at Agora:</p>
 {% for p in picks %}<p><a href="{{ p.url }}" style="color:#1d4ed8;font-weight:bold">{{ p.name }}</a>
  &middot; &euro;{{ p.price }}</p>{% endfor %}
-{% if coupon %}<p>Your code: <strong>{{ coupon.code }}</strong> {{ coupon.description }}</p>{% endif %}
+{% if coupon %}<p>Your code: <strong>{{ coupon.code }}</strong>
+ {{ coupon.description }}</p>{% endif %}
 <p><a href="{{ shop_url }}">Visit the store</a></p>
 </body></html>"""
 TEXT = """Hi {{ first_name }}, picked for you
