@@ -179,7 +179,8 @@ def decide(
         and (gap_bound is None or cap_bound >= gap_bound)
     ):
         at, rule = cap_bound, CAP
-        reason = f"{budget.cap} emails in the last {budget.window.days} days"
+        plural = "s" if budget.cap != 1 else ""
+        reason = f"{budget.cap} email{plural} in the last {budget.window.days} days"
     elif gap_bound is not None and gap_bound > desired:
         at = gap_bound
         if backoff:
@@ -330,7 +331,8 @@ shaped AS (
                  THEN format('paused: no opens or clicks in the last %%s emails', f.streak)
             ELSE concat_ws('; then ',
                 CASE f.budget_rule
-                    WHEN 'cap' THEN format('%%s emails in the last %%s days', f.cap,
+                    WHEN 'cap' THEN format('%%s email%%s in the last %%s days', f.cap,
+                                           CASE WHEN f.cap = 1 THEN '' ELSE 's' END,
                                            %(window_days)s)
                     WHEN 'gap' THEN format('minimum gap of %%s h since the last email',
                                            trim_scale(extract(epoch FROM f.gap) / 3600))

@@ -313,9 +313,15 @@ class OutreachMessage(models.Model):
 
     COUNTED = [Status.PLANNED, Status.SENT]
 
-    campaign = models.ForeignKey(Campaign, related_name="messages", on_delete=models.CASCADE)
+    # Both are indexed by the unique constraint (campaign, user) and the (user, slot_at) index.
+    campaign = models.ForeignKey(
+        Campaign, related_name="messages", on_delete=models.CASCADE, db_index=False
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, related_name="outreach_messages", on_delete=models.CASCADE
+        settings.AUTH_USER_MODEL,
+        related_name="outreach_messages",
+        on_delete=models.CASCADE,
+        db_index=False,
     )
     email = models.EmailField(blank=True)
     message_id = models.CharField(max_length=200, unique=True)
@@ -367,7 +373,10 @@ class OutreachDecision(models.Model):
 
     message = models.ForeignKey(OutreachMessage, related_name="decisions", on_delete=models.CASCADE)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, related_name="outreach_decisions", on_delete=models.CASCADE
+        settings.AUTH_USER_MODEL,
+        related_name="outreach_decisions",
+        on_delete=models.CASCADE,
+        db_index=False,  # the (user, -decided_at) index serves it
     )
     campaign = models.ForeignKey(Campaign, related_name="decisions", on_delete=models.CASCADE)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
