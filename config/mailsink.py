@@ -1,10 +1,13 @@
 """A real SMTP server on loopback (aiosmtpd) that keeps every message in a Maildir.
 
 ``make run`` starts it so the demo's emails can be read under ``var/mail``; the tests start
-one on a free port and read what the store sent.
+one on a free port and read what the store sent. A test sink can also refuse chosen
+recipients with a permanent (5xx) or temporary (4xx) reply (``refuse``) and hold a recipient
+at RCPT time until released (``stall``), to prove bounce handling and crash recovery.
 """
 
 import argparse
+import asyncio
 import mailbox
 import time
 from email import message_from_bytes
@@ -20,6 +23,32 @@ class MaildirHandler:
         self.maildir = mailbox.Maildir(str(path), create=True)
         for sub in ("tmp", "new", "cur"):  # also when the folder existed already
             (path / sub).mkdir(exist_ok=True)
+        # address (lower case) -> SMTP reply, e.g. "550 5.1.1 No such user" or "451 4.3.0 Busy"
+        self.refuse: dict[str, str] = {}
+        # addresses held at RCPT until ``release()``; ``stalled`` lists those waiting now
+        self.stall: set[str] = set()
+        self.stalled: list[str] = []
+        self._released: asyncio.Event | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.loop = asyncio.get_running_loop()
+        reply = self.refuse.get(address.lower())
+        if reply:
+            return reply
+        if address.lower() in self.stall:
+            self._released = self._released or asyncio.Event()
+            self.stalled.append(address.lower())
+            await self._released.wait()
+            return "451 4.3.0 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    def release(self) -> None:
+        """Let stalled recipients go on (from any thread)."""
+        self.stall.clear()
+        if self._released is not None and self.loop is not None:
+            self.loop.call_soon_threadsafe(self._released.set)
 
     async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.content, policy=default_policy)

@@ -456,4 +456,20 @@ BANNERS_CACHE_SECONDS = 300  # a placement's banner list; editing a banner forge
 AGORA_DEMO_SEEDERS += ["personalization.banners.demo.seed"]
 
 
+# --- outreach: campaigns, attention budget, outbox (issue 11) -------------------------------
+INSTALLED_APPS += ["personalization.outreach"]
+# Marketing email may use its own backend (e.g. an ESP through django-anymail:
+# "anymail.backends.amazon_ses.EmailBackend"); empty means EMAIL_BACKEND. Transactional mail
+# always uses EMAIL_BACKEND and is never throttled by outreach.
+OUTREACH_EMAIL_BACKEND = os.environ.get("OUTREACH_EMAIL_BACKEND", "")
+OUTREACH_UNSUBSCRIBE_MAILBOX = os.environ.get(
+    "OUTREACH_UNSUBSCRIBE_MAILBOX", "unsubscribe@agora.test"
+)
+OUTREACH_MESSAGE_ID_DOMAIN = os.environ.get("OUTREACH_MESSAGE_ID_DOMAIN", "")
+# Coupons in campaign emails: ``hook(*, campaign, user, message_pk) -> {"code", "description"}``.
+OUTREACH_COUPON_HOOK = os.environ.get("OUTREACH_COUPON_HOOK", "")
+ACCOUNT_SIGNUP_FORM_CLASS = "personalization.outreach.forms.SignupForm"
+AGORA_DEMO_SEEDERS += ["personalization.outreach.demo.seed"]
+
+
 # --- end of app sections -------------------------------------------------------------------

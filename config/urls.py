@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("social.forums.urls")),
     path("", include("personalization.urls")),
     path("", include("personalization.banners.urls")),
+    path("", include("personalization.outreach.urls")),
     path("", include("crm.urls")),
     path("", include("privacy.urls")),
     path("api/", include("config.api_urls")),

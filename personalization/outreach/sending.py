@@ -1,0 +1,247 @@
+"""Sending the outbox exactly once.
+
+Each message is handled in its own transaction:
+
+1. take a token from the global send rate (``ratelimit``);
+2. claim the next due row with ``SELECT … FOR UPDATE SKIP LOCKED`` (two workers never take the
+   same row; a second delivery of the task finds nothing left to do);
+3. lock the shopper's ``Subscriber`` row and decide again with what is true *now*: consent,
+   suppression, topic, the shopper's pause, engagement, and the budget counted on actual send
+   times (so a late worker can never squeeze N+1 emails into a window), quiet hours;
+4. send through the Django email backend with the Message-ID stored at planning time;
+5. mark it sent (or bounced / retrying) and log the decision; commit.
+
+A worker killed anywhere before the commit leaves the row planned (its lock dies with the
+connection) and the next run sends it; once committed it is never sent again. The one window
+left is a kill after the SMTP server accepted the message and before the commit: the message
+then goes out again with the *same* Message-ID, which receiving systems use to recognise the
+copy (see docs/outreach.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import transaction
+from django.utils import timezone
+
+from . import budget as rules
+from . import ratelimit
+from .models import (
+    BudgetSettings,
+    Campaign,
+    OutreachDecision,
+    OutreachMessage,
+    Subscriber,
+    Suppression,
+    TopicOptOut,
+)
+from .planning import shopper_streaks
+from .rendering import build_email
+
+logger = logging.getLogger(__name__)
+
+try:  # django-anymail: an ESP refusing every recipient is a hard bounce too
+    from anymail.exceptions import AnymailRecipientsRefused
+except ImportError:  # pragma: no cover
+    AnymailRecipientsRefused = None
+
+
+def email_connection():
+    """The backend for marketing email: ``OUTREACH_EMAIL_BACKEND`` or ``EMAIL_BACKEND``.
+
+    Transactional mail keeps using ``EMAIL_BACKEND`` and is never throttled by outreach.
+    """
+    return get_connection(backend=getattr(settings, "OUTREACH_EMAIL_BACKEND", None) or None)
+
+
+def _log(message, outcome, rule, reason, until=None, now=None) -> None:
+    OutreachDecision.objects.create(
+        message=message,
+        user_id=message.user_id,
+        campaign_id=message.campaign_id,
+        outcome=outcome,
+        rule=rule,
+        reason=reason[:200],
+        until=until,
+        decided_at=now or timezone.now(),
+    )
+
+
+def _drop(message, rule, reason, now) -> str:
+    message.status = OutreachMessage.Status.DROPPED
+    message.slot_at = message.next_attempt_at = None
+    message.rule, message.reason = rule, reason[:200]
+    message.save(update_fields=["status", "slot_at", "next_attempt_at", "rule", "reason"])
+    _log(message, OutreachDecision.Outcome.DROPPED, rule, reason, now=now)
+    return "dropped"
+
+
+def _refusal(exc) -> tuple[int, str] | None:
+    """(SMTP code, text) of a refusal of this message, or None when it is not one."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(exc.recipients.values()))
+        return code, text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    if isinstance(exc, smtplib.SMTPDataError | smtplib.SMTPSenderRefused):
+        text = exc.smtp_error
+        return exc.smtp_code, text.decode(errors="replace") if isinstance(text, bytes) else str(
+            text
+        )
+    if AnymailRecipientsRefused is not None and isinstance(exc, AnymailRecipientsRefused):
+        return 550, str(exc)
+    return None
+
+
+def message_send_next(*, connection, campaign_id: int | None = None) -> str | None:
+    """Claim, decide and send one due message. Returns the outcome, or None when none is due.
+
+    Outcomes: "sent", "deferred", "dropped", "bounced", "retry", "failed". Connection errors
+    propagate (the transaction rolls back; the row stays planned for the next run).
+    """
+    config = BudgetSettings.current()
+    ratelimit.acquire(config.send_rate_per_second, config.send_burst)
+    with transaction.atomic():
+        now = timezone.now()
+        due = OutreachMessage.objects.due(now)
+        if campaign_id is not None:
+            due = due.filter(campaign_id=campaign_id)
+        message = (
+            due.select_for_update(skip_locked=True, of=("self",))
+            .order_by("next_attempt_at", "pk")
+            .first()
+        )
+        if message is None:
+            return None
+        subscriber, _ = Subscriber.objects.get_or_create(user_id=message.user_id)
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        now = timezone.now()  # after the locks: the moment the decision is made
+        message = OutreachMessage.objects.select_related("user", "campaign").get(pk=message.pk)
+        user, campaign = message.user, message.campaign
+        if campaign.status == Campaign.Status.CANCELLED:
+            return _drop(message, "cancelled", "the campaign was cancelled", now)
+        if not subscriber.marketing_opt_in or not user.is_active:
+            return _drop(message, rules.NOT_OPTED_IN, "no longer opted in to marketing", now)
+        if Suppression.objects.filter(email=user.email.lower()).exists():
+            return _drop(message, rules.SUPPRESSED, "the address is suppressed", now)
+        if TopicOptOut.objects.filter(user=user, topic=campaign.topic).exists():
+            return _drop(message, rules.TOPIC_MUTED, f"topic “{campaign.topic}” turned off", now)
+        sent_times = list(
+            OutreachMessage.objects.filter(
+                user=user, status=OutreachMessage.Status.SENT
+            ).values_list("sent_at", flat=True)
+        )
+        verdict = rules.decide(
+            budget=rules.Budget.for_shopper(config, subscriber.frequency),
+            desired=now,
+            counted=sent_times,
+            streak=shopper_streaks([user.pk]).get(user.pk, 0),
+            tz=rules.zone(subscriber.time_zone, config.default_time_zone),
+            policy=campaign.held_policy,
+            paused_until=subscriber.paused_until,
+        )
+        if verdict.outcome == "dropped":
+            return _drop(message, verdict.rule, verdict.reason, now)
+        if verdict.outcome == "deferred":
+            message.slot_at = message.next_attempt_at = verdict.at
+            message.rule, message.reason = verdict.rule, verdict.reason[:200]
+            message.save(update_fields=["slot_at", "next_attempt_at", "rule", "reason"])
+            _log(
+                message,
+                OutreachDecision.Outcome.DEFERRED,
+                verdict.rule,
+                verdict.reason,
+                until=verdict.at,
+                now=now,
+            )
+            return "deferred"
+        message.attempts += 1
+        try:
+            build_email(message=message, connection=connection).send()
+        except Exception as exc:
+            refusal = _refusal(exc)
+            if refusal is None:
+                raise
+            return _refused(message, config, refusal, now)
+        message.status = OutreachMessage.Status.SENT
+        message.sent_at = message.slot_at = now
+        message.next_attempt_at = None
+        message.rule, message.reason, message.last_error = rules.SENT, "sent", ""
+        message.save()
+        _log(message, OutreachDecision.Outcome.SENT, rules.SENT, "within the budget", now=now)
+        return "sent"
+
+
+def _refused(message, config, refusal, now) -> str:
+    code, text = refusal
+    detail = f"{code} {text}"[:300]
+    message.last_error = detail
+    if code >= 500:
+        from .services import suppression_add
+
+        message.status = OutreachMessage.Status.BOUNCED
+        message.slot_at = message.next_attempt_at = None
+        message.rule, message.reason = rules.HARD_BOUNCE, f"refused: {detail}"[:200]
+        message.save()
+        suppression_add(
+            email=message.email or message.user.email,
+            reason=Suppression.Reason.HARD_BOUNCE,
+            source=Suppression.Source.SMTP,
+            detail=detail,
+            message=message,
+        )
+        _log(message, OutreachDecision.Outcome.BOUNCED, rules.HARD_BOUNCE, detail, now=now)
+        return "bounced"
+    if message.attempts >= config.soft_bounce_max_attempts:
+        message.status = OutreachMessage.Status.FAILED
+        message.slot_at = message.next_attempt_at = None
+        message.rule = rules.SOFT_BOUNCE
+        message.reason = f"gave up after {message.attempts} temporary refusals"
+        message.save()
+        _log(message, OutreachDecision.Outcome.FAILED, rules.SOFT_BOUNCE, message.reason, now=now)
+        return "failed"
+    delay = timedelta(minutes=config.soft_bounce_backoff_minutes) * 2 ** (message.attempts - 1)
+    message.next_attempt_at = now + delay
+    message.rule = rules.SOFT_BOUNCE
+    message.reason = f"temporary refusal ({detail}); retry {message.attempts + 1}"[:200]
+    message.save()
+    _log(
+        message,
+        OutreachDecision.Outcome.RETRY,
+        rules.SOFT_BOUNCE,
+        message.reason,
+        until=message.next_attempt_at,
+        now=now,
+    )
+    return "retry"
+
+
+def outbox_send_due(
+    *, max_messages: int = 1000, max_seconds: float = 55.0, campaign_id: int | None = None
+) -> dict[str, int]:
+    """Send due messages until none is left, ``max_messages`` or ``max_seconds``.
+
+    Returns counts by outcome, plus "more": 1 when it stopped with messages still due.
+    """
+    counts: dict[str, int] = {}
+    deadline = time.monotonic() + max_seconds
+    connection = email_connection()
+    connection.open()
+    try:
+        for _ in range(max_messages):
+            if time.monotonic() > deadline:
+                counts["more"] = 1
+                break
+            outcome = message_send_next(connection=connection, campaign_id=campaign_id)
+            if outcome is None:
+                break
+            counts[outcome] = counts.get(outcome, 0) + 1
+        else:
+            counts["more"] = 1
+    finally:
+        connection.close()
+    return counts
