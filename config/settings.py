@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "social.forums",
     "social.textsignals",
     "personalization",
+    "personalization.recommendations",
     "crm",
 ]
 
@@ -363,6 +364,17 @@ PERSONALIZATION_CONSENT_CATEGORIES = {
     "interests": ["interests"],
 }
 AGORA_DEMO_SEEDERS += ["personalization.demo.seed"]
+
+
+# --- recommendations (issue 9) ----------------------------------------------------------------
+# The recommender is a swap point: a dotted path to a Recommender class (docs/recommendations.md).
+RECOMMENDATIONS_BACKEND = os.environ.get(
+    "RECOMMENDATIONS_BACKEND", "personalization.recommendations.backends.AffinityPairsRecommender"
+)
+RECOMMENDATIONS_PICKS = 12  # picks chosen (and stored) per decision
+RECOMMENDATIONS_CACHE_SECONDS = 3600  # a shopper's picks; builds and choices forget them sooner
+RECOMMENDATIONS_DECISION_RETENTION_DAYS = 90
+AGORA_DEMO_SEEDERS += ["personalization.recommendations.demo.seed"]
 
 
 # --- end of app sections -------------------------------------------------------------------

@@ -81,9 +81,29 @@ def profile_for(user) -> Profile | None:
     return profile
 
 
+_FORGET_HOOKS: list = []
+
+
+def register_cache_forget(hook) -> None:
+    """Register ``hook(user_ids)``, called whenever cached profiles are forgotten (builds, a
+    shopper's choices), so features that cache per-shopper data derived from the profile
+    (recommendations, segments) forget theirs too. Call it from ``AppConfig.ready()``."""
+    if hook not in _FORGET_HOOKS:
+        _FORGET_HOOKS.append(hook)
+
+
 def profile_cache_forget(*, user_ids) -> None:
-    """Drop the cached profiles of ``user_ids`` (a build forgets the ~10,000 it changed)."""
-    keys = [CACHE_KEY.format(pk) for pk in user_ids]
+    """Drop the cached profiles of ``user_ids`` (a build forgets the ~10,000 it changed), and
+    whatever the registered hooks cache per shopper."""
+    user_ids = list(user_ids)
+    cache_unlink([CACHE_KEY.format(pk) for pk in user_ids])
+    for hook in _FORGET_HOOKS:
+        hook(user_ids)
+
+
+def cache_unlink(keys) -> None:
+    """Delete many cache keys fast (UNLINK on Redis, ``delete_many`` elsewhere)."""
+    keys = list(keys)
     client = _redis_client()
     for start in range(0, len(keys), 5000):
         batch = keys[start : start + 5000]
