@@ -105,6 +105,9 @@ def cache_unlink(keys) -> None:
     """Delete many cache keys fast (UNLINK on Redis, ``delete_many`` elsewhere)."""
     keys = list(keys)
     client = _redis_client()
+    # The cache's key function puts the key between a fixed prefix and suffix (":1:key" by
+    # default): build them once instead of calling make_key per key.
+    prefix, _, suffix = cache.make_key("\x00").partition("\x00")
     for start in range(0, len(keys), 5000):
         batch = keys[start : start + 5000]
         if client is None:
@@ -112,7 +115,7 @@ def cache_unlink(keys) -> None:
         else:
             # Django's delete_many validates every key in Python: for 10,000 keys UNLINK on the
             # client is ten times faster (45 ms against 440 ms, measured with bench data).
-            client.unlink(*[cache.make_key(key) for key in batch])
+            client.unlink(*[f"{prefix}{key}{suffix}" for key in batch])
 
 
 def _redis_client():
