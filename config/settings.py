@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "personalization",
     "personalization.segments",
     "personalization.banners",
+    "personalization.recommendations",
     "crm",
     "privacy",
 ]
@@ -470,6 +471,15 @@ OUTREACH_MESSAGE_ID_DOMAIN = os.environ.get("OUTREACH_MESSAGE_ID_DOMAIN", "")
 OUTREACH_COUPON_HOOK = os.environ.get("OUTREACH_COUPON_HOOK", "")
 ACCOUNT_SIGNUP_FORM_CLASS = "personalization.outreach.forms.SignupForm"
 AGORA_DEMO_SEEDERS += ["personalization.outreach.demo.seed"]
+# --- recommendations (issue 9) ----------------------------------------------------------------
+# The recommender is a swap point: a dotted path to a Recommender class (docs/recommendations.md).
+RECOMMENDATIONS_BACKEND = os.environ.get(
+    "RECOMMENDATIONS_BACKEND", "personalization.recommendations.backends.AffinityPairsRecommender"
+)
+RECOMMENDATIONS_PICKS = 12  # picks chosen (and stored) per decision
+RECOMMENDATIONS_CACHE_SECONDS = 3600  # a shopper's picks; builds and choices forget them sooner
+RECOMMENDATIONS_DECISION_RETENTION_DAYS = 90
+AGORA_DEMO_SEEDERS += ["personalization.recommendations.demo.seed"]
 
 
 # --- end of app sections -------------------------------------------------------------------

@@ -196,7 +196,7 @@ WHERE c.user_id = p.user_id AND NOT c.personalization_enabled RETURNING p.user_i
 
 SAFE_TIMESTAMPTZ_FUNCTION = """
 CREATE OR REPLACE FUNCTION personalization_safe_timestamptz(value text)
-RETURNS timestamptz LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+RETURNS timestamptz LANGUAGE plpgsql STABLE PARALLEL UNSAFE AS $$
 BEGIN
     IF value IS NULL OR length(value) > 40 THEN RETURN NULL; END IF;
     RETURN value::timestamptz;

@@ -81,10 +81,33 @@ def profile_for(user) -> Profile | None:
     return profile
 
 
+_FORGET_HOOKS: list = []
+
+
+def register_cache_forget(hook) -> None:
+    """Register ``hook(user_ids)``, called whenever cached profiles are forgotten (builds, a
+    shopper's choices), so features that cache per-shopper data derived from the profile
+    (recommendations, segments) forget theirs too. Call it from ``AppConfig.ready()``."""
+    if hook not in _FORGET_HOOKS:
+        _FORGET_HOOKS.append(hook)
+
+
 def profile_cache_forget(*, user_ids) -> None:
-    """Drop the cached profiles of ``user_ids`` (a build forgets the ~10,000 it changed)."""
-    keys = [CACHE_KEY.format(pk) for pk in user_ids]
+    """Drop the cached profiles of ``user_ids`` (a build forgets the ~10,000 it changed), and
+    whatever the registered hooks cache per shopper."""
+    user_ids = list(user_ids)
+    cache_unlink([CACHE_KEY.format(pk) for pk in user_ids])
+    for hook in _FORGET_HOOKS:
+        hook(user_ids)
+
+
+def cache_unlink(keys) -> None:
+    """Delete many cache keys fast (UNLINK on Redis, ``delete_many`` elsewhere)."""
+    keys = list(keys)
     client = _redis_client()
+    # The cache's key function puts the key between a fixed prefix and suffix (":1:key" by
+    # default): build them once instead of calling make_key per key.
+    prefix, _, suffix = cache.make_key("\x00").partition("\x00")
     for start in range(0, len(keys), 5000):
         batch = keys[start : start + 5000]
         if client is None:
@@ -92,7 +115,7 @@ def profile_cache_forget(*, user_ids) -> None:
         else:
             # Django's delete_many validates every key in Python: for 10,000 keys UNLINK on the
             # client is ten times faster (45 ms against 440 ms, measured with bench data).
-            client.unlink(*[cache.make_key(key) for key in batch])
+            client.unlink(*[f"{prefix}{key}{suffix}" for key in batch])
 
 
 def _redis_client():

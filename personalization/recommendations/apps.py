@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class RecommendationsConfig(AppConfig):
+    name = "personalization.recommendations"
+    label = "recommendations"
+    verbose_name = "Recommendations"
+
+    def ready(self):
+        from personalization.selectors import register_cache_forget
+
+        from .selectors import picks_cache_forget
+
+        # A profile build, a shopper's choice or an interest removal forgets the cached picks.
+        register_cache_forget(picks_cache_forget)

@@ -1,0 +1,200 @@
+"""Read side of the recommendations: what a page shows, from the cache once warm.
+
+Cached values (Redis in production):
+- ``rec:user:<id>``: the shopper's ``PickList`` (their latest decision, as cards). Forgotten when
+  their profile is rebuilt or they change a personalization choice (``picks_cache_forget`` is
+  registered with ``personalization.selectors.register_cache_forget``), else after
+  RECOMMENDATIONS_CACHE_SECONDS.
+- ``rec:popular``: the popular list every anonymous visitor and every shopper with
+  personalization off sees (shared, holds nothing personal).
+- ``rec:also:<product id>``: "Customers who bought this also bought" (shared).
+The shared values are forgotten by each refresh of the recommendation tables, else expire after
+RECOMMENDATIONS_SHARED_CACHE_SECONDS. A warm page reads one or two cache keys and runs no query.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.cache import cache
+
+from personalization.selectors import cache_unlink, profile_for
+
+from . import conf
+from .backends import Pick, _available, get_backend
+from .models import PickDecision, ProductPair
+
+USER_KEY = "rec:user:{}"
+POPULAR_KEY = "rec:popular"
+ALSO_KEY = "rec:also:{}"
+ALSO_LIMIT = 8
+
+
+@dataclass(frozen=True)
+class PickCard:
+    """What a pick card shows; built once on the cold path, so a warm page needs no query."""
+
+    product_id: int
+    name: str
+    url: str
+    brand: str
+    price: Decimal
+    image_url: str
+    image_alt: str
+    reason: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PickList:
+    """``mode``: personal (from the profile), popular (a shopper with no profile yet), off
+    (personalization turned off: popular only, labelled so), anonymous (popular)."""
+
+    mode: str
+    cards: tuple[PickCard, ...]
+    decision_id: int | None = None
+
+    @property
+    def personalized(self) -> bool:
+        return self.mode == "personal"
+
+    def without(self, product_ids, limit: int) -> list[PickCard]:
+        skip = set(product_ids)
+        return [card for card in self.cards if card.product_id not in skip][:limit]
+
+
+def _cards(picks: list[Pick]) -> tuple[PickCard, ...]:
+    """Cards for ``picks`` in order (two queries: products with brand, first images)."""
+    from django.db.models import Prefetch
+
+    from shop.models import Product, ProductImage
+
+    ids = [pick.product_id for pick in picks]
+    products = {
+        p.pk: p
+        for p in Product.objects.filter(pk__in=ids)
+        .select_related("brand")
+        .prefetch_related(
+            Prefetch("images", queryset=ProductImage.objects.order_by("position", "pk"))
+        )
+    }
+    cards = []
+    for pick in picks:
+        product = products.get(pick.product_id)
+        if product is None:
+            continue
+        image = product.primary_image
+        cards.append(
+            PickCard(
+                product_id=product.pk,
+                name=product.name,
+                url=product.get_absolute_url(),
+                brand=product.brand.name,
+                price=product.price,
+                image_url=image.image.url if image else "",
+                image_alt=(image.alt if image else "") or product.name,
+                reason=pick.reason,
+                text=pick.text,
+            )
+        )
+    return tuple(cards)
+
+
+def popular_picks() -> PickList:
+    """The shared popular list (anonymous visitors, personalization off): cached."""
+    cached = cache.get(POPULAR_KEY)
+    if cached is None:
+        limit = int(conf.get("RECOMMENDATIONS_PICKS"))
+        cached = PickList("anonymous", _cards(get_backend().popular(limit=limit)))
+        cache.set(POPULAR_KEY, cached, conf.get("RECOMMENDATIONS_SHARED_CACHE_SECONDS"))
+    return cached
+
+
+def picks_for(user) -> PickList:
+    """The picks for ``user`` (anyone, signed in or not), from the cache once warm.
+
+    Anonymous: the popular list. Personalization off: the popular list with mode ``off`` and
+    no decision stored. Otherwise the configured recommender decides, the decision is stored as
+    a ``PickDecision`` row (reasons included) and cached; warm reads run no query.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return popular_picks()
+    key = USER_KEY.format(user.pk)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    result = decide_picks(user=user)
+    cache.set(key, result, conf.get("RECOMMENDATIONS_CACHE_SECONDS"))
+    return result
+
+
+def decide_picks(*, user) -> PickList:
+    """Choose the shopper's picks now and store the decision (uncached; see ``picks_for``)."""
+    from personalization.selectors import personalization_enabled
+
+    from .services import pick_decision_record
+
+    if not personalization_enabled(user=user):
+        shared = popular_picks()
+        return PickList("off", shared.cards)
+    backend = get_backend()
+    limit = int(conf.get("RECOMMENDATIONS_PICKS"))
+    chosen = backend.picks_for(user_id=user.pk, profile=profile_for(user), limit=limit)
+    mode = "personal" if chosen.personalized else "popular"
+    decision = pick_decision_record(
+        user_id=user.pk,
+        mode=mode,
+        strategy=f"{type(backend).__module__}.{type(backend).__qualname__}",
+        picks=[pick.as_dict() for pick in chosen.picks],
+        data_used=chosen.data_used,
+    )
+    return PickList(mode, _cards(chosen.picks), decision.pk)
+
+
+def also_bought(product_id: int) -> tuple[PickCard, ...]:
+    """ "Customers who bought this also bought": shared, cached per product."""
+    key = ALSO_KEY.format(product_id)
+    cached = cache.get(key)
+    if cached is None:
+        pairs = list(
+            ProductPair.objects.filter(product_id=product_id, co_purchases__gt=0)
+            .order_by("-co_purchases", "-score", "other_id")
+            .values_list("other_id", "co_purchases")[: ALSO_LIMIT * 2]
+        )
+        available = _available(pk for pk, _ in pairs)
+        picks = [
+            Pick(
+                pk,
+                "also_bought",
+                f"Bought by {n} shopper{'s' if n != 1 else ''} who bought this",
+                because=product_id,
+            )
+            for pk, n in pairs
+            if pk in available
+        ][:ALSO_LIMIT]
+        cached = _cards(picks)
+        cache.set(key, cached, conf.get("RECOMMENDATIONS_SHARED_CACHE_SECONDS"))
+    return cached
+
+
+def picks_cache_forget(user_ids) -> None:
+    """Forget the cached picks of ``user_ids`` (their next page decides again)."""
+    cache_unlink(USER_KEY.format(pk) for pk in user_ids)
+
+
+def shared_cache_forget() -> None:
+    """Forget the shared popular list; "also bought" entries expire on their own (short TTL)."""
+    cache.delete(POPULAR_KEY)
+
+
+def latest_decision(*, user) -> PickDecision | None:
+    return PickDecision.objects.filter(user=user).first()
+
+
+def decision_products(decision: PickDecision) -> dict[int, str]:
+    """Names of the products a decision mentions (picks and the products behind them)."""
+    from shop.models import Product
+
+    ids = {p["product"] for p in decision.picks} | {
+        p["because"] for p in decision.picks if p.get("because")
+    }
+    return dict(Product.objects.filter(pk__in=ids).values_list("pk", "name"))
