@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "social.forums",
     "social.textsignals",
     "personalization",
+    "personalization.loyalty",
     "crm",
 ]
 
@@ -363,6 +364,18 @@ PERSONALIZATION_CONSENT_CATEGORIES = {
     "interests": ["interests"],
 }
 AGORA_DEMO_SEEDERS += ["personalization.demo.seed"]
+
+
+# --- loyalty: tiers and coupons (issue 10) ---------------------------------------------------
+# At most this many earned coupons per shopper in any 30 days (staff-issued ones not counted).
+LOYALTY_MAX_EARNED_PER_30_DAYS = int(os.environ.get("LOYALTY_MAX_EARNED_PER_30_DAYS", "3"))
+# Data sources triggers may use: "store" (orders), "own_text" (the shopper's own reviews and
+# posts), "granted" (demographics the shopper granted on the permission screen, only while the
+# grant stands). First-party only: no bought or inferred third-party data is a source.
+LOYALTY_ALLOWED_SOURCES = env_list("LOYALTY_ALLOWED_SOURCES", "store,own_text,granted")
+LOYALTY_TIME_ZONE = os.environ.get("LOYALTY_TIME_ZONE", "Europe/Berlin")
+LOYALTY_WINDOW_DAYS = 365
+AGORA_DEMO_SEEDERS += ["personalization.loyalty.demo.seed"]
 
 
 # --- end of app sections -------------------------------------------------------------------

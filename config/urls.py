@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("social.reviews.urls")),
     path("", include("social.forums.urls")),
     path("", include("personalization.urls")),
+    path("", include("personalization.loyalty.urls")),
     path("", include("crm.urls")),
     path("api/", include("config.api_urls")),
     path("", include("shop.urls")),

@@ -96,3 +96,14 @@ class ShippingMethodFactory(factory.django.DjangoModelFactory):
     name = "Standard"
     price = Decimal("4.90")
     free_over = Decimal("60.00")
+
+
+def checkout_post(client, data: dict, **extra):
+    """Post the checkout form as a browser does: with the quote token of the page just shown
+    (the price the shopper saw is the price charged; see shop.pricing)."""
+    from django.urls import reverse
+
+    page = client.get(reverse("shop:checkout"))
+    quote = page.context["quote"] if page.context and "quote" in page.context else None
+    token = quote.token if quote is not None else ""
+    return client.post(reverse("shop:checkout"), {**data, "quote": token}, **extra)
