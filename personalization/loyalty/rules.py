@@ -53,7 +53,10 @@ class MinSubtotal(Condition):
     label = "Minimum order"
 
     def validate(self, params):
-        amount = Decimal(str(params.get("amount", "")))
+        try:
+            amount = Decimal(str(params.get("amount", ""))).quantize(Decimal("0.01"))
+        except ArithmeticError:
+            raise ValueError("The minimum order must be an amount in euros.") from None
         if amount <= 0:
             raise ValueError("The minimum order must be above zero.")
         return {"amount": str(amount)}

@@ -224,8 +224,10 @@ class ReplacementIntent(TriggerType):
                     if match.get("intent") != "replacement" or match["category_id"] in seen:
                         continue
                     seen.add(match["category_id"])
-                    thing = match.get("matched") or match.get("category", "")
-                    quote = f"{match.get('phrase', '')} {thing}".strip()
+                    quote = str(match.get("matched") or "").strip()
+                    phrase = str(match.get("phrase") or "")
+                    thing = quote[len(phrase) :].strip() if quote.startswith(phrase) else ""
+                    thing = (thing.split() or [""])[-1] or match.get("category", "").lower()
                     result.append(
                         Candidate(
                             author_id,
