@@ -295,9 +295,12 @@ def checkout(request, code_error: ShopError | None = None):
     )
     if quote is not None and quote.shipping_method_id is not None:
         page_quote.shipping_method_id = quote.shipping_method_id
-    form.data = form.data.copy() if form.is_bound else form.data
+    # the page posts back the quote it shows: a confirmation confirms exactly this quote
     if form.is_bound:
-        form.data["quote"] = page_quote.token  # a confirmation now confirms the new quote
+        form.data = form.data.copy()
+        form.data["quote"] = page_quote.token
+    else:
+        form.initial["quote"] = page_quote.token
     context = {
         "form": form,
         "summary": summary,

@@ -73,3 +73,14 @@ def add_to_cart(client, *, price="20.00", quantity=1, **product):
     )
     assert response.status_code == 302
     return product
+
+
+def hidden_quote(response) -> str:
+    """The quote token a checkout page carries in its form (what the browser posts back)."""
+    import re
+
+    found = re.search(
+        r'<input type="hidden" name="quote" value="([^"]+)"', response.content.decode()
+    )
+    assert found, "the checkout form carries the quote it shows"
+    return found.group(1)

@@ -13,7 +13,7 @@ from personalization.models import Event
 from shop.models import Order, OrderEvent, Product
 from shop.payments import Card
 from tests.factories import checkout_post
-from tests.loyalty.conftest import add_to_cart
+from tests.loyalty.conftest import add_to_cart, hidden_quote
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def test_a_validation_error_does_not_echo_the_card(client, checkout_data):
 
 def test_a_changed_quote_does_not_echo_the_card(client, checkout_data):
     product = add_to_cart(client)
-    token = client.get(reverse("shop:checkout")).context["quote"].token
+    token = hidden_quote(client.get(reverse("shop:checkout")))
     Product.objects.filter(pk=product.pk).update(price=Decimal("21.00"))
     response = client.post(reverse("shop:checkout"), {**checkout_data, **DECLINE, "quote": token})
     assert response.status_code == 409

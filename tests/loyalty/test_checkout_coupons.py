@@ -12,7 +12,7 @@ from django.utils import timezone
 from personalization.loyalty.models import Coupon, CouponRedemption
 from shop.models import Cart, CartItem, Order, OrderDiscount, Product, ShippingMethod
 from tests.factories import CategoryFactory, UserFactory, checkout_post
-from tests.loyalty.conftest import add_to_cart, buy
+from tests.loyalty.conftest import add_to_cart, buy, hidden_quote
 from tests.loyalty_factories import TierFactory, make_coupon
 
 pytestmark = pytest.mark.django_db
@@ -163,7 +163,10 @@ def test_a_code_refused_at_checkout_keeps_the_form_page(client, checkout_data):
 def page_token(client):
     page = client.get(reverse("shop:checkout"))
     assert page.status_code == 200
-    return page.context["quote"]
+    quote = page.context["quote"]
+    quote.page_token = hidden_quote(page)
+    assert quote.page_token == quote.token
+    return quote
 
 
 def test_a_price_change_before_payment_shows_the_new_total_and_asks_again(client, checkout_data):
@@ -172,14 +175,14 @@ def test_a_price_change_before_payment_shows_the_new_total_and_asks_again(client
     assert shown.total_with(checkout_data["shipping_method"]) == Decimal("46.88")
     Product.objects.filter(pk=product.pk).update(price=Decimal("30.99"))  # staff edit
 
-    response = client.post(reverse("shop:checkout"), {**checkout_data, "quote": shown.token})
+    response = client.post(reverse("shop:checkout"), {**checkout_data, "quote": shown.page_token})
     assert response.status_code == 409
     page = response.content.decode()
     assert "changed from €20.99 to €30.99" in page
     assert "€66.88" in page  # 61.98 + 4.90, shown before anything is charged
     assert not Order.objects.exists()
 
-    new_token = response.context["quote"].token
+    new_token = hidden_quote(response)
     confirmed = client.post(reverse("shop:checkout"), {**checkout_data, "quote": new_token})
     assert confirmed.status_code == 302
     assert Order.objects.get().total == Decimal("66.88")
@@ -189,7 +192,7 @@ def test_a_shipping_price_change_asks_again(client, checkout_data):
     add_to_cart(client, price="10.00")
     shown = page_token(client)
     ShippingMethod.objects.update(price=Decimal("6.90"))
-    response = client.post(reverse("shop:checkout"), {**checkout_data, "quote": shown.token})
+    response = client.post(reverse("shop:checkout"), {**checkout_data, "quote": shown.page_token})
     assert response.status_code == 409
     assert "Shipping changed from €4.90 to €6.90." in response.content.decode()
     assert not Order.objects.exists()
@@ -203,12 +206,12 @@ def test_a_coupon_that_expires_before_payment_is_shown_and_asked_again(client, c
     assert shown.discount_total == Decimal("3.00")
     Coupon.objects.filter(code="SOON").update(valid_until=timezone.now() - timedelta(minutes=1))
 
-    response = client.post(reverse("shop:checkout"), {**checkout_data, "quote": shown.token})
+    response = client.post(reverse("shop:checkout"), {**checkout_data, "quote": shown.page_token})
     assert response.status_code == 409
     assert "The code SOON was removed: This code expired on" in response.content.decode()
     assert not Order.objects.exists()
     confirmed = client.post(
-        reverse("shop:checkout"), {**checkout_data, "quote": response.context["quote"].token}
+        reverse("shop:checkout"), {**checkout_data, "quote": hidden_quote(response)}
     )
     assert confirmed.status_code == 302
     order = Order.objects.get()
