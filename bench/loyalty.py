@@ -154,10 +154,14 @@ def run(*, shoppers: int, events: int) -> list[dict]:
     _clean()
     size = f"{shoppers:,} shoppers, {ORDERS:,} orders, 8 earn rules (6 trigger kinds)"
 
+    from personalization.loyalty.models import LoyaltyStatus
+
+    LoyaltyStatus.objects.all().delete()
     started = time.perf_counter()
     refreshed = loyalty_refresh()
     refresh = time.perf_counter() - started
-    log(f"refresh of figures and tiers: {refresh:.2f} s ({refreshed:,} rows)")
+    log(f"refresh of figures and tiers from empty: {refresh:.2f} s ({refreshed:,} rows)")
+    LoyaltyStatus.objects.all().delete()  # the first run starts from nothing, as a new shop
 
     first = coupons_issue_earned()
     log(
@@ -174,7 +178,8 @@ def run(*, shoppers: int, events: int) -> list[dict]:
             "value": round(first.seconds, 3),
             "unit": "s",
             "size": f"{size}; {first.candidates:,} candidates, {first.issued:,} issued",
-            "reference": "target <= 30 s: refresh + every trigger + issue, one transaction",
+            "reference": "target <= 30 s: refresh from empty + every trigger + issue, one "
+            "transaction",
         },
         {
             "name": "loyalty.evaluate_rerun",
@@ -188,6 +193,6 @@ def run(*, shoppers: int, events: int) -> list[dict]:
             "value": round(refresh, 3),
             "unit": "s",
             "size": size,
-            "reference": "set-based figures and tiers alone",
+            "reference": "set-based figures and tiers alone, from an empty table",
         },
     ]
