@@ -131,6 +131,38 @@ def rewards_revoke_unearned(*, user_id: int, because: str) -> int:
     return revoked
 
 
+def consent_withdrawn_revoke(*, now=None) -> int:
+    """Withdraw unused coupons earned from granted data (the birthday) whose owner no longer
+    grants it: such a coupon stands only while the consent it came from stands. Returns how
+    many were withdrawn."""
+    from django.db.models import OuterRef, Subquery
+
+    from social.models import ConsentRecord
+
+    now = now or timezone.now()
+    revoked = 0
+    for trigger in TRIGGERS.values():
+        if not trigger.consent:
+            continue
+        latest = (
+            ConsentRecord.objects.filter(user=OuterRef("owner_id"), category=trigger.consent)
+            .order_by("-id")
+            .values("action")[:1]
+        )
+        withdrawn = (
+            Coupon.objects.filter(trigger=trigger.trigger, revoked_at=None, uses=0)
+            .annotate(consent=Subquery(latest))
+            .exclude(consent=ConsentRecord.Action.GRANTED)
+        )
+        revoked += Coupon.objects.filter(
+            pk__in=list(withdrawn.values_list("pk", flat=True))
+        ).update(
+            revoked_at=now,
+            revoked_reason=f"you stopped sharing your {trigger.consent} with us",
+        )
+    return revoked
+
+
 def new_code(prefix: str = "AG", length: int = 8) -> str:
     body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
     return f"{prefix}-{body}" if prefix else body
@@ -268,6 +300,7 @@ def coupons_issue_earned(*, now=None, refresh: bool = True) -> EarnResult:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
         if refresh:
             loyalty_refresh(now=now)
+        consent_withdrawn_revoke(now=now)
         skipped = []
         found = []
         for rule in EarnRule.objects.filter(is_active=True).select_related("tier"):

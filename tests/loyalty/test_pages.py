@@ -144,3 +144,40 @@ def test_the_orders_api_gives_address_shipping_and_discounts(client, shipping):
         {"code": "API10", "label": "10% off", "amount": "3.00", "on_shipping": False}
     ]
     assert data["discount_total"] == "3.00"
+
+
+def test_the_shipped_email_says_where_it_goes(shipping, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from shop.services import order_set_status
+
+    order = buy(user=UserFactory(), shipping=shipping)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_set_status(order_id=order.pk, status=Order.Status.SHIPPED)
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert "Shipping to:\nAna Novak\n1 Road\n10115 Berlin, Germany\n(Standard)" in message.body
+    assert "10115 Berlin, Germany (Standard)" in message.alternatives[0][0]
+
+
+def test_cart_and_checkout_queries_do_not_grow_with_lines_or_codes(client, shipping):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(url):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    make_coupon(code="C1", combinable=True)
+    make_coupon(code="C2", combinable=True, benefit_type="free_shipping")
+    add_to_cart(client)
+    for code in ("C1", "C2"):
+        assert client.post(reverse("shop:cart_code_add"), {"code": code}).status_code == 302
+    client.get(reverse("shop:cart"))  # fill the shared caches (category bar, footer)
+    one_line = {url: queries(reverse(url)) for url in ("shop:cart", "shop:checkout")}
+    assert one_line["shop:checkout"] <= 16
+    for _ in range(5):
+        add_to_cart(client)
+    six_lines = {url: queries(reverse(url)) for url in ("shop:cart", "shop:checkout")}
+    assert six_lines == one_line

@@ -226,3 +226,19 @@ def test_a_cancelled_order_of_a_used_reward_keeps_the_record(shipping):
     order_set_status(order_id=first.pk, status=Order.Status.CANCELLED)
     coupon.refresh_from_db()
     assert coupon.uses == 1 and coupon.revoked_at is None  # used rewards are history
+
+
+@pytest.mark.django_db
+def test_revoking_the_birthday_consent_withdraws_the_unused_birthday_coupon():
+    EarnRuleFactory(trigger="birthday", threshold=7)
+    soon = timezone.now() + timedelta(days=2)
+    shopper = UserFactory()
+    grant_birthday(shopper, month=soon.month, day=soon.day)
+    coupons_issue_earned()
+    coupon = Coupon.objects.get(owner=shopper)
+    assert coupon.revoked_at is None
+    consent_revoke(user=shopper, category="birthday")
+    coupons_issue_earned()
+    coupon.refresh_from_db()
+    assert coupon.revoked_at is not None
+    assert coupon.revoked_reason == "you stopped sharing your birthday with us"
