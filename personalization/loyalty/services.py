@@ -341,16 +341,18 @@ def coupons_issue_earned(*, now=None, refresh: bool = True) -> EarnResult:
             recent[c.user_id] = recent.get(c.user_id, 0) + 1
             admitted.append((rule, c))
         if connection.vendor == "postgresql":
-            _insert_earned_copy(admitted, now=now)
+            issued_ids = _insert_earned_copy(admitted, now=now)
         else:
             Coupon.objects.bulk_create(
                 [_earned_coupon(rule, c, now) for rule, c in admitted],
                 ignore_conflicts=True,
                 batch_size=2000,
             )
-        issued_ids = list(
-            Coupon.objects.filter(trigger__in=EARNED, created_at=now).values_list("pk", flat=True)
-        )
+            issued_ids = list(
+                Coupon.objects.filter(trigger__in=EARNED, created_at=now).values_list(
+                    "pk", flat=True
+                )
+            )
         if issued_ids:
             from .hooks import coupons_issued
 
@@ -375,10 +377,11 @@ SELECT 'TY-' || upper(substr(md5(random()::text || n.owner_id || n.occasion), 1,
     %(now)s
 FROM loyalty_new_coupon n
 ON CONFLICT DO NOTHING
+RETURNING id
 """
 
 
-def _insert_earned_copy(admitted, *, now) -> None:
+def _insert_earned_copy(admitted, *, now) -> list[int]:
     """PostgreSQL: COPY the admitted coupons into a temporary table, then one INSERT ... SELECT
     ... ON CONFLICT DO NOTHING (the unique occasion decides; a rare code collision only delays
     that coupon to the next run). No model instances: 150,000 coupons in a few seconds."""
@@ -408,6 +411,7 @@ def _insert_earned_copy(admitted, *, now) -> None:
                     )
                 )
         cursor.execute(COPY_INSERT, {"now": now})
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _earned_coupon(rule: EarnRule, candidate, now) -> Coupon:
