@@ -6,6 +6,7 @@ order hook call.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from . import settings as loyalty_settings
 from .models import EARNED, Coupon, EarnRule, LoyaltyStatus, Tier, Trigger
 from .triggers import TRIGGERS
 
+logger = logging.getLogger(__name__)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 CANCELLED = ("cancelled", "refunded")
 ADVISORY_LOCK = 510_010  # pg_advisory_xact_lock key of the earning run
@@ -291,6 +293,11 @@ def coupons_issue_earned(*, now=None, refresh: bool = True) -> EarnResult:
     skipped; the birthday trigger reads only shoppers whose birthday consent stands.
     """
     started = time.perf_counter()
+    phases: dict[str, float] = {}
+
+    def lap(name):
+        phases[name] = round(time.perf_counter() - started - sum(phases.values()), 3)
+
     now = now or timezone.now()
     allowed = set(loyalty_settings.get("LOYALTY_ALLOWED_SOURCES"))
     cap = int(loyalty_settings.get("LOYALTY_MAX_EARNED_PER_30_DAYS"))
@@ -301,6 +308,7 @@ def coupons_issue_earned(*, now=None, refresh: bool = True) -> EarnResult:
         if refresh:
             loyalty_refresh(now=now)
         consent_withdrawn_revoke(now=now)
+        lap("refresh")
         skipped = []
         found = []
         for rule in EarnRule.objects.filter(is_active=True).select_related("tier"):
@@ -309,6 +317,7 @@ def coupons_issue_earned(*, now=None, refresh: bool = True) -> EarnResult:
                 skipped.append(rule.name)
                 continue
             found += [(rule, c) for c in trigger.candidates(rule, now=now)]
+        lap("candidates")
         if not found:
             return EarnResult(0, 0, 0, skipped, time.perf_counter() - started)
         # occasions already issued: drop them before counting against the cap (the unique
@@ -340,6 +349,7 @@ def coupons_issue_earned(*, now=None, refresh: bool = True) -> EarnResult:
                 continue
             recent[c.user_id] = recent.get(c.user_id, 0) + 1
             admitted.append((rule, c))
+        lap("dedupe_and_cap")
         if connection.vendor == "postgresql":
             issued_ids = _insert_earned_copy(admitted, now=now)
         else:
@@ -358,6 +368,8 @@ def coupons_issue_earned(*, now=None, refresh: bool = True) -> EarnResult:
 
             coupons_issued(coupon_ids=issued_ids)
         issued = len(issued_ids)
+        lap("insert")
+    logger.info("loyalty earn run: %s issued, phases %s", issued, phases)
     return EarnResult(len(found), issued, held, skipped, time.perf_counter() - started)
 
 

@@ -40,6 +40,17 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def not_issued(statuses, *, trigger: str, occasion: str):
+    """Leave out shoppers who already hold this occasion (the re-run then reads almost nothing;
+    the unique constraint still decides)."""
+    from django.db.models import Exists
+
+    from .models import Coupon
+
+    issued = Coupon.objects.filter(owner=OuterRef("user_id"), trigger=trigger, occasion=occasion)
+    return statuses.exclude(Exists(issued))
+
+
 class TriggerType:
     trigger = ""
     source = "store"
@@ -60,9 +71,11 @@ class TierReached(TriggerType):
         if rule.tier is None:
             return []
         tier = rule.tier
-        rows = LoyaltyStatus.objects.filter(tier__position__gte=tier.position).values_list(
-            "user_id", flat=True
-        )
+        rows = not_issued(
+            LoyaltyStatus.objects.filter(tier__position__gte=tier.position),
+            trigger=self.trigger,
+            occasion=f"tier:{tier.slug}",
+        ).values_list("user_id", flat=True)
         return [
             Candidate(
                 user_id,
@@ -85,9 +98,11 @@ class NthOrder(TriggerType):
         n = int(rule.threshold)
         if n < 1:
             return []
-        rows = LoyaltyStatus.objects.filter(orders_total__gte=n).values_list(
-            "user_id", "orders_total"
-        )
+        rows = not_issued(
+            LoyaltyStatus.objects.filter(orders_total__gte=n),
+            trigger=self.trigger,
+            occasion=f"order:{n}",
+        ).values_list("user_id", "orders_total")
         return [
             Candidate(
                 user_id,
@@ -111,9 +126,11 @@ class SpendThreshold(TriggerType):
         amount = rule.threshold
         if amount <= 0:
             return []
-        rows = LoyaltyStatus.objects.filter(spend_total__gte=amount).values_list(
-            "user_id", flat=True
-        )
+        rows = not_issued(
+            LoyaltyStatus.objects.filter(spend_total__gte=amount),
+            trigger=self.trigger,
+            occasion=f"spend:{amount}",
+        ).values_list("user_id", flat=True)
         words = f"Because you have spent {money(amount)} with us"
         return [
             Candidate(user_id, f"spend:{amount}", words, {"threshold": str(amount)})
