@@ -423,7 +423,12 @@ def _insert_earned_copy(admitted, *, now) -> list[int]:
                     )
                 )
         cursor.execute(COPY_INSERT, {"now": now})
-        return [row[0] for row in cursor.fetchall()]
+        ids = [row[0] for row in cursor.fetchall()]
+        if len(ids) > 1000:
+            # fresh statistics, or the next run's "already issued" anti-join is planned as if
+            # the table were still small (a nested loop over every shopper)
+            cursor.execute("ANALYZE loyalty_coupon")
+        return ids
 
 
 def _earned_coupon(rule: EarnRule, candidate, now) -> Coupon:
