@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "personalization.segments",
     "personalization.banners",
     "personalization.recommendations",
+    "personalization.loyalty",
     "crm",
     "privacy",
 ]
@@ -480,6 +481,16 @@ RECOMMENDATIONS_PICKS = 12  # picks chosen (and stored) per decision
 RECOMMENDATIONS_CACHE_SECONDS = 3600  # a shopper's picks; builds and choices forget them sooner
 RECOMMENDATIONS_DECISION_RETENTION_DAYS = 90
 AGORA_DEMO_SEEDERS += ["personalization.recommendations.demo.seed"]
+# --- loyalty: tiers and coupons (issue 10) ---------------------------------------------------
+# At most this many earned coupons per shopper in any 30 days (staff-issued ones not counted).
+LOYALTY_MAX_EARNED_PER_30_DAYS = int(os.environ.get("LOYALTY_MAX_EARNED_PER_30_DAYS", "3"))
+# Data sources triggers may use: "store" (orders), "own_text" (the shopper's own reviews and
+# posts), "granted" (demographics the shopper granted on the permission screen, only while the
+# grant stands). First-party only: no bought or inferred third-party data is a source.
+LOYALTY_ALLOWED_SOURCES = env_list("LOYALTY_ALLOWED_SOURCES", "store,own_text,granted")
+LOYALTY_TIME_ZONE = os.environ.get("LOYALTY_TIME_ZONE", "Europe/Berlin")
+LOYALTY_WINDOW_DAYS = 365
+AGORA_DEMO_SEEDERS += ["personalization.loyalty.demo.seed"]
 
 
 # --- end of app sections -------------------------------------------------------------------

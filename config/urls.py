@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("personalization.banners.urls")),
     path("", include("personalization.outreach.urls")),
     path("", include("personalization.recommendations.urls")),
+    path("", include("personalization.loyalty.urls")),
     path("", include("crm.urls")),
     path("", include("privacy.urls")),
     path("api/", include("config.api_urls")),

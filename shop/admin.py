@@ -8,6 +8,7 @@ from .models import (
     CartItem,
     Category,
     Order,
+    OrderDiscount,
     OrderEvent,
     OrderLine,
     Product,
@@ -130,6 +131,18 @@ class OrderLineInline(admin.TabularInline):
         return False
 
 
+class OrderDiscountInline(admin.TabularInline):
+    model = OrderDiscount
+    extra = 0
+    can_delete = False
+    readonly_fields = ["code", "label", "amount", "on_shipping"]
+    fields = readonly_fields
+    verbose_name = "discount"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class OrderEventInline(admin.TabularInline):
     model = OrderEvent
     extra = 0
@@ -160,12 +173,20 @@ def _status_action(status, label):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["number", "created_at", "email", "total", "status", "shipping_method"]
+    list_display = [
+        "number",
+        "created_at",
+        "email",
+        "discount_total",
+        "total",
+        "status",
+        "shipping_method",
+    ]
     list_filter = ["status", "shipping_method", "created_at"]
     search_fields = ["number", "email", "full_name", "user__email", "lines__sku"]
     date_hierarchy = "created_at"
     list_select_related = ["shipping_method"]
-    inlines = [OrderLineInline, OrderEventInline]
+    inlines = [OrderLineInline, OrderDiscountInline, OrderEventInline]
     readonly_fields = [
         "number",
         "user",
@@ -173,6 +194,7 @@ class OrderAdmin(admin.ModelAdmin):
         "status",
         "subtotal",
         "shipping_cost",
+        "discount_total",
         "total",
         "currency",
         "payment_gateway",
@@ -204,6 +226,7 @@ class OrderAdmin(admin.ModelAdmin):
                 "fields": [
                     "subtotal",
                     "shipping_cost",
+                    "discount_total",
                     "total",
                     "currency",
                     "payment_gateway",

@@ -5,7 +5,7 @@ from rest_framework import permissions, serializers, viewsets
 from rest_framework.routers import DefaultRouter
 
 from .filters import ProductFilter
-from .models import Category, Order, OrderLine, Product, ProductImage, Variant
+from .models import Category, Order, OrderDiscount, OrderLine, Product, ProductImage, Variant
 from .selectors import orders_for_user
 
 
@@ -90,8 +90,23 @@ class OrderLineSerializer(serializers.ModelSerializer):
         fields = ["product_name", "variant_label", "sku", "unit_price", "quantity", "line_total"]
 
 
+class OrderDiscountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderDiscount
+        fields = ["code", "label", "amount", "on_shipping"]
+
+
+class ShippingAddressSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Order
+        fields = ["full_name", "line1", "line2", "postcode", "city", "country", "phone"]
+
+
 class OrderSerializer(serializers.ModelSerializer):
     lines = OrderLineSerializer(many=True, read_only=True)
+    discounts = OrderDiscountSerializer(many=True, read_only=True)
+    shipping_address = ShippingAddressSerializer(source="*", read_only=True)
+    shipping_method = serializers.CharField(source="shipping_method.name", read_only=True)
 
     class Meta:
         model = Order
@@ -101,9 +116,13 @@ class OrderSerializer(serializers.ModelSerializer):
             "created_at",
             "subtotal",
             "shipping_cost",
+            "discount_total",
             "total",
             "currency",
+            "shipping_method",
+            "shipping_address",
             "lines",
+            "discounts",
         ]
 
 

@@ -14,10 +14,12 @@ from django.db.models import F, Sum
 from personalization import events
 from personalization.events import ANON_KEY, anonymous_id
 
-from .exceptions import InvalidQuantity, OutOfStock, ProductUnavailable
-from .models import Cart, CartItem, Variant
+from . import pricing
+from .exceptions import CodeNotApplicable, InvalidQuantity, OutOfStock, ProductUnavailable
+from .models import Cart, CartItem, ShippingMethod, Variant
 
 MAX_QUANTITY = 99
+MAX_CODES = 3
 
 
 def parse_quantity(raw, *, allow_zero: bool = False) -> int:
@@ -216,3 +218,66 @@ def cart_count(request) -> int:
     else:
         return 0
     return items.aggregate(n=Sum(F("quantity")))["n"] or 0
+
+
+def normalize_code(raw) -> str:
+    return "".join(str(raw or "").split()).upper()[:40]
+
+
+def cart_quote(
+    cart: Cart | None,
+    *,
+    user,
+    email: str = "",
+    shipping_method_id: int | None = None,
+    summary: CartSummary | None = None,
+) -> pricing.Quote:
+    """The cart priced with every active shipping method and the codes entered in it."""
+    from .checkout import priced_line
+
+    summary = summary if summary is not None else cart_summary(cart)
+    lines = [priced_line(x.item.variant, x.item.quantity) for x in summary.lines]
+    quote, _ = pricing.quote_build(
+        lines=lines,
+        user=user,
+        email=email,
+        shipping_methods=list(ShippingMethod.objects.filter(is_active=True)),
+        shipping_method_id=shipping_method_id,
+        codes=list(cart.coupon_codes or []) if cart is not None else [],
+    )
+    return quote
+
+
+@transaction.atomic
+def cart_code_add(*, cart: Cart, code: str, user, email: str = "") -> pricing.Quote:
+    """Enter a discount code in the cart. Raises CodeNotApplicable with the failed condition in
+    words (unknown, expired, minimum not met, not for these products, not yours, used up ...);
+    the cart is then unchanged."""
+    cart = Cart.objects.select_for_update().get(pk=cart.pk)
+    code = normalize_code(code)
+    if not code:
+        raise CodeNotApplicable("Please enter a code.")
+    codes = list(cart.coupon_codes or [])
+    if code in codes:
+        raise CodeNotApplicable(f"The code {code} is already in your cart.")
+    if len(codes) >= MAX_CODES:
+        raise CodeNotApplicable(f"You can use at most {MAX_CODES} codes in one order.")
+    cart.coupon_codes = [*codes, code]
+    quote = cart_quote(cart, user=user, email=email)
+    problem = next((p for p in quote.problems if p.code == code), None)
+    if problem is not None:
+        raise CodeNotApplicable(problem.message)
+    if not any(d.code == code for d in quote.discounts):
+        raise CodeNotApplicable(f"The code {code} does not exist.")
+    cart.save(update_fields=["coupon_codes", "updated_at"])
+    return quote
+
+
+@transaction.atomic
+def cart_code_remove(*, cart: Cart, code: str) -> None:
+    cart = Cart.objects.select_for_update().get(pk=cart.pk)
+    code = normalize_code(code)
+    if code not in (cart.coupon_codes or []):
+        raise CodeNotApplicable(f"The code {code} is not in your cart.")
+    cart.coupon_codes = [c for c in cart.coupon_codes if c != code]
+    cart.save(update_fields=["coupon_codes", "updated_at"])

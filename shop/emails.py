@@ -8,7 +8,12 @@ from .models import Order
 
 
 def _send(order: Order, *, subject: str, template: str) -> None:
-    context = {"order": order, "lines": list(order.lines.all()), "site_url": settings.SITE_URL}
+    context = {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "discounts": list(order.discounts.all()),
+        "site_url": settings.SITE_URL,
+    }
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"shop/emails/{template}.txt", context),

@@ -29,3 +29,9 @@ class PaymentDeclined(ShopError):
 
 class InvalidStatusTransition(ShopError):
     status_code = 409
+
+
+class CodeNotApplicable(ShopError):
+    """A discount code that does not apply; the message says which condition failed."""
+
+    status_code = 400

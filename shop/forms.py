@@ -1,21 +1,19 @@
 from django import forms
 from django.utils import timezone
 
-from .models import ShippingMethod
+from .models import COUNTRIES, ShippingMethod
 from .payments import Card, luhn_valid
 
-COUNTRIES = [
-    ("DE", "Germany"),
-    ("AT", "Austria"),
-    ("FR", "France"),
-    ("NL", "Netherlands"),
-    ("BE", "Belgium"),
-    ("ES", "Spain"),
-    ("IT", "Italy"),
-    ("IE", "Ireland"),
-    ("GB", "United Kingdom"),
-    ("US", "United States"),
-]
+
+class SecretInput(forms.TextInput):
+    """A text input that never renders its value: card data is not sent back to the browser,
+    not after a declined payment, not after a validation error (the shopper types it again)."""
+
+    def format_value(self, value):
+        return None
+
+
+CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
 
 
 class CheckoutForm(forms.Form):
@@ -36,19 +34,20 @@ class CheckoutForm(forms.Form):
     card_number = forms.CharField(
         label="Card number",
         max_length=23,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "cc-number"}),
+        widget=SecretInput(attrs={"inputmode": "numeric", "autocomplete": "cc-number"}),
     )
     card_expiry = forms.CharField(
         label="Expiry (MM/YY)",
         max_length=7,
-        widget=forms.TextInput(attrs={"autocomplete": "cc-exp", "placeholder": "MM/YY"}),
+        widget=SecretInput(attrs={"autocomplete": "cc-exp", "placeholder": "MM/YY"}),
     )
     card_cvc = forms.CharField(
         label="CVC",
         max_length=4,
         min_length=3,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "cc-csc"}),
+        widget=SecretInput(attrs={"inputmode": "numeric", "autocomplete": "cc-csc"}),
     )
+    quote = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def clean_card_number(self):
         number = "".join(self.cleaned_data["card_number"].split()).replace("-", "")

@@ -17,6 +17,19 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
+COUNTRIES = [
+    ("DE", "Germany"),
+    ("AT", "Austria"),
+    ("FR", "France"),
+    ("NL", "Netherlands"),
+    ("BE", "Belgium"),
+    ("ES", "Spain"),
+    ("IT", "Italy"),
+    ("IE", "Ireland"),
+    ("GB", "United Kingdom"),
+    ("US", "United States"),
+]
+
 
 class Category(models.Model):
     name = models.CharField(max_length=80)
@@ -177,6 +190,9 @@ class Cart(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
     )
     session_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    coupon_codes = models.JSONField(
+        default=list, blank=True, help_text="Discount codes entered in the cart, in order."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -260,11 +276,17 @@ class Order(models.Model):
     line2 = models.CharField("address line 2", max_length=200, blank=True)
     city = models.CharField(max_length=100)
     postcode = models.CharField(max_length=20)
-    country = models.CharField(max_length=2, default="DE")
+    country = models.CharField(max_length=2, default="DE", choices=COUNTRIES)
     phone = models.CharField(max_length=40, blank=True)
     shipping_method = models.ForeignKey(ShippingMethod, on_delete=models.PROTECT)
     subtotal = models.DecimalField(max_digits=10, decimal_places=2)
     shipping_cost = models.DecimalField(max_digits=8, decimal_places=2)
+    discount_total = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="Sum of the order's discount lines (goods and shipping).",
+    )
     total = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3, default="EUR")
     payment_gateway = models.CharField(max_length=40)
@@ -275,6 +297,15 @@ class Order(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["user", "-created_at"]), models.Index(fields=["status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total__gte=0) & Q(discount_total__gte=0),
+                name="order_total_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(card_last4__regex=r"^[0-9]{0,4}$"), name="order_card_last4_only"
+            ),
+        ]
 
     def __str__(self):
         return f"Order {self.number}"
@@ -296,6 +327,26 @@ class OrderLine(models.Model):  # noqa: DJ008 (shown inline in its order)
 
     class Meta:
         ordering = ["pk"]
+
+
+class OrderDiscount(models.Model):
+    """A discount on an order, its own line (never a changed unit price): a coupon's code, the
+    words shown to the shopper and the amount taken off, in cents."""
+
+    order = models.ForeignKey(Order, related_name="discounts", on_delete=models.CASCADE)
+    code = models.CharField(max_length=40)
+    label = models.CharField(max_length=160)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    on_shipping = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="order_discount_not_negative")
+        ]
+
+    def __str__(self):
+        return f"{self.code}: -{self.amount}"
 
 
 class OrderEvent(models.Model):

@@ -6,7 +6,7 @@ class with the same ``charge``/``refund`` methods. ``TestGateway`` runs offline 
 a provider's test mode: its card numbers approve, decline or fail.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import uuid4
 
@@ -16,10 +16,19 @@ from django.utils.module_loading import import_string
 
 @dataclass(frozen=True)
 class Card:
-    number: str
-    expiry_month: int
-    expiry_year: int
-    cvc: str
+    """Card details on their way to the gateway. Never stored, logged or shown: ``repr`` and
+    ``str`` give only the last four digits (so a traceback or a log line cannot leak them)."""
+
+    number: str = field(repr=False)
+    expiry_month: int = field(repr=False)
+    expiry_year: int = field(repr=False)
+    cvc: str = field(repr=False)
+
+    def __str__(self):
+        return f"card ending {self.last4}"
+
+    def __repr__(self):
+        return f"Card(ending {self.last4})"
 
     @property
     def last4(self) -> str:

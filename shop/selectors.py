@@ -159,4 +159,9 @@ def related_products(product: Product, *, limit: int = 8) -> list[Product]:
 
 
 def orders_for_user(user) -> QuerySet:
-    return Order.objects.filter(user=user).prefetch_related("lines").order_by("-created_at")
+    return (
+        Order.objects.filter(user=user)
+        .select_related("shipping_method")
+        .prefetch_related("lines", "discounts")
+        .order_by("-created_at")
+    )

@@ -45,6 +45,10 @@ def order_set_status(*, order_id, status: str, actor=None, note: str = "") -> Or
     order.save(update_fields=["status"])
     message = f"{S(previous).label} → {S(status).label}" + (f": {note}" if note else "")
     OrderEvent.objects.create(order=order, kind="status", message=message[:255], actor=actor)
+    from .checkout import order_hooks
+
+    for hook in order_hooks():  # loyalty lowers its figures on a cancel or refund
+        hook(order=order, created=False)
     if status in {S.SHIPPED, S.CANCELLED, S.REFUNDED}:
         from .tasks import send_order_status_email
 

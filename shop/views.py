@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from personalization import events
@@ -16,8 +17,9 @@ from . import cart as carts
 from .checkout import Address, order_place
 from .exceptions import ShopError
 from .filters import SORTS, ProductFilter
-from .forms import CheckoutForm
-from .models import Order, Product
+from .forms import CARD_FIELDS, CheckoutForm
+from .models import Order, Product, ShippingMethod
+from .pricing import QuoteChanged
 from .selectors import (
     category_tree,
     orders_for_user,
@@ -146,23 +148,82 @@ def cart_remove(request, item_id):
     return redirect("shop:cart")
 
 
+def _email_of(request) -> str:
+    return request.user.email if request.user.is_authenticated else ""
+
+
+def _cart_page(request, *, error: str = "", status: int = 200, code_error: str = ""):
+    cart = carts.cart_get(request)
+    summary = carts.cart_summary(cart)
+    quote = carts.cart_quote(cart, user=request.user, email=_email_of(request), summary=summary)
+    context = {"summary": summary, "quote": quote, "error": error, "code_error": code_error}
+    return render(request, "shop/cart.html", context, status=status)
+
+
 def _cart_problem(request, error: ShopError):
     """Show the cart with the error, with a 4xx status; nothing in the cart changes."""
-    summary = carts.cart_summary(carts.cart_get(request))
-    return render(
-        request,
-        "shop/cart.html",
-        {"summary": summary, "error": str(error)},
-        status=error.status_code,
-    )
+    return _cart_page(request, error=str(error), status=error.status_code)
 
 
 def cart_detail(request):
-    summary = carts.cart_summary(carts.cart_get(request))
-    return render(request, "shop/cart.html", {"summary": summary})
+    return _cart_page(request)
 
 
-def checkout(request):
+def _back_to(request, default: str) -> str:
+    return "shop:checkout" if request.POST.get("next") == "checkout" else default
+
+
+@require_POST
+def cart_code_add(request):
+    """Enter a discount code (from the cart or the checkout page)."""
+    cart = carts.cart_get(request)
+    try:
+        if cart is None or not cart.items.exists():
+            raise carts.ProductUnavailable("Your cart is empty: add something first.")
+        quote = carts.cart_code_add(
+            cart=cart,
+            code=request.POST.get("code", ""),
+            user=request.user,
+            email=_email_of(request),
+        )
+    except ShopError as error:
+        if request.POST.get("next") == "checkout":
+            return checkout(request, code_error=error)
+        return _cart_page(request, code_error=str(error), status=error.status_code)
+    added = quote.discounts[-1] if quote.discounts else None
+    if added is not None:
+        messages.success(request, f"The code {added.code} was applied: {added.label}.")
+    return redirect(_back_to(request, "shop:cart"))
+
+
+@require_POST
+def cart_code_remove(request):
+    cart = carts.cart_get(request)
+    try:
+        if cart is None:
+            raise carts.ProductUnavailable("Your cart is empty.")
+        carts.cart_code_remove(cart=cart, code=request.POST.get("code", ""))
+    except ShopError as error:
+        return _cart_problem(request, error)
+    messages.success(request, "The code was removed.")
+    return redirect(_back_to(request, "shop:cart"))
+
+
+def _shipping_options(quote, form):
+    chosen = str(form["shipping_method"].value() or "")
+    return [
+        {
+            "method": method,
+            "cost": quote.shipping_costs.get(method.pk),
+            "total": quote.total_with(method.pk),
+            "checked": chosen == str(method.pk),
+        }
+        for method in ShippingMethod.objects.filter(is_active=True)
+    ]
+
+
+@sensitive_post_parameters(*CARD_FIELDS)
+def checkout(request, code_error: ShopError | None = None):
     cart = carts.cart_get(request)
     summary = carts.cart_summary(cart)
     if not summary.lines:
@@ -176,9 +237,14 @@ def checkout(request):
         if last:
             for name in ("full_name", "line1", "line2", "city", "postcode", "country", "phone"):
                 initial[name] = getattr(last, name)
-    form = CheckoutForm(request.POST or None, initial=initial)
+    placing = request.method == "POST" and code_error is None
+    form = CheckoutForm(request.POST if placing else None, initial=initial)
     status = 200
-    if request.method == "POST":
+    changes: list[str] = []
+    quote = None
+    if code_error is not None:
+        status = code_error.status_code
+    if placing:
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -197,7 +263,11 @@ def checkout(request):
                     ),
                     shipping_method=data["shipping_method"],
                     card=form.card(),
+                    quote_token=data.get("quote") or "",
                 )
+            except QuoteChanged as error:
+                form.add_error(None, str(error))
+                changes, quote, status = error.changes, error.quote, error.status_code
             except ShopError as error:
                 form.add_error(None, str(error))
                 status = error.status_code
@@ -212,13 +282,40 @@ def checkout(request):
         else:
             status = 400
         summary = carts.cart_summary(cart)
-    return render(request, "shop/checkout.html", {"form": form, "summary": summary}, status=status)
+    email = (form.cleaned_data.get("email") if form.is_bound and form.is_valid() else "") or (
+        _email_of(request)
+    )
+    method_id = form["shipping_method"].value()
+    try:
+        method_id = int(method_id) if method_id else None
+    except (TypeError, ValueError):
+        method_id = None
+    page_quote = carts.cart_quote(
+        cart, user=request.user, email=email, shipping_method_id=method_id, summary=summary
+    )
+    if quote is not None and quote.shipping_method_id is not None:
+        page_quote.shipping_method_id = quote.shipping_method_id
+    # the page posts back the quote it shows: a confirmation confirms exactly this quote
+    if form.is_bound:
+        form.data = form.data.copy()
+        form.data["quote"] = page_quote.token
+    else:
+        form.initial["quote"] = page_quote.token
+    context = {
+        "form": form,
+        "summary": summary,
+        "quote": page_quote,
+        "changes": changes,
+        "code_error": str(code_error) if code_error else "",
+        "shipping_options": _shipping_options(page_quote, form),
+    }
+    return render(request, "shop/checkout.html", context, status=status)
 
 
 def _order_for_viewer(request, number) -> Order:
     order = (
         Order.objects.select_related("shipping_method", "user")
-        .prefetch_related("lines__product__images", "events")
+        .prefetch_related("lines__product__images", "discounts", "events")
         .filter(number=number)
         .first()
     )

@@ -96,3 +96,16 @@ class ShippingMethodFactory(factory.django.DjangoModelFactory):
     name = "Standard"
     price = Decimal("4.90")
     free_over = Decimal("60.00")
+
+
+def checkout_post(client, data: dict, **extra):
+    """Post the checkout form as a browser does: with the quote token that the page just shown
+    carries in its hidden ``quote`` field (the price the shopper saw is the price charged)."""
+    import re
+
+    from django.urls import reverse
+
+    page = client.get(reverse("shop:checkout")).content.decode()
+    found = re.search(r'<input type="hidden" name="quote" value="([^"]*)"', page)
+    token = found.group(1) if found else ""
+    return client.post(reverse("shop:checkout"), {**data, "quote": token}, **extra)

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from config import mailsink
-from tests.factories import ProductFactory, ShippingMethodFactory
+from tests.factories import ProductFactory, ShippingMethodFactory, checkout_post
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +30,8 @@ def test_order_confirmation_arrives_over_smtp(
     shipping = ShippingMethodFactory()
     client.post(reverse("shop:cart_add"), {"variant": variant.pk, "quantity": "1"})
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(
-            reverse("shop:checkout"),
+        checkout_post(
+            client,
             {
                 "email": "ana@example.test",
                 "full_name": "Ana Novak",

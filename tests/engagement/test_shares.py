@@ -10,7 +10,13 @@ from personalization.models import Event
 from shop.models import Order
 from social.engagement import services
 from social.engagement.models import ReferralAttribution, ShareLink, ShareVisit
-from tests.factories import ProductFactory, ProductImageFactory, ShippingMethodFactory, UserFactory
+from tests.factories import (
+    ProductFactory,
+    ProductImageFactory,
+    ShippingMethodFactory,
+    UserFactory,
+    checkout_post,
+)
 
 
 def share_url(product, channel):
@@ -20,8 +26,8 @@ def share_url(product, channel):
 def checkout(client, product, *, email="buyer@example.test"):
     shipping = ShippingMethodFactory()
     client.post(reverse("shop:cart_add"), {"variant": product.variants.get().pk, "quantity": 1})
-    return client.post(
-        reverse("shop:checkout"),
+    return checkout_post(
+        client,
         {
             "email": email,
             "full_name": "Bo Buyer",

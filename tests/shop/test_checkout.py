@@ -8,7 +8,7 @@ from personalization.models import Event
 from shop.exceptions import InvalidStatusTransition
 from shop.models import Cart, CartItem, Order, Variant
 from shop.services import order_set_status
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import ProductFactory, UserFactory, checkout_post
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def test_checkout_places_a_paid_order_with_server_prices(
     tampered = {**checkout_data, "price": "0.01", "total": "0.01", "unit_price": "0.01"}
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("shop:checkout"), tampered)
+        response = checkout_post(client, tampered)
 
     order = Order.objects.get()
     assert response.status_code == 302
@@ -54,7 +54,7 @@ def test_checkout_places_a_paid_order_with_server_prices(
 
 def test_free_shipping_over_threshold(client, checkout_data):
     fill_cart(client, price="40.00")
-    client.post(reverse("shop:checkout"), checkout_data)
+    checkout_post(client, checkout_data)
     assert Order.objects.get().shipping_cost == Decimal("0.00")
 
 
@@ -62,7 +62,7 @@ def test_declined_card_is_a_402_and_loses_nothing(client, checkout_data):
     variant = fill_cart(client)
     data = {**checkout_data, "card_number": "4000 0000 0000 0002"}
 
-    response = client.post(reverse("shop:checkout"), data)
+    response = checkout_post(client, data)
 
     assert response.status_code == 402
     assert "Your card was declined." in response.content.decode()
@@ -75,18 +75,16 @@ def test_declined_card_is_a_402_and_loses_nothing(client, checkout_data):
 
 def test_gateway_failure_is_reported_and_can_be_retried(client, checkout_data):
     fill_cart(client)
-    failed = client.post(
-        reverse("shop:checkout"), {**checkout_data, "card_number": "4000000000000119"}
-    )
+    failed = checkout_post(client, {**checkout_data, "card_number": "4000000000000119"})
     assert failed.status_code == 402
     assert "try again" in failed.content.decode()
-    assert client.post(reverse("shop:checkout"), checkout_data).status_code == 302
+    assert checkout_post(client, checkout_data).status_code == 302
 
 
 def test_invalid_form_is_a_400_with_field_errors(client, checkout_data):
     fill_cart(client)
     data = {**checkout_data, "card_number": "1234", "card_expiry": "13/99", "email": "nope"}
-    response = client.post(reverse("shop:checkout"), data)
+    response = checkout_post(client, data)
     assert response.status_code == 400
     html = response.content.decode()
     assert "That card number is not valid." in html
@@ -96,13 +94,13 @@ def test_invalid_form_is_a_400_with_field_errors(client, checkout_data):
 
 def test_expired_card_is_refused(client, checkout_data):
     fill_cart(client)
-    response = client.post(reverse("shop:checkout"), {**checkout_data, "card_expiry": "01/20"})
+    response = checkout_post(client, {**checkout_data, "card_expiry": "01/20"})
     assert response.status_code == 400
     assert "This card has expired." in response.content.decode()
 
 
 def test_checkout_with_an_empty_cart_is_a_400(client, checkout_data):
-    response = client.post(reverse("shop:checkout"), checkout_data)
+    response = checkout_post(client, checkout_data)
     assert response.status_code == 400
     assert "Your cart is empty" in response.content.decode()
 
@@ -111,7 +109,7 @@ def test_out_of_stock_at_checkout_is_a_409_and_keeps_the_cart(client, checkout_d
     variant = fill_cart(client, stock=5, quantity="3")
     Variant.objects.filter(pk=variant.pk).update(stock=1)  # someone else bought them
 
-    response = client.post(reverse("shop:checkout"), checkout_data)
+    response = checkout_post(client, checkout_data)
 
     assert response.status_code == 409
     assert "only 1 left" in response.content.decode()
@@ -123,7 +121,7 @@ def test_product_withdrawn_before_checkout(client, checkout_data):
     variant = fill_cart(client)
     variant.product.is_active = False
     variant.product.save()
-    response = client.post(reverse("shop:checkout"), checkout_data)
+    response = checkout_post(client, checkout_data)
     assert response.status_code == 404
     assert "no longer sold" in response.content.decode()
 
@@ -132,7 +130,7 @@ def test_signed_in_shopper_sees_orders_and_others_cannot(client, checkout_data):
     user = UserFactory()
     client.force_login(user)
     fill_cart(client)
-    client.post(reverse("shop:checkout"), checkout_data)
+    checkout_post(client, checkout_data)
     order = Order.objects.get()
     assert order.user == user
 
@@ -149,7 +147,7 @@ def test_status_lifecycle_restocks_on_cancel_and_rejects_bad_moves(
     client, checkout_data, django_capture_on_commit_callbacks
 ):
     variant = fill_cart(client)
-    client.post(reverse("shop:checkout"), checkout_data)
+    checkout_post(client, checkout_data)
     order = Order.objects.get()
     staff = UserFactory(is_staff=True)
 
@@ -166,7 +164,7 @@ def test_status_lifecycle_restocks_on_cancel_and_rejects_bad_moves(
 
 def test_staff_move_orders_through_statuses_in_the_admin(admin_client, client, checkout_data):
     fill_cart(client)
-    client.post(reverse("shop:checkout"), checkout_data)
+    checkout_post(client, checkout_data)
     order = Order.objects.get()
     url = reverse("admin:shop_order_changelist")
 
