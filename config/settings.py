@@ -365,4 +365,11 @@ PERSONALIZATION_CONSENT_CATEGORIES = {
 AGORA_DEMO_SEEDERS += ["personalization.demo.seed"]
 
 
+# --- crm: customer 360, work, dashboards, roles (issue 12) --------------------------------
+# Exports with more rows than this run in Celery and arrive as a download link.
+CRM_EXPORT_SYNC_ROWS = int(os.environ.get("CRM_EXPORT_SYNC_ROWS", "2000"))
+AGORA_DEMO_SEEDERS += ["crm.demo.seed"]
+INSTALLED_APPS += ["import_export"]
+
+
 # --- end of app sections -------------------------------------------------------------------
