@@ -55,14 +55,19 @@ class CrmImportExportMixin(ImportExportMixin):
                 format_html(
                     "{} rows are being exported in the background: the download link appears "
                     'on <a href="{}">Exports</a> (job {}) in a moment.',
-                    f"{count:,}", url, job.pk,
+                    f"{count:,}",
+                    url,
+                    job.pk,
                 ),
                 messages.INFO,
             )
             return HttpResponseRedirect(url)
         services.audit_record(
-            actor=request.user, action=AuditEntry.Action.EXPORT, resource=self.export_key,
-            rows=count, background=False,
+            actor=request.user,
+            action=AuditEntry.Action.EXPORT,
+            resource=self.export_key,
+            rows=count,
+            background=False,
         )
         return super()._do_file_export(file_format, request, queryset, export_form=export_form)
 
@@ -156,8 +161,9 @@ class CustomerAdmin(CrmImportExportMixin, admin.ModelAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self.has_view_or_change_permission(request, customer):
             raise PermissionDenied
-        services.audit_record(actor=request.user, action=AuditEntry.Action.VIEW_360,
-                              customer=customer)
+        services.audit_record(
+            actor=request.user, action=AuditEntry.Action.VIEW_360, customer=customer
+        )
         try:
             page = int(request.GET.get("page", "1"))
         except ValueError:
@@ -212,8 +218,13 @@ class CustomerAdmin(CrmImportExportMixin, admin.ModelAdmin):
                 raise CrmError("Give the task a due date (YYYY-MM-DD).")
             if assignee_id and assignee is None:
                 raise CrmError("Choose a staff member to assign the task to.")
-            services.task_add(customer=customer, created_by=request.user,
-                              title=request.POST.get("title"), due_on=due, assignee=assignee)
+            services.task_add(
+                customer=customer,
+                created_by=request.user,
+                title=request.POST.get("title"),
+                due_on=due,
+                assignee=assignee,
+            )
             self.message_user(request, "Task added.")
         except CrmError as exc:
             self.message_user(request, str(exc), messages.ERROR)
@@ -252,8 +263,9 @@ class TagAdmin(CrmImportExportMixin, admin.ModelAdmin):
 
     @admin.display(description="badge")
     def badge(self, obj):
-        return format_html('<span class="crm-tag" style="background:{}">{}</span>',
-                           obj.colour, obj.name)
+        return format_html(
+            '<span class="crm-tag" style="background:{}">{}</span>', obj.colour, obj.name
+        )
 
 
 @admin.register(CustomerTag)
@@ -340,7 +352,9 @@ class TaskAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark the selected tasks done", permissions=["change"])
     def mark_done(self, request, queryset):
-        done = sum(services.task_complete(task_id=pk) for pk in queryset.values_list("pk", flat=True))
+        done = sum(
+            services.task_complete(task_id=pk) for pk in queryset.values_list("pk", flat=True)
+        )
         self.message_user(request, f"{done} task(s) marked done.")
 
 
@@ -392,8 +406,11 @@ class ExportJobAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/download/", self.admin_site.admin_view(self.download_view),
-                 name="crm_exportjob_download"),
+            path(
+                "<int:pk>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="crm_exportjob_download",
+            ),
             *super().get_urls(),
         ]
 
@@ -401,5 +418,6 @@ class ExportJobAdmin(admin.ModelAdmin):
         job = get_object_or_404(self.get_queryset(request), pk=pk, status=ExportJob.Status.DONE)
         if not self.has_view_permission(request, job):
             raise PermissionDenied
-        return FileResponse(job.file.open("rb"), as_attachment=True,
-                            filename=job.file.name.rsplit("/", 1)[-1])
+        return FileResponse(
+            job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1]
+        )

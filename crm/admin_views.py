@@ -73,8 +73,16 @@ def dashboard(request):
     return TemplateResponse(
         request,
         "crm/dashboard.html",
-        _context(request, "CRM dashboard", form=form, start=start, end=end, panels=panels,
-                 presets=presets, today=today),
+        _context(
+            request,
+            "CRM dashboard",
+            form=form,
+            start=start,
+            end=end,
+            panels=panels,
+            presets=presets,
+            today=today,
+        ),
         status=status,
     )
 
@@ -93,9 +101,9 @@ INFLUENCE_COLUMNS = {
 
 def influential(request):
     """Most influential customers, sortable by any part (``?o=orders`` or ``?o=-orders``)."""
-    if not (request.user.has_perm("crm.view_customer") or request.user.has_perm(
-        "crm.view_dashboard"
-    )):
+    if not (
+        request.user.has_perm("crm.view_customer") or request.user.has_perm("crm.view_dashboard")
+    ):
         raise PermissionDenied
     order = request.GET.get("o", "total")
     key = order.lstrip("-")
@@ -109,14 +117,25 @@ def influential(request):
         .only("email", "first_name", "last_name")[:100]
     )
     columns = [
-        {"key": k, "label": label, "sorted": k == key, "ascending": ascending and k == key,
-         "next": (k if (k == key and not ascending) else f"-{k}") if k == key else k}
+        {
+            "key": k,
+            "label": label,
+            "sorted": k == key,
+            "ascending": ascending and k == key,
+            "next": (k if (k == key and not ascending) else f"-{k}") if k == key else k,
+        }
         for k, (_, label) in INFLUENCE_COLUMNS.items()
     ]
     return TemplateResponse(
-        request, "crm/influential.html",
-        _context(request, "Most influential customers", rows=rows, columns=columns,
-                 can_open=request.user.has_perm("crm.view_customer")),
+        request,
+        "crm/influential.html",
+        _context(
+            request,
+            "Most influential customers",
+            rows=rows,
+            columns=columns,
+            can_open=request.user.has_perm("crm.view_customer"),
+        ),
     )
 
 
@@ -163,9 +182,9 @@ def merge(request, first: int, second: int):
         )
     }
     return TemplateResponse(
-        request, "crm/merge.html",
-        _context(request, "Merge two customers", people=[counts[a.pk], counts[b.pk]],
-                 first=a, second=b),
+        request,
+        "crm/merge.html",
+        _context(
+            request, "Merge two customers", people=[counts[a.pk], counts[b.pk]], first=a, second=b
+        ),
     )
-
-

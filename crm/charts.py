@@ -21,8 +21,12 @@ def _fmt(value: float) -> str:
 
 
 def line_chart(
-    *, title: str, labels: Sequence[str], series: dict[str, Sequence[float]],
-    width: int = 640, height: int = 220,
+    *,
+    title: str,
+    labels: Sequence[str],
+    series: dict[str, Sequence[float]],
+    width: int = 640,
+    height: int = 220,
 ) -> SafeString:
     """A line chart of one or more series over the same labels (dates, oldest first)."""
     left, right, top, bottom = 48, 12, 12, 28

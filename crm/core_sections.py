@@ -82,9 +82,9 @@ def _content(*, customer, request):
     from social.reviews.models import Review
 
     reviews = list(
-        Review.objects.filter(author=customer).select_related("product").order_by("-created_at")[
-            :10
-        ]
+        Review.objects.filter(author=customer)
+        .select_related("product")
+        .order_by("-created_at")[:10]
     )
     posts = list(
         Post.objects.filter(author=customer, is_deleted=False)
@@ -137,16 +137,83 @@ def _work(*, customer, request):
 
 
 def register_core() -> None:
-    sections.register(key="identity", title="Identity and contact", template="crm/sections/identity.html", context=_identity, order=10, column="side")  # noqa: E501
-    sections.register(key="score", title="Engagement score", template="crm/sections/score.html", context=_score, order=15, column="side")  # noqa: E501
-    sections.register(key="consents", title="Consent", template="crm/sections/consents.html", context=_consents, order=20, column="side")  # noqa: E501
-    sections.register(key="social", title="Social profile (shared by the shopper)", template="crm/sections/social.html", context=_social, order=25, column="side")  # noqa: E501
-    sections.register(key="graph", title="Social graph", template="crm/sections/graph.html", context=_graph, order=30, column="side")  # noqa: E501
-    sections.register(key="profile", title="Preference profile", template="crm/sections/profile.html", context=_profile, order=10)  # noqa: E501
-    sections.register(key="orders", title="Orders", template="crm/sections/orders.html", context=_orders, order=20, permission="shop.view_order")  # noqa: E501
-    sections.register(key="content", title="Reviews and posts", template="crm/sections/content.html", context=_content, order=30)  # noqa: E501
-    sections.register(key="engagement", title="Likes, shares and what they brought", template="crm/sections/engagement.html", context=_engagement, order=40)  # noqa: E501
-    sections.register(key="work", title="Notes and tasks", template="crm/sections/work.html", context=_work, order=5, permission="crm.view_note")  # noqa: E501
+    sections.register(
+        key="identity",
+        title="Identity and contact",
+        template="crm/sections/identity.html",
+        context=_identity,
+        order=10,
+        column="side",
+    )  # noqa: E501
+    sections.register(
+        key="score",
+        title="Engagement score",
+        template="crm/sections/score.html",
+        context=_score,
+        order=15,
+        column="side",
+    )  # noqa: E501
+    sections.register(
+        key="consents",
+        title="Consent",
+        template="crm/sections/consents.html",
+        context=_consents,
+        order=20,
+        column="side",
+    )  # noqa: E501
+    sections.register(
+        key="social",
+        title="Social profile (shared by the shopper)",
+        template="crm/sections/social.html",
+        context=_social,
+        order=25,
+        column="side",
+    )  # noqa: E501
+    sections.register(
+        key="graph",
+        title="Social graph",
+        template="crm/sections/graph.html",
+        context=_graph,
+        order=30,
+        column="side",
+    )  # noqa: E501
+    sections.register(
+        key="profile",
+        title="Preference profile",
+        template="crm/sections/profile.html",
+        context=_profile,
+        order=10,
+    )  # noqa: E501
+    sections.register(
+        key="orders",
+        title="Orders",
+        template="crm/sections/orders.html",
+        context=_orders,
+        order=20,
+        permission="shop.view_order",
+    )  # noqa: E501
+    sections.register(
+        key="content",
+        title="Reviews and posts",
+        template="crm/sections/content.html",
+        context=_content,
+        order=30,
+    )  # noqa: E501
+    sections.register(
+        key="engagement",
+        title="Likes, shares and what they brought",
+        template="crm/sections/engagement.html",
+        context=_engagement,
+        order=40,
+    )  # noqa: E501
+    sections.register(
+        key="work",
+        title="Notes and tasks",
+        template="crm/sections/work.html",
+        context=_work,
+        order=5,
+        permission="crm.view_note",
+    )  # noqa: E501
 
     from personalization.models import Event
     from shop.models import OrderEvent
@@ -172,8 +239,11 @@ def register_core() -> None:
             kind=kind("order", "kind"),
             summary=Concat(F("order__number"), Value(" "), F("message")),
         ),
-        labels={"order:placed": "Order placed", "order:status": "Order status changed",
-                "order:referral": "Order came through a share"},
+        labels={
+            "order:placed": "Order placed",
+            "order:status": "Order status changed",
+            "order:referral": "Order came through a share",
+        },
     )
     sections.register_timeline(
         key="consents",

@@ -13,7 +13,6 @@ from django.utils import timezone
 from . import charts, sections
 
 
-
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     from datetime import UTC as _utc
 
@@ -137,7 +136,8 @@ def sentiment(*, start: date, end: date) -> dict:
         "count": count,
         "rows": [(label, v) for label, v in zip(labels, series, strict=True)],
         "chart": charts.line_chart(
-            title="Average sentiment of reviews and posts", labels=labels,
+            title="Average sentiment of reviews and posts",
+            labels=labels,
             series={"Sentiment": series},
         ),
     }
@@ -159,9 +159,7 @@ def liked_and_shared(*, start: date, end: date, limit: int = 8) -> dict:
         .order_by("-n", "object_id")[:limit]
     )
     shared = list(
-        ShareLink.objects.filter(
-            content_type=product_type, created_at__gte=lo, created_at__lt=hi
-        )
+        ShareLink.objects.filter(content_type=product_type, created_at__gte=lo, created_at__lt=hi)
         .values("object_id")
         .annotate(n=Sum("shares"))
         .order_by("-n", "object_id")[:limit]
@@ -186,7 +184,9 @@ def top_intents(*, start: date, end: date, limit: int = 8) -> dict:
     lo, hi = _bounds(start, end)
     rows = list(
         Event.objects.filter(
-            kind=Event.Kind.TEXT_SIGNAL, occurred_at__gte=lo, occurred_at__lt=hi,
+            kind=Event.Kind.TEXT_SIGNAL,
+            occurred_at__gte=lo,
+            occurred_at__lt=hi,
             attributes__has_key="intent",
         )
         .values(intent=F("attributes__intent"), category=F("attributes__category_id"))
@@ -194,12 +194,11 @@ def top_intents(*, start: date, end: date, limit: int = 8) -> dict:
         .order_by("-n")[:limit]
     )
     names = dict(
-        Category.objects.filter(pk__in=[r["category"] for r in rows if r["category"]])
-        .values_list("pk", "name")
+        Category.objects.filter(pk__in=[r["category"] for r in rows if r["category"]]).values_list(
+            "pk", "name"
+        )
     )
-    items = [
-        (f"{r['intent']}: {names.get(r['category'], 'any category')}", r["n"]) for r in rows
-    ]
+    items = [(f"{r['intent']}: {names.get(r['category'], 'any category')}", r["n"]) for r in rows]
     return {"items": items, "chart": charts.bar_chart(title="Top intents", items=items)}
 
 
@@ -227,5 +226,3 @@ def register_core_panels() -> None:
         sections.register_panel(
             key=key, title=title, template=f"crm/panels/{key}.html", context=fn, order=order
         )
-
-

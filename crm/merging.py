@@ -23,6 +23,24 @@ from .exceptions import CrmError
 
 _handlers: dict[type[models.Model], Callable[..., int]] = {}
 
+# Relations left on the dropped account, and why. Every other relation is moved.
+KEPT = {
+    "auth.User_groups.user": "staff groups are never granted by a merge",
+    "auth.User_user_permissions.user": "staff permissions are never granted by a merge",
+    "admin.LogEntry.user": "the admin's own log of staff actions",
+    "crm.AuditEntry.actor": "the audit log records what happened to whom",
+    "crm.AuditEntry.customer": "the audit log records what happened to whom",
+}
+
+
+def relation_key(field) -> str:
+    return f"{field.model._meta.label}.{field.name}"
+
+
+def policy(field) -> str:
+    """ "keep" for the relations in KEPT, "move" for every other one."""
+    return "keep" if relation_key(field) in KEPT else "move"
+
 
 def register_handler(model: type[models.Model], handler: Callable[..., int]) -> None:
     _handlers[model] = handler
@@ -50,10 +68,10 @@ def _unique_sets(model, field) -> list[tuple[list[str], Q | None]]:
         if field.name in together:
             sets.append(([n for n in together if n != field.name], None))
     for constraint in model._meta.constraints:
-        if isinstance(constraint, models.UniqueConstraint) and constraint.fields:
-            if field.name in constraint.fields:
-                others = [n for n in constraint.fields if n != field.name]
-                sets.append((others, constraint.condition))
+        unique = isinstance(constraint, models.UniqueConstraint) and constraint.fields
+        if unique and field.name in constraint.fields:
+            others = [n for n in constraint.fields if n != field.name]
+            sets.append((others, constraint.condition))
     return sets
 
 
@@ -91,7 +109,8 @@ def customer_merge(*, keep, drop, actor) -> dict[str, int]:
         raise CrmError("Choose two different customers.")
     locked = {
         u.pk: u
-        for u in user_model.objects.select_for_update().filter(pk__in=[keep.pk, drop.pk])
+        for u in user_model.objects.select_for_update()
+        .filter(pk__in=[keep.pk, drop.pk])
         .order_by("pk")
     }
     keep, drop = locked[keep.pk], locked[drop.pk]
@@ -101,12 +120,12 @@ def customer_merge(*, keep, drop, actor) -> dict[str, int]:
         raise CrmError("One of these accounts was already merged or deactivated.")
     moved: dict[str, int] = {}
     for field in user_relations():
-        if field.model is AuditEntry:
-            continue  # the audit log keeps what happened to whom
+        if policy(field) == "keep":
+            continue
         handler = _handlers.get(field.model, _generic_move)
         count = handler(field=field, keep=keep, drop=drop)
         if count:
-            moved[f"{field.model._meta.label}.{field.name}"] = count
+            moved[relation_key(field)] = count
     if not keep.first_name and drop.first_name:
         keep.first_name, keep.last_name = drop.first_name, drop.last_name
         keep.save(update_fields=["first_name", "last_name"])

@@ -103,8 +103,11 @@ class Task(models.Model):
     class Meta:
         ordering = ["due_on", "pk"]
         indexes = [
-            models.Index(fields=["assignee", "due_on"], name="crm_task_open",
-                         condition=Q(done_at__isnull=True)),
+            models.Index(
+                fields=["assignee", "due_on"],
+                name="crm_task_open",
+                condition=Q(done_at__isnull=True),
+            ),
             models.Index(fields=["customer", "-created_at"], name="crm_task_customer"),
         ]
 

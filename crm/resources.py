@@ -58,7 +58,8 @@ class TagResource(resources.ModelResource):
 
 class CustomerTagResource(resources.ModelResource):
     email = fields.Field(
-        attribute="user", column_name="email",
+        attribute="user",
+        column_name="email",
         widget=widgets.ForeignKeyWidget(get_user_model(), "email"),
     )
     tag = fields.Field(

@@ -35,8 +35,18 @@ GRANTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("textsignals", "intentrule", ALL),
     ],
     SUPPORT: [
-        ("crm", "customer", ("view", "change", "merge_customer", "view_dashboard",
-                             "import_customer", "export_customer")),
+        (
+            "crm",
+            "customer",
+            (
+                "view",
+                "change",
+                "merge_customer",
+                "view_dashboard",
+                "import_customer",
+                "export_customer",
+            ),
+        ),
         ("crm", "note", ("view", "add")),
         ("crm", "task", ALL),
         ("crm", "tag", VIEW),

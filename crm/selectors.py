@@ -259,9 +259,7 @@ def influence_table() -> QuerySet:
 
     def count(qs, outer="pk"):
         return Coalesce(
-            Subquery(
-                qs.order_by().values("grp").annotate(n=Count("*")).values("n")[:1]
-            ),
+            Subquery(qs.order_by().values("grp").annotate(n=Count("*")).values("n")[:1]),
             0,
         )
 
@@ -444,7 +442,7 @@ def duplicate_pairs(limit: int = 200) -> list[DuplicatePair]:
     """
     from django.db import connection
 
-    sql = f"""
+    sql = """
     WITH u AS (
         SELECT id,
           CASE WHEN split_part(lower(trim(email)), '@', 2) IN ('gmail.com', 'googlemail.com')
@@ -452,14 +450,14 @@ def duplicate_pairs(limit: int = 200) -> list[DuplicatePair]:
                  || '@gmail.com'
             ELSE split_part(split_part(lower(trim(email)), '@', 1), '+', 1) || '@'
                  || split_part(lower(trim(email)), '@', 2) END AS email_key
-        FROM {User._meta.db_table} WHERE is_active AND NOT is_staff AND email <> ''
+        FROM auth_user WHERE is_active AND NOT is_staff AND email <> ''
     ), o AS (
         SELECT DISTINCT o.user_id AS id,
           right(regexp_replace(o.phone, '[^0-9]', '', 'g'), 9) AS phone_key,
           regexp_replace(lower(o.full_name), '\\s+', ' ', 'g') || '|'
             || regexp_replace(lower(o.line1), '\\s+', ' ', 'g') || '|'
             || regexp_replace(lower(o.postcode), '\\s+', '', 'g') AS address_key
-        FROM shop_order o JOIN {User._meta.db_table} au ON au.id = o.user_id
+        FROM shop_order o JOIN auth_user au ON au.id = o.user_id
         WHERE au.is_active AND NOT au.is_staff
     ), pairs AS (
         SELECT a.id AS first, b.id AS second, 'same email' AS reason, 1 AS rank
@@ -475,7 +473,7 @@ def duplicate_pairs(limit: int = 200) -> list[DuplicatePair]:
     SELECT DISTINCT ON (first, second) first, second, reason
     FROM pairs ORDER BY first, second, rank LIMIT %s
     """
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or User._meta.db_table != "auth_user":
         return _duplicate_pairs_python(limit)
     with connection.cursor() as cursor:
         cursor.execute(sql, [limit])
@@ -497,8 +495,8 @@ def _duplicate_pairs_python(limit: int) -> list[DuplicatePair]:
     from shop.models import Order
 
     keys: dict[tuple[str, str], list[int]] = {}
-    for pk, email in customers().filter(is_active=True).exclude(email="").values_list(
-        "pk", "email"
+    for pk, email in (
+        customers().filter(is_active=True).exclude(email="").values_list("pk", "email")
     ):
         keys.setdefault(("same email", normalize_email(email)), []).append(pk)
     for pk, phone, name, line1, postcode in Order.objects.filter(

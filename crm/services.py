@@ -43,7 +43,10 @@ def task_add(*, customer, created_by, title: str, due_on: date, assignee=None) -
     if assignee is not None and not assignee.is_staff:
         raise CrmError("Tasks can only be assigned to staff.")
     return Task.objects.create(
-        customer=customer, created_by=created_by, title=title[:200], due_on=due_on,
+        customer=customer,
+        created_by=created_by,
+        title=title[:200],
+        due_on=due_on,
         assignee=assignee,
     )
 
@@ -103,12 +106,19 @@ def export_start(*, actor, resource: str, file_format: str, ids: list[int]) -> E
     if file_format not in FORMATS:
         raise CrmError("Choose CSV or XLSX.")
     job = ExportJob.objects.create(
-        requested_by=actor, resource=resource, file_format=file_format,
-        params={"ids": [int(i) for i in ids]}, rows=len(ids),
+        requested_by=actor,
+        resource=resource,
+        file_format=file_format,
+        params={"ids": [int(i) for i in ids]},
+        rows=len(ids),
     )
     audit_record(
-        actor=actor, action=AuditEntry.Action.EXPORT, resource=resource, rows=len(ids),
-        job=job.pk, background=True,
+        actor=actor,
+        action=AuditEntry.Action.EXPORT,
+        resource=resource,
+        rows=len(ids),
+        job=job.pk,
+        background=True,
     )
     from .tasks import run_export
 

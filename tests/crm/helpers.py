@@ -8,7 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from crm import services as crm_services
 from personalization import events
 from personalization.models import Event
-from personalization.services import profile_rebuild_for_user
+from personalization.services import profile_build_incremental
 from shop.cart import cart_add
 from shop.checkout import Address, order_place
 from shop.models import Cart
@@ -38,8 +38,9 @@ def buy(user, product, *, phone: str = "", name: str = "Ana Novak", line1: str =
         cart=cart,
         user=user,
         email=user.email,
-        address=Address(full_name=name, line1=line1, city="Berlin", postcode="10115",
-                        country="DE", phone=phone),
+        address=Address(
+            full_name=name, line1=line1, city="Berlin", postcode="10115", country="DE", phone=phone
+        ),
         shipping_method=ShippingMethodFactory(),
         card=CARD,
         notify=False,
@@ -59,20 +60,38 @@ def customer_with_everything(*, n: int = 1, product=None, helper=None):
         user=user,
         provider="friendbook",
         granted=["age", "gender", "interests"],
-        profile={"display_name": "Ana N.", "age_band": "25-34", "gender": "female",
-                 "interests": ["hiking", "photography"]},
+        profile={
+            "display_name": "Ana N.",
+            "age_band": "25-34",
+            "gender": "female",
+            "interests": ["hiking", "photography"],
+        },
     )
     for i in range(n):
         buy(user, product, phone="+49 170 1234567")
         events.record(Event.Kind.VIEW, user=user, product=product)
         crm_services.note_add(customer=user, author=helper, body=f"Called about order {i}")
-        crm_services.task_add(customer=user, created_by=helper, title=f"Call back {i}",
-                              due_on=date.today() + timedelta(days=i), assignee=helper)
-    reviews.review_create(user=user, product=product, rating=5, title="Lovely",
-                          body="A lovely warm jacket, very happy with it.")
+        crm_services.task_add(
+            customer=user,
+            created_by=helper,
+            title=f"Call back {i}",
+            due_on=date.today() + timedelta(days=i),
+            assignee=helper,
+        )
+    reviews.review_create(
+        user=user,
+        product=product,
+        rating=5,
+        title="Lovely",
+        body="A lovely warm jacket, very happy with it.",
+    )
     forum = ForumCategoryFactory()
-    forums.topic_create(user=user, category=forum, title="Jackets for rain",
-                        body="I am so happy with my new jacket, it is great.")
+    forums.topic_create(
+        user=user,
+        category=forum,
+        title="Jackets for rain",
+        body="I am so happy with my new jacket, it is great.",
+    )
     engagement.like_add(user=user, obj=product)
     link = engagement.share_record(obj=product, channel="whatsapp", user=user)
     # a visitor arrives through the share, signs up, and buys: the share brought all three
@@ -89,6 +108,6 @@ def customer_with_everything(*, n: int = 1, product=None, helper=None):
     engagement.follow(follower=friend, handle=user.public_profile.handle)
     tag = crm_services.tag_get_or_create(name="VIP")
     crm_services.tag_add(customer=user, tag=tag, added_by=helper)
-    profile_rebuild_for_user(user_id=user.pk)
+    profile_build_incremental()  # what Celery beat does every minute
     assert ContentType.objects.get_for_model(product)  # the product is likeable
     return user

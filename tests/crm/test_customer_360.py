@@ -64,19 +64,25 @@ def test_social_fields_carry_their_source_and_share_date_apart_from_first_party(
     html = _page(client, user)
     social = html[html.index('id="social"') : html.index('id="graph"')]
     # "from Friendbook, shared 3 May 2026, not verified" (the provider's display name)
-    assert re.search(r"Age band</dt><dd>25-34<br><span class=\"crm-source\">from [^,]+, "
-                     r"shared \d{1,2} \w{3} \d{4}, not verified", social), social
+    assert re.search(
+        r"Age band</dt><dd>25-34<br><span class=\"crm-source\">from [^,]+, "
+        r"shared \d{1,2} \w{3} \d{4}, not verified",
+        social,
+    ), social
     identity = html[html.index('id="identity"') : html.index('id="score"')]
     assert "from the account" in identity
     assert "Age band" not in identity  # social data is kept apart from what the store was given
 
 
-def test_a_revoked_category_disappears_from_the_page(client, rich):
+def test_a_revoked_category_disappears_from_the_page(
+    client, rich, django_capture_on_commit_callbacks
+):
     helper = staff()
     user = rich(helper=helper)
     client.force_login(helper)
     assert "25-34" in _page(client, user)
-    social_services.consent_revoke(user=user, categories=["age"])
+    with django_capture_on_commit_callbacks(execute=True):  # the profile rebuild after commit
+        social_services.consent_revoke(user=user, category="age")
     html = _page(client, user)
     assert "25-34" not in html
     assert "Gender" in html[html.index('id="social"') : html.index('id="graph"')]
