@@ -156,6 +156,8 @@ class CustomerAdmin(CrmImportExportMixin, admin.ModelAdmin):
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         customer = self.get_object(request, object_id)
         if customer is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)

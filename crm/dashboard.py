@@ -6,7 +6,7 @@ Buckets are days for ranges up to 62 days, ISO weeks (starting Monday) beyond. D
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Min, Q, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
@@ -53,6 +53,7 @@ def sales(*, start: date, end: date) -> dict:
     rows = (
         Order.objects.filter(created_at__gte=lo, created_at__lt=hi)
         .exclude(status__in=[Order.Status.CANCELLED, Order.Status.REFUNDED])
+        .order_by()
         .annotate(b=_trunc(unit, "created_at"))
         .values("b")
         .annotate(revenue=Sum("total"), orders=Count("pk"))
@@ -78,23 +79,21 @@ def new_and_returning(*, start: date, end: date) -> dict:
 
     lo, hi = _bounds(start, end)
     unit, keys = buckets(start, end)
-    firsts = (
-        Order.objects.filter(user__isnull=False)
-        .values("user")
-        .annotate(first=Min("created_at"))
-        .filter(first__gte=lo, first__lt=hi)
-        .annotate(b=_trunc(unit, "first"))
-        .values("b")
-        .annotate(n=Count("user", distinct=True))
+    first_order = (
+        Order.objects.filter(user=OuterRef("user")).order_by("created_at").values("created_at")[:1]
     )
-    buyers = (
+    rows = (
         Order.objects.filter(created_at__gte=lo, created_at__lt=hi, user__isnull=False)
-        .annotate(b=_trunc(unit, "created_at"))
+        .order_by()
+        .annotate(first=Subquery(first_order), b=_trunc(unit, "created_at"))
         .values("b")
-        .annotate(n=Count("user", distinct=True))
+        .annotate(
+            buyers=Count("user", distinct=True),
+            new=Count("user", distinct=True, filter=Q(created_at=F("first"))),
+        )
     )
-    new = {_as_date(r["b"]): r["n"] for r in firsts}
-    all_buyers = {_as_date(r["b"]): r["n"] for r in buyers}
+    new = {_as_date(r["b"]): r["new"] for r in rows}
+    all_buyers = {_as_date(r["b"]): r["buyers"] for r in rows}
     new_series = [new.get(k, 0) for k in keys]
     returning = [max(0, all_buyers.get(k, 0) - new.get(k, 0)) for k in keys]
     labels = [k.strftime("%-d %b") for k in keys]
@@ -121,6 +120,7 @@ def sentiment(*, start: date, end: date) -> dict:
     for model in (Review, Post):
         rows = (
             model.objects.filter(created_at__gte=lo, created_at__lt=hi, sentiment__isnull=False)
+            .order_by()
             .annotate(b=_trunc(unit, "created_at"))
             .values("b")
             .annotate(s=Sum("sentiment"), n=Count("pk"))
@@ -154,12 +154,14 @@ def liked_and_shared(*, start: date, end: date, limit: int = 8) -> dict:
     product_type = ContentType.objects.get_for_model(Product)
     liked = list(
         Like.objects.filter(content_type=product_type, created_at__gte=lo, created_at__lt=hi)
+        .order_by()
         .values("object_id")
         .annotate(n=Count("pk"))
         .order_by("-n", "object_id")[:limit]
     )
     shared = list(
         ShareLink.objects.filter(content_type=product_type, created_at__gte=lo, created_at__lt=hi)
+        .order_by()
         .values("object_id")
         .annotate(n=Sum("shares"))
         .order_by("-n", "object_id")[:limit]
@@ -189,6 +191,7 @@ def top_intents(*, start: date, end: date, limit: int = 8) -> dict:
             occurred_at__lt=hi,
             attributes__has_key="intent",
         )
+        .order_by()
         .values(intent=F("attributes__intent"), category=F("attributes__category_id"))
         .annotate(n=Count("pk"))
         .order_by("-n")[:limit]
