@@ -1,0 +1,97 @@
+"""The CRM at scale: 100,000 customers and 1,000,000 events (bench.profiles' generator).
+
+Rows (median wall time of a full admin request through Django's test client, signed in as a
+superuser, templates rendered): crm.customer_list, crm.customer_search (a name fragment over
+email, first name, last name and username), crm.customer_search_email (an address), crm.360
+(the customer with the most events, timeline page 1), crm.360_deep_page (timeline page 20),
+crm.duplicates (the duplicate finder's SQL over all customers).
+The data is the profiles benchmark's (made once, reused); profiles are built if missing.
+"""
+
+import statistics
+import time
+
+from django.db import connection
+
+from .profiles import _scalar, make_data
+
+RUNS = 7
+
+
+def _median(fn, runs: int = RUNS) -> float:
+    fn()  # warm-up: imports, template compilation, connection
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def run(*, shoppers: int, events: int) -> list[dict]:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.urls import reverse
+
+    from crm import selectors
+    from personalization import building
+
+    def log(message):
+        print(f"[crm] {message}", flush=True)
+
+    make_data(shoppers=shoppers, events=events, log=log)
+    if _scalar("SELECT count(*) FROM personalization_preferenceprofile") == 0:
+        log(f"built {building.build_full().profiles:,} profiles")
+    user_model = get_user_model()
+    admin, _ = user_model.objects.get_or_create(
+        username="bench-admin",
+        defaults={"email": "bench-admin@bench.test", "is_staff": True, "is_superuser": True},
+    )
+    client = Client()
+    client.force_login(admin)
+    busiest = _scalar(
+        "SELECT user_id FROM personalization_event WHERE user_id IS NOT NULL "
+        "GROUP BY user_id ORDER BY count(*) DESC LIMIT 1"
+    )
+    history = _scalar("SELECT count(*) FROM personalization_event WHERE user_id = %s", [busiest])
+    listing = reverse("admin:crm_customer_changelist")
+    page = reverse("admin:crm_customer_change", args=[busiest])
+
+    def get(url, params=None):
+        def call():
+            response = client.get(url, params or {})
+            assert response.status_code == 200, (url, response.status_code)
+
+        return call
+
+    size = f"{shoppers:,} customers, {events:,} events"
+    rows = []
+    for name, fn, note in [
+        ("crm.customer_list", get(listing), "first page of 50"),
+        ("crm.customer_search", get(listing, {"q": "bench4321"}), "icontains on 4 fields"),
+        (
+            "crm.customer_search_email",
+            get(listing, {"q": "bench4321@bench.test"}),
+            "an email address",
+        ),
+        ("crm.360", get(page), f"customer with {history} events, page 1"),
+        ("crm.360_deep_page", get(page, {"page": 20}), "timeline page 20"),
+        ("crm.duplicates", lambda: selectors.duplicate_pairs(), "finder SQL, all customers"),
+    ]:
+        seconds = _median(fn)
+        log(f"{name}: {seconds * 1000:.0f} ms ({note})")
+        rows.append(
+            {
+                "name": name,
+                "value": round(seconds, 4),
+                "unit": "s",
+                "size": size,
+                "reference": f"target < 1 s; {note}",
+            }
+        )
+    connection.close()
+    # the 360 views were audited like any staff view; drop the bench's rows
+    from crm.models import AuditEntry
+
+    AuditEntry.objects.filter(actor=admin).delete()
+    return rows
