@@ -192,7 +192,9 @@ class CustomerAdmin(CrmImportExportMixin, admin.ModelAdmin):
         return get_object_or_404(selectors.customers(), pk=pk)
 
     def _back(self, pk, anchor="work"):
-        return HttpResponseRedirect(reverse("admin:crm_customer_change", args=[pk]) + f"#{anchor}")
+        return HttpResponseRedirect(
+            reverse("admin:crm_customer_change", args=[pk]) + f"#crm-{anchor}"
+        )
 
     def note_view(self, request, pk):
         customer = self._customer_for_post(request, pk, "crm.add_note")

@@ -64,7 +64,7 @@ def sales(*, start: date, end: date) -> dict:
     labels = [k.strftime("%-d %b") for k in keys]
     return {
         "unit": unit,
-        "total": Decimal(str(round(sum(revenue), 2))),
+        "total": Decimal(str(sum(revenue))).quantize(Decimal("0.01")),
         "orders": sum(orders),
         "rows": list(zip(labels, revenue, orders, strict=True)),
         "chart": charts.line_chart(

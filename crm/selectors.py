@@ -99,12 +99,13 @@ class SourcedField:
     source: str  # "Friendbook", "Given to the store", ...
     shared_at: datetime | None = None
     verified: bool = False
+    verb: str = "shared"  # "shared" from a network, "given" to the store
 
     @property
     def source_label(self) -> str:
         parts = [f"from {self.source}"]
         if self.shared_at:
-            parts.append(f"shared {self.shared_at:%-d %b %Y}")
+            parts.append(f"{self.verb} {self.shared_at:%-d %b %Y}")
         parts.append("verified" if self.verified else "not verified")
         return ", ".join(parts)
 
@@ -170,14 +171,18 @@ def first_party_fields(user) -> list[SourcedField]:
     )
     name = f"{user.first_name} {user.last_name}".strip()
     fields = [
-        SourcedField("Email", user.email, "the account", user.date_joined, verified.exists()),
+        SourcedField(
+            "Email", user.email, "the account", user.date_joined, verified.exists(), "given"
+        ),
     ]
     if name:
-        fields.append(SourcedField("Name", name, "the account", user.date_joined))
+        fields.append(SourcedField("Name", name, "the account", user.date_joined, verb="given"))
     if last_order:
         at = last_order["created_at"]
         if last_order["phone"]:
-            fields.append(SourcedField("Phone", last_order["phone"], "the last order", at))
+            fields.append(
+                SourcedField("Phone", last_order["phone"], "the last order", at, verb="given")
+            )
         address = ", ".join(
             p
             for p in (
@@ -187,7 +192,7 @@ def first_party_fields(user) -> list[SourcedField]:
             )
             if p
         )
-        fields.append(SourcedField("Delivery address", address, "the last order", at))
+        fields.append(SourcedField("Delivery address", address, "the last order", at, verb="given"))
     return fields
 
 

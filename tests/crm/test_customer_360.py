@@ -62,14 +62,14 @@ def test_social_fields_carry_their_source_and_share_date_apart_from_first_party(
     user = rich(helper=helper)
     client.force_login(helper)
     html = _page(client, user)
-    social = html[html.index('id="social"') : html.index('id="graph"')]
+    social = html[html.index('id="crm-social"') : html.index('id="crm-graph"')]
     # "from Friendbook, shared 3 May 2026, not verified" (the provider's display name)
     assert re.search(
         r"Age band</dt><dd>25-34<br><span class=\"crm-source\">from [^,]+, "
         r"shared \d{1,2} \w{3} \d{4}, not verified",
         social,
     ), social
-    identity = html[html.index('id="identity"') : html.index('id="score"')]
+    identity = html[html.index('id="crm-identity"') : html.index('id="crm-score"')]
     assert "from the account" in identity
     assert "Age band" not in identity  # social data is kept apart from what the store was given
 
@@ -85,7 +85,7 @@ def test_a_revoked_category_disappears_from_the_page(
         social_services.consent_revoke(user=user, category="age")
     html = _page(client, user)
     assert "25-34" not in html
-    assert "Gender" in html[html.index('id="social"') : html.index('id="graph"')]
+    assert "Gender" in html[html.index('id="crm-social"') : html.index('id="crm-graph"')]
 
 
 def test_every_view_of_a_360_page_is_audited(client):
