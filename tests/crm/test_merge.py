@@ -65,6 +65,9 @@ RELATIONS = {
     "reviews.Review.moderated_by": "move",
     "reviews.Review.reply_by": "move",
     "reviews.ReviewReport.reporter": "move",
+    # apps of this wave (absent keys are ignored while the app is not installed)
+    "segments.SegmentMembership.user": "move",
+    "segments.SegmentMembershipHistory.user": "move",
     "shop.Cart.user": "move",
     "shop.Order.user": "move",
     "shop.OrderEvent.actor": "move",
