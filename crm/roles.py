@@ -21,7 +21,9 @@ VIEW = ("view",)
 # forums. Admin: everything (and the audit log, which nobody else reads).
 GRANTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     MARKETING: [
-        ("segments", "*", ALL),
+        ("segments", "segment", ALL),
+        ("segments", "segmentmembership", VIEW),  # memberships are written by refreshes only
+        ("segments", "segmentmembershiphistory", VIEW),
         ("banners", "*", ALL),
         ("outreach", "*", ALL),
         ("loyalty", "*", ALL),
