@@ -64,7 +64,8 @@ def _union(user_id: int, *, limit: int | None = None):
     """All sources joined with UNION ALL. With ``limit``, each source contributes only its
     newest ``limit`` rows (its own ORDER BY … LIMIT uses the source's (user, time) index), so
     page n reads at most n pages of each source instead of the whole history."""
-    querysets = [source.queryset(user_id) for source in sections.timeline_sources()]
+    # no model ordering inside the compound (SQLite refuses ORDER BY in its parts)
+    querysets = [source.queryset(user_id).order_by() for source in sections.timeline_sources()]
     if not querysets:
         return None
     if limit is not None and connection.features.supports_slicing_ordering_in_compound:
