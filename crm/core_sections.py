@@ -285,3 +285,11 @@ def _optional() -> None:
         from . import optional_segments
 
         optional_segments.register()
+    if apps.is_installed("personalization.loyalty"):
+        from . import optional_features
+
+        optional_features.register_loyalty()
+    if apps.is_installed("personalization.outreach"):
+        from . import optional_features
+
+        optional_features.register_outreach()
