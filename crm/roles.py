@@ -25,8 +25,18 @@ GRANTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("segments", "segmentmembership", VIEW),  # memberships are written by refreshes only
         ("segments", "segmentmembershiphistory", VIEW),
         ("banners", "*", ALL),
-        ("outreach", "*", ALL),
-        ("loyalty", "*", ALL),
+        ("loyalty", "tier", ALL),
+        ("loyalty", "earnrule", ALL),
+        ("loyalty", "coupon", ALL),
+        ("loyalty", "loyaltystatus", VIEW),  # computed by tasks
+        ("loyalty", "couponredemption", VIEW),
+        ("outreach", "campaign", ALL),
+        ("outreach", "suppression", ALL),
+        ("outreach", "budgetsettings", ("view", "change")),
+        ("outreach", "subscriber", ("view", "change")),
+        ("outreach", "marketingconsentrecord", VIEW),  # written by the shopper's own choices
+        ("outreach", "outreachmessage", VIEW),  # the outbox is written by the planner
+        ("outreach", "outreachdecision", VIEW),
         ("recommendations", "*", ALL),
         ("crm", "customer", ("view_dashboard",)),
         ("crm", "tag", ALL),
@@ -63,6 +73,9 @@ GRANTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("personalization", "event", VIEW),
         ("personalization", "preferenceprofile", ("view", "change")),
         ("loyalty", "coupon", ("view", "add")),
+        ("loyalty", "loyaltystatus", VIEW),
+        ("outreach", "outreachmessage", VIEW),  # "why did I not get the email?"
+        ("outreach", "outreachdecision", VIEW),
     ],
     MODERATOR: [
         ("reviews", "*", ALL),
