@@ -57,6 +57,17 @@ PAGES = {
     "reviews.Question": ("", "", "lacd", "lacd"),
     "reviews.Review": ("", "", "lcd", "lcd"),
     "reviews.ReviewReport": ("", "", "lacd", "lacd"),
+    "loyalty.Coupon": ("lacd", "lac", "", "lacd"),
+    "loyalty.EarnRule": ("lacd", "", "", "lacd"),
+    "loyalty.LoyaltyStatus": ("lc", "lc", "", "lcd"),
+    "loyalty.Tier": ("lacd", "", "", "lacd"),
+    "outreach.BudgetSettings": ("c", "", "", "c"),
+    "outreach.Campaign": ("lacd", "", "", "lacd"),
+    "outreach.MarketingConsentRecord": ("lc", "", "", "lc"),
+    "outreach.OutreachDecision": ("lc", "lc", "", "lc"),
+    "outreach.OutreachMessage": ("lc", "lc", "", "lc"),
+    "outreach.Subscriber": ("lc", "", "", "lcd"),
+    "outreach.Suppression": ("lacd", "", "", "lacd"),
     "segments.Segment": ("lacd", "", "", "lacd"),
     "segments.SegmentMembership": ("lc", "", "", "lcd"),
     "segments.SegmentMembershipHistory": ("lc", "", "", "lcd"),
@@ -77,6 +88,13 @@ PAGES = {
     "textsignals.IntentRule": ("lacd", "", "", "lacd"),
 }
 ACTIONS = {
+    "loyalty.Coupon": {
+        "Marketing": ["generate_bulk", "revoke"],
+        "Support": ["generate_bulk"],
+        "Admin": ["generate_bulk", "revoke"],
+    },
+    "outreach.Campaign": {"Marketing": ["cancel", "schedule"], "Admin": ["cancel", "schedule"]},
+    "outreach.Subscriber": {"Marketing": ["opt_out"], "Admin": ["opt_out"]},
     "segments.Segment": {"Marketing": ["refresh_now"], "Admin": ["refresh_now"]},
     "account.EmailAddress": {
         "Support": ["make_verified"],
