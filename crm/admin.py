@@ -99,7 +99,7 @@ class CustomerAdmin(CrmImportExportMixin, admin.ModelAdmin):
     list_filter = [TagFilter, "is_active"]
     list_per_page = 50
     show_full_result_count = False
-    ordering = ["-date_joined", "-pk"]
+    ordering = ["-pk"]  # newest first, by the primary key index (date_joined has none)
     change_list_template = "crm/customer_changelist.html"
 
     def get_queryset(self, request):
