@@ -491,6 +491,11 @@ LOYALTY_ALLOWED_SOURCES = env_list("LOYALTY_ALLOWED_SOURCES", "store,own_text,gr
 LOYALTY_TIME_ZONE = os.environ.get("LOYALTY_TIME_ZONE", "Europe/Berlin")
 LOYALTY_WINDOW_DAYS = 365
 AGORA_DEMO_SEEDERS += ["personalization.loyalty.demo.seed"]
+# --- crm: customer 360, work, dashboards, roles (issue 12) --------------------------------
+# Exports with more rows than this run in Celery and arrive as a download link.
+CRM_EXPORT_SYNC_ROWS = int(os.environ.get("CRM_EXPORT_SYNC_ROWS", "2000"))
+AGORA_DEMO_SEEDERS += ["crm.demo.seed"]
+INSTALLED_APPS += ["import_export"]
 
 
 # --- end of app sections -------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""The dashboard: panels with server-drawn SVG charts over a selectable date range."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from crm import charts, dashboard
+from tests.crm.helpers import buy, staff
+from tests.factories import ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_dashboard_shows_every_panel_with_svg_charts(client, rich):
+    helper = staff("Marketing")
+    rich(helper=staff())
+    client.force_login(helper)
+    response = client.get(reverse("admin:crm_dashboard"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for title in [
+        "Sales",
+        "New and returning customers",
+        "Sentiment over time",
+        "Most liked and shared products",
+        "Top intents",
+        "Open tasks",
+    ]:
+        assert f">{title}</h2>" in html, title
+    assert html.count('<svg class="crm-chart"') >= 4
+    assert "Harbour Jacket" in html  # most liked and shared
+    assert "cdn" not in html.lower()
+
+
+def test_sales_and_new_versus_returning_count_the_range_only():
+    product = ProductFactory(price=10, stock=50)
+    old, new = UserFactory(), UserFactory()
+    first = buy(old, product)
+    first.created_at = timezone.now() - timedelta(days=40)
+    first.save()
+    buy(old, product)
+    buy(new, product)
+    today = timezone.now().date()
+    sales = dashboard.sales(start=today - timedelta(days=6), end=today)
+    assert sales["orders"] == 2
+    assert sales["unit"] == "day" and len(sales["rows"]) == 7
+    people = dashboard.new_and_returning(start=today - timedelta(days=6), end=today)
+    assert (people["new"], people["returning"]) == (1, 1)
+    year = dashboard.sales(start=today - timedelta(days=364), end=today)
+    assert year["unit"] == "week" and year["orders"] == 3
+
+
+def test_a_bad_range_is_a_400_with_a_message(client):
+    client.force_login(staff("Support"))
+    url = reverse("admin:crm_dashboard")
+    response = client.get(url, {"start": "2026-05-10", "end": "2026-05-01"})
+    assert response.status_code == 400
+    assert b"The start date must be on or before the end date." in response.content
+    assert client.get(url, {"start": "nonsense", "end": "x"}).status_code == 400
+    ok = client.get(url, {"start": "2026-01-01", "end": "2026-03-31"})
+    assert ok.status_code == 200 and b"1 Jan 2026" in ok.content
+
+
+def test_charts_escape_labels_and_draw_every_point():
+    svg = charts.line_chart(title="<b>t</b>", labels=["a", "b", "c"], series={"s": [1, 2, 3]})
+    assert "<b>" not in svg and "&lt;b&gt;" in svg
+    assert svg.count(",") >= 3
+    bars = charts.bar_chart(title="x", items=[("<script>", 3), ("ok", 1)])
+    assert "<script>" not in bars and bars.count("<rect") == 2
