@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("personalization.urls")),
     path("", include("crm.urls")),
     path("api/", include("config.api_urls")),
+    path("", include("api.page_urls")),
     path("", include("shop.urls")),
 ]
 

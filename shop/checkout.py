@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from personalization import events
+from webhooks import payloads as webhook_payloads
 
 from .exceptions import EmptyCart, OutOfStock, PaymentDeclined, ProductUnavailable
 from .models import Cart, CartItem, Order, OrderEvent, OrderLine, ShippingMethod, Variant
@@ -152,6 +153,7 @@ def order_place(
                 variant=line.variant_id,
             )
         CartItem.objects.filter(cart=cart).delete()
+        webhook_payloads.emit_order_placed(order=order, lines=lines)  # issue 14
 
         if notify:
             from .tasks import send_order_confirmation

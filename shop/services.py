@@ -4,6 +4,8 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 
+from webhooks import payloads as webhook_payloads
+
 from .exceptions import InvalidStatusTransition
 from .models import Order, OrderEvent, Variant
 from .payments import get_gateway
@@ -45,6 +47,7 @@ def order_set_status(*, order_id, status: str, actor=None, note: str = "") -> Or
     order.save(update_fields=["status"])
     message = f"{S(previous).label} → {S(status).label}" + (f": {note}" if note else "")
     OrderEvent.objects.create(order=order, kind="status", message=message[:255], actor=actor)
+    webhook_payloads.emit_order_status_changed(order=order, previous=previous)  # issue 14
     if status in {S.SHIPPED, S.CANCELLED, S.REFUNDED}:
         from .tasks import send_order_status_email
 
