@@ -11,6 +11,10 @@ from . import views
 MODULES = [
     "shop.api",
     "social.engagement.api",
+    "social.reviews.api",
+    "social.forums.api",
+    "social.api",
+    "personalization.api",
     "api.me",
     "api.staff",
 ]

@@ -263,7 +263,10 @@ SPECTACULAR_SETTINGS = {
         "api.schema.add_problem_responses",
         "api.schema.add_webhooks",
     ],
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "shop.models.Order.Status",
+        "ReviewStatusEnum": "social.reviews.models.Review.Status",
+    },
 }
 INSTALLED_APPS += ["api"]
 
