@@ -2,7 +2,6 @@
 and response of every attempt, and the redeliver / rotate secret / re-enable actions."""
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.utils.html import format_html
 
 from . import services
@@ -68,14 +67,6 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             until = f"{obj.previous_secret_expires_at:%Y-%m-%d %H:%M}"
             extra = f" (the previous secret also signs until {until} UTC)"
         return format_html("<code>{}</code>{}", obj.secret, extra)
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        transaction.on_commit(services.endpoints_changed)
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        transaction.on_commit(services.endpoints_changed)
 
     @admin.action(description="Rotate the signing secret (old one kept 24 h)")
     def rotate_secret(self, request, queryset):

@@ -23,6 +23,15 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def _forget_subscriptions() -> None:
+    """After commit, emitting re-reads which events have endpoints (services.subscribed_events)."""
+    from django.db import transaction
+
+    from .services import endpoints_changed
+
+    transaction.on_commit(endpoints_changed)
+
+
 class WebhookEndpoint(models.Model):
     url = models.URLField("URL", max_length=500, help_text="Where events are POSTed (https).")
     description = models.CharField(max_length=200, blank=True)
@@ -43,6 +52,15 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self):
         return self.url
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        _forget_subscriptions()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        _forget_subscriptions()
+        return result
 
     def signing_secrets(self, *, now=None) -> list[str]:
         """The current secret, and the previous one while it is still honoured (rotation)."""
