@@ -17,7 +17,9 @@ import re
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -143,6 +145,10 @@ def exception_handler(exc, context):
             instance=instance,
         )
         return Response(body, status=exc.status_code, content_type=CONTENT_TYPE)
+    if isinstance(exc, DataError):  # e.g. a NUL byte or an out-of-range number in a lookup
+        exc = exceptions.ValidationError(
+            "The input holds characters or values the store cannot keep (such as NUL bytes)."
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -193,6 +199,7 @@ def exception_handler(exc, context):
     return Response(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR, content_type=CONTENT_TYPE)
 
 
+@csrf_exempt  # any method reaches it; there is nothing to protect in a 404
 def not_found_view(request, *args, **kwargs):
     """Unknown paths under /api/ answer with a problem document, not the HTML 404 page."""
     body = problem_body(
