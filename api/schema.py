@@ -73,16 +73,74 @@ def only_v1(endpoints):
     return [e for e in endpoints if e[0].startswith("/api/v1/")]
 
 
+PROBLEM_EXAMPLE = {
+    "type": "http://127.0.0.1:8000/api/problems/out_of_stock",
+    "title": "Out of stock",
+    "status": 409,
+    "detail": "Only 2 of Linen shirt (White / M) left in stock.",
+    "code": "out_of_stock",
+    "instance": "/api/v1/cart/items/",
+}
+FORMAT_EXAMPLES = {
+    "date-time": "2025-12-01T10:00:00Z",
+    "date": "2025-12-01",
+    "email": "ana@example.com",
+    "uri": "https://agora.example/api/v1/",
+    "decimal": "49.00",
+}
+
+
+def example_for(schema: dict, components: dict, depth: int = 0):
+    """A plausible value for a JSON schema (used where no example was written by hand)."""
+    if depth > 6:
+        return None
+    if "$ref" in schema:
+        return example_for(
+            components.get(schema["$ref"].rsplit("/", 1)[-1], {}), components, depth + 1
+        )
+    for key in ("allOf", "oneOf", "anyOf"):
+        if schema.get(key):
+            return example_for(schema[key][0], components, depth + 1)
+    if "example" in schema:
+        return schema["example"]
+    if schema.get("enum"):
+        return next((v for v in schema["enum"] if v not in ("", None)), schema["enum"][0])
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        return {
+            name: example_for(sub, components, depth + 1)
+            for name, sub in schema.get("properties", {}).items()
+        }
+    if kind == "array":
+        return [example_for(schema.get("items", {}), components, depth + 1)]
+    if kind == "integer":
+        return max(1, schema.get("minimum", 1))
+    if kind == "number":
+        return 4.5
+    if kind == "boolean":
+        return True
+    if kind == "string":
+        return FORMAT_EXAMPLES.get(schema.get("format", ""), "string")
+    return None
+
+
 def add_problem_responses(result, generator, request, public):
-    """Postprocessing hook: every operation documents the problem+json error responses."""
+    """Postprocessing hook: every operation documents the problem+json error responses, and
+    every JSON response without a hand-written example gets one built from its schema."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
-    components["Problem"] = PROBLEM_SCHEMA
+    components["Problem"] = {**PROBLEM_SCHEMA, "example": PROBLEM_EXAMPLE}
     ref = {"$ref": "#/components/schemas/Problem"}
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             responses = operation.setdefault("responses", {})
+            for code, response in responses.items():
+                for media in response.get("content", {}).values():
+                    if code.startswith("2") and "example" not in media and "examples" not in media:
+                        media["example"] = example_for(media.get("schema", {}), components)
             for code, description in ERROR_STATUSES.items():
                 responses.setdefault(
                     code,

@@ -226,3 +226,22 @@ def test_docs_are_served_by_the_store_without_a_cdn(client):
             b"cdn" not in page.content.lower()
             and b"/static/drf_spectacular_sidecar/" in page.content
         )
+
+
+def test_every_operation_has_a_description_and_an_example(client):
+    schema = client.get("/api/schema/?format=json").json()
+    assert schema["components"]["schemas"]["Problem"]["example"]["code"] == "out_of_stock"
+    missing = []
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            bodies = [
+                media
+                for code, response in operation["responses"].items()
+                if code.startswith("2")
+                for media in response.get("content", {}).values()
+            ] + list(operation.get("requestBody", {}).get("content", {}).values())
+            has_example = any("example" in m or "examples" in m for m in bodies)
+            no_body = not bodies  # e.g. 204: the documented problem example is the example
+            if not operation.get("description") or not (has_example or no_body):
+                missing.append(f"{method.upper()} {path}")
+    assert missing == []
