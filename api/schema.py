@@ -137,6 +137,9 @@ def add_problem_responses(result, generator, request, public):
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             responses = operation.setdefault("responses", {})
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                if "example" not in media and "examples" not in media:
+                    media["example"] = example_for(media.get("schema", {}), components)
             for code, response in responses.items():
                 for media in response.get("content", {}).values():
                     if code.startswith("2") and "example" not in media and "examples" not in media:
