@@ -1,13 +1,36 @@
-"""The REST API root: each app adds its router here; the OpenAPI schema and docs are served."""
+"""``/api/``: version 1 under ``/api/v1/``, the OpenAPI schema, its docs (Swagger UI and Redoc
+served from drf-spectacular-sidecar, no CDN), the problem types, and the pre-v1 read-only paths
+kept for existing clients (not in the schema)."""
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from shop.api import router as shop_router
+from api.problems import not_found_view, problem_types_view
+from shop import api as shop_api
+from social.engagement import api as engagement_api
+
+legacy = [
+    path("products/", shop_api.ProductList.as_view()),
+    path("products/<slug:slug>/", shop_api.ProductDetail.as_view()),
+    path("categories/", shop_api.CategoryList.as_view()),
+    path("orders/", shop_api.OrderList.as_view()),
+    path("orders/<str:number>/", shop_api.OrderDetail.as_view()),
+    path("engagement/likes/", engagement_api.LikesView.as_view()),
+    path("engagement/likes/<slug:target>/<int:object_id>/", engagement_api.LikeView.as_view()),
+    path("engagement/shares/", engagement_api.SharesView.as_view()),
+]
 
 urlpatterns = [
-    path("", include(shop_router.urls)),
+    path("v1/", include("api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("engagement/", include("social.engagement.api")),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("problems/", problem_types_view, name="api-problems"),
+    path("problems/<slug:code>", problem_types_view, name="api-problem"),
+    *legacy,
+    re_path(r"^.*$", not_found_view),
 ]

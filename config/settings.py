@@ -248,26 +248,57 @@ STORAGES = {
     },
 }
 
-# --- REST API -------------------------------------------------------------------------------
+# --- REST API (issue 14: conventions in docs/api.md) ---------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "api.authentication.TokenAuthentication",
+        "api.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # Every view picks its own access class; this default refuses anonymous callers.
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.Shopper"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.CursorPagination",
     "PAGE_SIZE": 24,
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.AnonThrottle", "api.throttling.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("API_RATE_ANON", "120/min"),
+        "user": os.environ.get("API_RATE_USER", "600/min"),
+    },
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Agora API",
-    "DESCRIPTION": "The REST API of the Agora social commerce storefront.",
+    "DESCRIPTION": (
+        "The REST API of the Agora social commerce storefront: the same services and rules as "
+        "the pages. Authenticate with a personal access token (`Authorization: Bearer agp_…`) "
+        "or the site's session. Errors are RFC 9457 problem details with a `code`. "
+        "Guide: docs/api.md."
+    ),
     "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["api.schema.only_v1"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_problem_responses",
+        "api.schema.add_webhooks",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "shop.models.Order.Status",
+        "ReviewStatusEnum": "social.reviews.models.Review.Status",
+    },
 }
+INSTALLED_APPS += ["api"]
 
 # --- Security (production) ------------------------------------------------------------------
 SESSION_COOKIE_SECURE = not DEBUG
@@ -496,6 +527,16 @@ AGORA_DEMO_SEEDERS += ["personalization.loyalty.demo.seed"]
 CRM_EXPORT_SYNC_ROWS = int(os.environ.get("CRM_EXPORT_SYNC_ROWS", "2000"))
 AGORA_DEMO_SEEDERS += ["crm.demo.seed"]
 INSTALLED_APPS += ["import_export"]
+# --- webhooks (issue 14): signed event deliveries, see docs/api.md -------------------------
+INSTALLED_APPS += ["webhooks"]
+WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOKS_TIMEOUT_SECONDS", "10"))
+# An endpoint with no successful delivery for this long is disabled and staff are emailed.
+WEBHOOKS_DISABLE_AFTER_HOURS = float(os.environ.get("WEBHOOKS_DISABLE_AFTER_HOURS", "72"))
+# Loopback/private/link-local targets are refused unless this is on (tests, local receivers).
+# Cloud metadata addresses are refused always.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOKS_ALERT_EMAILS = env_list("WEBHOOKS_ALERT_EMAILS")  # empty: every active staff account
+AGORA_DEMO_SEEDERS += ["api.demo.seed"]
 
 
 # --- end of app sections -------------------------------------------------------------------

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("crm.urls")),
     path("", include("privacy.urls")),
     path("api/", include("config.api_urls")),
+    path("", include("api.page_urls")),
     path("", include("shop.urls")),
 ]
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from personalization import events
+from webhooks import payloads as webhook_payloads
 
 from . import pricing
 from .exceptions import EmptyCart, OutOfStock, PaymentDeclined, ProductUnavailable
@@ -236,6 +237,7 @@ def order_place(
             Cart.objects.filter(pk=cart.pk).update(coupon_codes=[])
         for hook in order_hooks():
             hook(order=order, created=True)
+        webhook_payloads.emit_order_placed(order=order, lines=lines)  # issue 14
 
         if notify:
             from .tasks import send_order_confirmation

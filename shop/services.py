@@ -4,6 +4,8 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 
+from webhooks import payloads as webhook_payloads
+
 from .exceptions import InvalidStatusTransition
 from .models import Order, OrderEvent, Variant
 from .payments import get_gateway
@@ -49,6 +51,7 @@ def order_set_status(*, order_id, status: str, actor=None, note: str = "") -> Or
 
     for hook in order_hooks():  # loyalty lowers its figures on a cancel or refund
         hook(order=order, created=False)
+    webhook_payloads.emit_order_status_changed(order=order, previous=previous)  # issue 14
     if status in {S.SHIPPED, S.CANCELLED, S.REFUNDED}:
         from .tasks import send_order_status_email
 

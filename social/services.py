@@ -8,6 +8,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 
+from webhooks import payloads as webhook_payloads
+
 from . import consent
 from .exceptions import CannotDisconnect, ConsentNotGranted, SocialError, UnknownCategory
 from .models import Connection, ConsentRecord, SocialProfile
@@ -38,7 +40,7 @@ def _enqueue_rebuild(user_id: int) -> None:
 
 
 def _record(*, user, category: str, action: str, source: str, provider: str) -> ConsentRecord:
-    return ConsentRecord.objects.create(
+    record = ConsentRecord.objects.create(
         user=user,
         category=category,
         action=action,
@@ -46,6 +48,8 @@ def _record(*, user, category: str, action: str, source: str, provider: str) -> 
         provider=provider,
         policy_version=consent.policy_version(),
     )
+    webhook_payloads.emit_consent(record=record)  # issue 14: consent.granted / consent.revoked
+    return record
 
 
 @transaction.atomic

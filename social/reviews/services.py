@@ -10,6 +10,7 @@ from django.utils import timezone
 from personalization import events
 from shop.models import Order, OrderLine, Product
 from social.community import rate_limit_check
+from webhooks import payloads as webhook_payloads
 
 from .exceptions import (
     AlreadyVoted,
@@ -154,6 +155,7 @@ def review_create(*, user, product: Product, rating, title, body, photos=()) -> 
         ReviewPhoto.objects.create(review=review, image=photo, position=position)
     if status == Review.Status.APPROVED:
         product_rating_refresh(product_id=product.pk)
+        webhook_payloads.emit_review_published(review=review)  # issue 14
     events.record(events.Event.Kind.REVIEW, user=user, product=product, value=Decimal(rating))
     _schedule_analysis(review)
     return review
@@ -219,6 +221,7 @@ def review_moderate(*, review_id, status: str, actor, reason: str = "") -> Revie
     reason = (reason or "").strip()[:200]
     if status == Review.Status.REJECTED and not reason:
         raise InvalidReview("Give a reason when rejecting a review.")
+    was_published = review.status == Review.Status.APPROVED
     review.status = status
     review.rejection_reason = reason if status == Review.Status.REJECTED else ""
     review.moderated_by = actor
@@ -227,6 +230,8 @@ def review_moderate(*, review_id, status: str, actor, reason: str = "") -> Revie
     if status != Review.Status.PENDING:
         review.reports.update(resolved=True)
     product_rating_refresh(product_id=review.product_id)
+    if status == Review.Status.APPROVED and not was_published:
+        webhook_payloads.emit_review_published(review=review)  # issue 14
     return review
 
 

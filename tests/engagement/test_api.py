@@ -38,7 +38,8 @@ def test_api_bad_input_is_a_clear_4xx(api):
     assert api.post(url, {"target": "product", "object_id": 0}, format="json").status_code == 400
     response = api.post(url, {"target": "product", "object_id": hidden.pk}, format="json")
     assert response.status_code == 404
-    assert response.json() == {"detail": "That product is not available."}
+    assert response.json()["detail"] == "That product is not available."
+    assert response.json()["code"] == "item_not_found"  # RFC 9457 problem details (issue 14)
     response = api.post(url, {"target": "ghost", "object_id": 1}, format="json")
     assert response.status_code == 404
 
@@ -47,7 +48,7 @@ def test_api_bad_input_is_a_clear_4xx(api):
 def test_api_likes_need_sign_in_and_shares_give_a_tracked_link(api):
     product = ProductFactory()
     body = {"target": "product", "object_id": product.pk}
-    assert api.post(reverse("api-engagement-likes"), body, format="json").status_code == 403
+    assert api.post(reverse("api-engagement-likes"), body, format="json").status_code == 401
     response = api.post(reverse("api-engagement-shares"), {**body, "channel": "x"}, format="json")
     assert response.status_code == 201
     assert response.json()["url"].endswith(f"/r/{ShareLink.objects.get().code}/")
@@ -59,4 +60,4 @@ def test_api_likes_need_sign_in_and_shares_give_a_tracked_link(api):
 def test_openapi_schema_includes_engagement(client):
     response = client.get(reverse("api-schema"))
     assert response.status_code == 200
-    assert b"/api/engagement/likes/" in response.content
+    assert b"/api/v1/likes/" in response.content
