@@ -5,10 +5,17 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from .models import Order
+from .order_links import order_link
 
 
 def _send(order: Order, *, subject: str, template: str) -> None:
-    context = {"order": order, "lines": list(order.lines.all()), "site_url": settings.SITE_URL}
+    context = {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "site_url": settings.SITE_URL,
+        # Opens in any browser (a guest has no account; the session that ordered is gone).
+        "order_url": settings.SITE_URL + order_link(order),
+    }
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"shop/emails/{template}.txt", context),

@@ -29,3 +29,14 @@ class PaymentDeclined(ShopError):
 
 class InvalidStatusTransition(ShopError):
     status_code = 409
+
+
+class OrderLinkExpired(ShopError):
+    status_code = 410
+
+    def __init__(self, message=""):
+        super().__init__(
+            message
+            or "This order link has expired. Sign in to see your orders, or reply to your "
+            "order email and we will send you a fresh link."
+        )
