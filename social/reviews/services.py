@@ -10,6 +10,7 @@ from django.utils import timezone
 from personalization import events
 from shop.models import Order, OrderLine, Product
 from social.community import rate_limit_check
+from social.text import has_visible_text
 
 from .exceptions import (
     AlreadyVoted,
@@ -29,7 +30,7 @@ NOT_BOUGHT = [Order.Status.CANCELLED, Order.Status.REFUNDED]
 def clean_text(value, *, label: str, max_length: int, min_length: int = 1) -> str:
     """Stripped text within limits, or an InvalidReview that says what to fix."""
     text = str(value or "").replace("\x00", "").strip()
-    if not text:
+    if not has_visible_text(text):  # social.text: blank "letters" and format characters too
         raise InvalidReview(f"Please write a {label}.")
     if len(text) < min_length:
         raise InvalidReview(f"The {label} is too short: write at least {min_length} characters.")
@@ -58,6 +59,21 @@ def is_verified_buyer(*, user, product_id: int) -> bool:
 
 def auto_approve_policy() -> str:
     return getattr(settings, "AGORA_REVIEWS_AUTO_APPROVE", "verified")
+
+
+POLICY_WORDS = {
+    "all": "Reviews are published as soon as you post them; our moderators remove any that "
+    "break the guidelines.",
+    "verified": "Reviews from verified buyers, and from shoppers with an approved review, are "
+    "published at once; other reviews are checked by our moderators first.",
+    "none": "Every review is checked by our moderators before it is published.",
+}
+
+
+def auto_approve_policy_words() -> str:
+    """What shoppers and staff are told about the policy in force (one text for both, so the
+    words cannot disagree with ``_initial_status``)."""
+    return POLICY_WORDS.get(auto_approve_policy(), POLICY_WORDS["none"])
 
 
 def _initial_status(*, user, verified: bool) -> str:
