@@ -34,6 +34,30 @@ def prepare_database(url: str) -> None:
             admin.execute(f'CREATE DATABASE "{config["NAME"]}"')
 
 
+def hold_bench_lock(url: str):
+    """Take a PostgreSQL advisory lock so that two ``make bench`` runs on one server queue up.
+
+    Two runs at once would share the bench database and each other's CPU, and both sets of
+    figures would be wrong. Returns the open connection; the lock lasts as long as it does.
+    """
+    import dj_database_url
+    import psycopg
+
+    config = dj_database_url.parse(url)
+    conn = psycopg.connect(
+        host=config["HOST"] or None,
+        port=config["PORT"] or None,
+        user=config["USER"] or None,
+        password=config["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    )
+    if not conn.execute("SELECT pg_try_advisory_lock(4242)").fetchone()[0]:
+        print("another `make bench` is running on this server; waiting for it to finish ...")
+        conn.execute("SELECT pg_advisory_lock(4242)")
+    return conn
+
+
 def merge(rows: list[dict]) -> list[dict]:
     existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
     by_name = {row["name"]: row for row in existing}
@@ -55,6 +79,7 @@ def main() -> None:
     if not url.startswith("postgres"):
         sys.exit("The benchmarks need PostgreSQL: set BENCH_DATABASE_URL=postgres://...")
     prepare_database(url)
+    _lock = hold_bench_lock(url)  # noqa: F841 (held until the process exits)
     os.environ["DATABASE_URL"] = url
     # Profiles are cached in Redis in production, so the cached read is measured there too.
     os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
