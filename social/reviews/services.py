@@ -57,6 +57,24 @@ def is_verified_buyer(*, user, product_id: int) -> bool:
     )
 
 
+def reviews_reverify(*, user_id: int | None, product_ids: list[int]) -> int:
+    """Set ``verified_buyer`` on ``user_id``'s reviews of ``product_ids`` from their orders as
+    they stand now (a cancelled or refunded order no longer counts); returns rows changed."""
+    if user_id is None or not product_ids:
+        return 0
+    bought = set(
+        OrderLine.objects.filter(order__user_id=user_id, product_id__in=product_ids)
+        .exclude(order__status__in=NOT_BOUGHT)
+        .values_list("product_id", flat=True)
+    )
+    mine = Review.objects.filter(author_id=user_id, product_id__in=product_ids)
+    changed = mine.filter(product_id__in=bought, verified_buyer=False).update(verified_buyer=True)
+    changed += (
+        mine.exclude(product_id__in=bought).filter(verified_buyer=True).update(verified_buyer=False)
+    )
+    return changed
+
+
 def auto_approve_policy() -> str:
     return getattr(settings, "AGORA_REVIEWS_AUTO_APPROVE", "verified")
 

@@ -87,3 +87,20 @@ def test_the_star_filter_says_1_star(client, settings):
     page = client.get(product.get_absolute_url()).content.decode()
     assert ">1 star</option>" in page and ">2 stars</option>" in page
     assert "1 stars" not in page
+
+
+@pytest.mark.parametrize("status", ["cancelled", "refunded"])
+def test_verified_buyer_follows_the_order_status(status):
+    from shop.models import Order
+    from shop.services import order_set_status
+    from tests.community_factories import order_for
+
+    buyer, product = OldUserFactory(), ProductFactory()
+    order = order_for(user=buyer, product=product, status=Order.Status.PAID)
+    review = reviews.review_create(
+        user=buyer, product=product, rating=5, title="Love it", body="Exactly as described."
+    )
+    assert review.verified_buyer  # the precondition: a verified buyer's review
+    order_set_status(order_id=order.pk, status=status)
+    review.refresh_from_db()
+    assert not review.verified_buyer
