@@ -1,6 +1,7 @@
 """Shared test set-up: real services when DATABASE_URL / REDIS_URL point at them."""
 
 import os
+import uuid
 
 import pytest
 from django.conf import settings
@@ -17,19 +18,55 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_redis)
 
 
+TEST_CACHE_PREFIX = f"agora-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache_keys():
+    """The tests' cache keys (and cache sessions) live under a prefix of this run's own, also in
+    the Celery workers tests start (they inherit CACHE_KEY_PREFIX), so clearing them never
+    touches a developer's cache, sessions or broker queues in the same Redis database."""
+    from django.test import override_settings
+
+    caches = {name: {**conf} for name, conf in settings.CACHES.items()}
+    for conf in caches.values():
+        conf["KEY_PREFIX"] = TEST_CACHE_PREFIX
+    os.environ["CACHE_KEY_PREFIX"] = TEST_CACHE_PREFIX
+    with override_settings(CACHES=caches):
+        yield
+
+
+def clear_test_cache():
+    """Delete this run's cache keys only: never ``FLUSHDB`` (Django's RedisCache.clear())."""
+    from django.core.cache import cache
+
+    if not settings.REDIS_URL:
+        cache.clear()  # LocMemCache: private to this process
+        return
+    prefix = cache.key_prefix
+    assert prefix == TEST_CACHE_PREFIX, "tests must not clear a cache prefix that is not theirs"
+    client = cache._cache.get_client(write=True)
+    batch = []
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        batch.append(key)
+        if len(batch) >= 500:
+            client.delete(*batch)
+            batch = []
+    if batch:
+        client.delete(*batch)
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery_and_clean_cache(settings):
     """Tasks run in-process unless a test starts a real worker (see tests/test_celery_worker.py)."""
-    from django.core.cache import cache
-
     from config.celery import app
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests
-    cache.clear()
+    clear_test_cache()
     yield
-    cache.clear()
+    clear_test_cache()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -43,12 +43,22 @@ EXTRA: dict[str, list[str]] = {
 }
 
 
+def demo_env(base) -> dict[str, str]:
+    """The processes' environment: shoppers see the store's own 404/500 pages, never Django's
+    debug pages (DEBUG off, AGORA_LOCAL_DEMO for plain http on 127.0.0.1 and WhiteNoise static).
+    ``DEBUG=1 make run`` brings the debug pages back for a developer."""
+    env = {**base, "PYTHONUNBUFFERED": "1"}
+    env.setdefault("DEBUG", "0")
+    env.setdefault("AGORA_LOCAL_DEMO", "1")
+    return env
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = demo_env(os.environ)
     running = {}
     for name, command in processes(args.host, args.port).items():
         running[name] = subprocess.Popen(command, env=env, start_new_session=True)

@@ -28,12 +28,19 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", True)
+# ``make run`` (config/run.py) sets AGORA_LOCAL_DEMO=1: shoppers get the store's own error pages
+# (DEBUG off) on plain http://127.0.0.1 with a development key; never set it in production.
+AGORA_LOCAL_DEMO = env_bool("AGORA_LOCAL_DEMO", False)
 SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "dev-only-insecure-key-change-me-agora-0123456789-abcdefghijklmnopqrstuvwxyz" if DEBUG else ""
+    "dev-only-insecure-key-change-me-agora-0123456789-abcdefghijklmnopqrstuvwxyz"
+    if DEBUG or AGORA_LOCAL_DEMO
+    else ""
 )
 if not SECRET_KEY:
     raise RuntimeError("SECRET_KEY must be set when DEBUG is off.")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG or AGORA_LOCAL_DEMO else ""
+)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SITE_ID = 1
@@ -215,6 +222,7 @@ ACCOUNT_RATE_LIMITS = {
     "reauthenticate": "10/m/user",
     "confirm_email": "1/3m/key",
 }
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG or AGORA_LOCAL_DEMO else "https"
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
@@ -236,6 +244,10 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # collectstatic fills it; whitenoise wants it
+# The local demo runs with DEBUG off: WhiteNoise serves static files straight from the finders
+# (no collectstatic step); production serves the collected, hashed and compressed files.
+WHITENOISE_USE_FINDERS = DEBUG or AGORA_LOCAL_DEMO
+WHITENOISE_AUTOREFRESH = DEBUG or AGORA_LOCAL_DEMO
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6.0's default, today
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
@@ -243,7 +255,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
+        if DEBUG or AGORA_LOCAL_DEMO
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
@@ -301,13 +313,14 @@ SPECTACULAR_SETTINGS = {
 INSTALLED_APPS += ["api"]
 
 # --- Security (production) ------------------------------------------------------------------
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+_PLAIN_HTTP = DEBUG or AGORA_LOCAL_DEMO  # the local demo serves http://127.0.0.1 only
+SESSION_COOKIE_SECURE = not _PLAIN_HTTP
+CSRF_COOKIE_SECURE = not _PLAIN_HTTP
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not _PLAIN_HTTP)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if _PLAIN_HTTP else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not _PLAIN_HTTP
+SECURE_HSTS_PRELOAD = not _PLAIN_HTTP
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -368,6 +381,8 @@ AGORA_CURRENCY = "EUR"
 # Media (generated product images, review photos) is served by Django unless a web server or
 # object store does it; fine for the demo and small shops.
 AGORA_SERVE_MEDIA = env_bool("AGORA_SERVE_MEDIA", True)
+# A guest's emailed order link (shop.order_links) opens the order for this many days.
+AGORA_ORDER_LINK_MAX_AGE_DAYS = int(os.environ.get("AGORA_ORDER_LINK_MAX_AGE_DAYS", "90"))
 
 # Demo data: ``manage.py seed_demo`` calls each of these after the catalogue and shoppers exist.
 # Each is ``seed(*, stdout)`` and must be idempotent.
@@ -375,6 +390,7 @@ AGORA_DEMO_SEEDERS: list[str] = []
 
 # --- social: sign-in, permission screen, consent (issue 3) ---------------------------------
 SOCIALACCOUNT_ADAPTER = "social.adapter.AgoraSocialAccountAdapter"
+ACCOUNT_ADAPTER = "social.adapter.AgoraAccountAdapter"  # own-site redirects, reserved names
 MIDDLEWARE += ["social.middleware.ProviderUnavailableMiddleware"]
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_REQUESTS_TIMEOUT = int(os.environ.get("SOCIALACCOUNT_REQUESTS_TIMEOUT", "5"))

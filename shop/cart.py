@@ -61,17 +61,19 @@ def _get_or_create(**owner) -> Cart:
 
 
 def _buyable_variant(variant_id) -> Variant:
+    """The variant to add, or a ShopError naming the real reason (nothing chosen, withdrawn,
+    unknown); stock is checked by the caller and has its own message."""
+    if variant_id in (None, ""):
+        raise InvalidQuantity("Choose a size or colour before adding it to your cart.")
     try:
         variant_id = int(variant_id)
     except (TypeError, ValueError):
-        raise ProductUnavailable("That product does not exist.") from None
-    variant = (
-        Variant.objects.select_related("product")
-        .filter(pk=variant_id, product__is_active=True)
-        .first()
-    )
+        raise ProductUnavailable("That size or colour is not one we sell.") from None
+    variant = Variant.objects.select_related("product").filter(pk=variant_id).first()
     if variant is None:
-        raise ProductUnavailable("That product does not exist or is no longer sold.")
+        raise ProductUnavailable("That size or colour is not one we sell.")
+    if not variant.product.is_active:
+        raise ProductUnavailable(f"{variant.product.name} is no longer sold.")
     return variant
 
 

@@ -5,6 +5,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from .models import Order
+from .order_links import order_link
 
 
 def _send(order: Order, *, subject: str, template: str) -> None:
@@ -13,6 +14,9 @@ def _send(order: Order, *, subject: str, template: str) -> None:
         "lines": list(order.lines.all()),
         "discounts": list(order.discounts.all()),
         "site_url": settings.SITE_URL,
+        "site_url": settings.SITE_URL,
+        # Opens in any browser (a guest has no account; the session that ordered is gone).
+        "order_url": settings.SITE_URL + order_link(order),
     }
     message = EmailMultiAlternatives(
         subject=subject,

@@ -35,3 +35,12 @@ class CodeNotApplicable(ShopError):
     """A discount code that does not apply; the message says which condition failed."""
 
     status_code = 400
+class OrderLinkExpired(ShopError):
+    status_code = 410
+
+    def __init__(self, message=""):
+        super().__init__(
+            message
+            or "This order link has expired. Sign in to see your orders, or reply to your "
+            "order email and we will send you a fresh link."
+        )

@@ -52,6 +52,13 @@ def order_set_status(*, order_id, status: str, actor=None, note: str = "") -> Or
     for hook in order_hooks():  # loyalty lowers its figures on a cancel or refund
         hook(order=order, created=False)
     webhook_payloads.emit_order_status_changed(order=order, previous=previous)  # issue 14
+    # What is derived from the order's status follows it in the same transaction: the
+    # "verified buyer" mark on the buyer's reviews of the order's products.
+    from social.reviews.services import reviews_reverify
+
+    reviews_reverify(
+        user_id=order.user_id, product_ids=list(order.lines.values_list("product_id", flat=True))
+    )
     if status in {S.SHIPPED, S.CANCELLED, S.REFUNDED}:
         from .tasks import send_order_status_email
 

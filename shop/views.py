@@ -14,8 +14,9 @@ from social.engagement.services import attribute_order
 from social.reviews.selectors import review_schema
 
 from . import cart as carts
+from . import order_links
 from .checkout import Address, order_place
-from .exceptions import ShopError
+from .exceptions import OrderLinkExpired, ShopError
 from .filters import SORTS, ProductFilter
 from .forms import CARD_FIELDS, CheckoutForm
 from .models import Order, Product, ShippingMethod
@@ -323,9 +324,14 @@ def _order_for_viewer(request, number) -> Order:
         raise Http404("No such order.")
     own = request.user.is_authenticated and order.user_id == request.user.pk
     in_session = number in request.session.get(ORDERS_IN_SESSION, [])
-    if not (own or in_session or request.user.is_staff):
-        raise Http404("No such order.")
-    return order
+    if own or in_session or request.user.is_staff:
+        return order
+    try:
+        if order_links.order_link_check(order, request.GET.get("key", "")):
+            return order  # the emailed link: this order only, in any browser
+    except order_links.LinkExpired:
+        raise OrderLinkExpired() from None
+    raise Http404("No such order.")
 
 
 def order_confirmation(request, number):

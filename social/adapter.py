@@ -13,6 +13,7 @@ Order of events in one social login (allauth 65):
 
 from urllib.parse import urlencode
 
+from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.internal.flows.manage_email import assess_unique_email
 from allauth.core.exceptions import ImmediateHttpResponse
@@ -161,3 +162,22 @@ class AgoraSocialAccountAdapter(DefaultSocialAccountAdapter):
         get_account_adapter(request)  # ensure allauth's request context is set up
         messages.error(request, text)
         raise ImmediateHttpResponse(HttpResponseRedirect(url))
+
+
+class AgoraAccountAdapter(DefaultAccountAdapter):
+    """allauth's account adapter with Agora's two site-wide rules: every ``next`` goes through
+    ``config.redirects`` (this site only), and usernames that pass for the store are refused
+    (``social.names``; generated usernames skip to the next candidate)."""
+
+    def is_safe_url(self, url):
+        from allauth.core import context
+
+        from config.redirects import is_own_url
+
+        return is_own_url(url, request=context.request)
+
+    def clean_username(self, username, shallow=False):
+        from .names import validate_not_reserved
+
+        validate_not_reserved(username)
+        return super().clean_username(username, shallow=shallow)

@@ -1,4 +1,8 @@
-"""Playwright with Debian's Chromium (never a downloaded browser)."""
+"""Playwright with Debian's Chromium (never a downloaded browser): the one way tests open one.
+
+``browser()`` skips when Chromium is missing on a developer's machine and fails under CI (``CI``
+set), so a browser test can never pass in CI by not running.
+"""
 
 import os
 import shutil
@@ -38,6 +42,12 @@ def browser():
             yield instance
         finally:
             instance.close()
+            # Under sync_playwright the test runs in a greenlet with its own context variables,
+            # so Django may have opened a connection there that pytest-django never closes;
+            # without this the test database cannot be dropped ("accessed by other users").
+            from django.db import connections
+
+            connections.close_all()
 
 
 def screenshot(page, name):

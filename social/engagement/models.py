@@ -15,8 +15,11 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+
+from social.names import validate_not_reserved
 
 
 class Like(models.Model):
@@ -51,9 +54,12 @@ class PublicProfile(models.Model):
         settings.AUTH_USER_MODEL, related_name="public_profile", on_delete=models.CASCADE
     )
     handle = models.SlugField(
-        max_length=40, unique=True, help_text="Your profile address: /u/<handle>/"
+        max_length=40,
+        unique=True,
+        validators=[validate_not_reserved],
+        help_text="Your profile address: /u/<handle>/",
     )
-    display_name = models.CharField(max_length=60, blank=True)
+    display_name = models.CharField(max_length=60, blank=True, validators=[validate_not_reserved])
     bio = models.CharField(max_length=280, blank=True)
     is_public = models.BooleanField(
         "public profile",
@@ -69,6 +75,13 @@ class PublicProfile(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["is_public", "likes_public"], name="profile_public")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("handle"),
+                name="profile_handle_ci_unique",
+                violation_error_message="This handle is taken.",
+            )
+        ]
 
     def __str__(self):
         return self.name

@@ -200,7 +200,7 @@ def profile_of(user) -> PublicProfile | None:
 
 def profile_for_page(*, handle: str, viewer) -> PublicProfile:
     """The profile at /u/<handle>/ if the viewer may see it: public, or their own."""
-    profile = PublicProfile.objects.select_related("user").filter(handle=handle).first()
+    profile = PublicProfile.objects.select_related("user").filter(handle__iexact=handle).first()
     own = profile is not None and viewer.is_authenticated and profile.user_id == viewer.pk
     if profile is None or not (profile.is_public or own):
         raise ProfileNotFound("This profile is private or does not exist.")
@@ -242,4 +242,4 @@ def store_social_accounts() -> list[StoreSocialAccount]:
 
 
 def profile_of_handle(handle: str) -> PublicProfile | None:
-    return PublicProfile.objects.filter(handle=handle).first()
+    return PublicProfile.objects.filter(handle__iexact=handle).first()

@@ -18,6 +18,7 @@ from django.utils.text import slugify
 from personalization import events
 from shop.models import Order, OrderEvent, Product
 from social.models import Connection
+from social.names import is_reserved_name
 
 from . import app_settings, likeable
 from .exceptions import (
@@ -357,9 +358,12 @@ def attribute_order(*, order: Order, request) -> ReferralAttribution | None:
 
 
 def unique_handle(user) -> str:
+    """A free handle from the username (case-insensitively unique; never a reserved name)."""
     base = slugify(user.username or user.email.split("@")[0])[:30] or "shopper"
+    if is_reserved_name(base):
+        base = "shopper"
     handle, n = base, 1
-    while PublicProfile.objects.filter(handle=handle).exists():
+    while PublicProfile.objects.filter(handle__iexact=handle).exists():
         n += 1
         handle = f"{base}-{n}"
     return handle
@@ -373,7 +377,9 @@ def profile_get_or_create(*, user) -> PublicProfile:
     try:
         with transaction.atomic():
             return PublicProfile.objects.create(
-                user=user, handle=unique_handle(user), display_name=user.first_name[:60]
+                user=user,
+                handle=unique_handle(user),
+                display_name="" if is_reserved_name(user.first_name) else user.first_name[:60],
             )
     except IntegrityError:
         return PublicProfile.objects.get(user=user)
@@ -395,7 +401,7 @@ def profile_update(*, user, **fields) -> PublicProfile:
 
 
 def _followable(handle: str) -> PublicProfile:
-    profile = PublicProfile.objects.select_related("user").filter(handle=handle).first()
+    profile = PublicProfile.objects.select_related("user").filter(handle__iexact=handle).first()
     if profile is None or not profile.is_public:
         raise ProfileNotFound("This profile is private or does not exist.")
     return profile
@@ -420,7 +426,7 @@ def follow(*, follower, handle: str) -> bool:
 def unfollow(*, follower, handle: str) -> bool:
     """Stop following; friendships from a social network are not touched (they follow
     the grant of the friends category, see the social app)."""
-    profile = PublicProfile.objects.filter(handle=handle).first()
+    profile = PublicProfile.objects.filter(handle__iexact=handle).first()
     if profile is None:
         raise ProfileNotFound("This profile does not exist.")
     deleted, _ = Connection.objects.filter(

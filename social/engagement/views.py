@@ -13,9 +13,10 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
+from config.redirects import next_url as next_url_or
 from personalization import events
 
 from . import likeable, profile_sections, selectors, services, sharing
@@ -30,12 +31,7 @@ class _ShareRedirect(HttpResponseRedirect):
 
 
 def _safe_next(request, fallback: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return fallback
+    return next_url_or(request, fallback=fallback)  # config.redirects: this site's URLs only
 
 
 def _sign_in_first(request, next_url: str, why: str):

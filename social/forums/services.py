@@ -5,12 +5,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from personalization import events
 from shop.models import Product
 from social.community import is_new_account, rate_limit_check
+from social.text import has_visible_text
 
 from . import rendering
 from .exceptions import Banned, InvalidPost, NotAllowed, NotFound, RateLimited, TopicLocked
@@ -36,7 +37,7 @@ def _setting(name, default):
 
 def clean_title(value) -> str:
     title = " ".join(str(value or "").replace("\x00", "").split())
-    if not title:
+    if not has_visible_text(title):  # social.text: U+200B, U+2800 ... are not a title
         raise InvalidPost("Please give your topic a title.")
     if len(title) < TITLE_MIN:
         raise InvalidPost(f"The title is too short: at least {TITLE_MIN} characters.")
@@ -47,7 +48,7 @@ def clean_title(value) -> str:
 
 def clean_body(value) -> str:
     body = str(value or "").replace("\x00", "").replace("\r\n", "\n").strip()
-    if not body:
+    if not has_visible_text(body):
         raise InvalidPost("Please write something: the post is empty.")
     if len(body) < BODY_MIN:
         raise InvalidPost(f"The post is too short: at least {BODY_MIN} characters.")
@@ -100,13 +101,22 @@ def _schedule_analysis(post: Post) -> None:
     transaction.on_commit(lambda: analyse_post.delay(post.pk))
 
 
+def usernames_q(names: list[str]) -> Q:
+    """Users whose username is one of ``names``, without regard to case (as @mentions are)."""
+    query = Q(pk__in=[])
+    for name in names:
+        query |= Q(username__iexact=name)
+    return query
+
+
 def _notify(*, post: Post, mentions: list[str], new_topic: bool) -> list[int]:
     """In-site notifications (one per shopper per post), emailed after commit."""
     author_id = post.author_id
     recipients: dict[int, str] = {}
     if mentions:
         User = get_user_model()
-        for pk in User.objects.filter(username__in=mentions, is_active=True).values_list(
+        # Handles are matched without regard to case: "@Shopper33" notifies shopper33.
+        for pk in User.objects.filter(usernames_q(mentions), is_active=True).values_list(
             "pk", flat=True
         ):
             recipients[pk] = Notification.Kind.MENTION
@@ -273,7 +283,7 @@ def _notify_new_mentions(*, post: Post, mentions: list[str], previous: list[str]
         return []
     User = get_user_model()
     users = set(
-        User.objects.filter(username__in=added, is_active=True)
+        User.objects.filter(usernames_q(added), is_active=True)
         .exclude(pk=post.author_id)
         .values_list("pk", flat=True)
     )
@@ -327,7 +337,7 @@ def post_delete(*, user, post_id) -> Post:
 
 def post_report(*, user, post_id, reason) -> PostReport:
     reason = " ".join(str(reason or "").split())[:300]
-    if not reason:
+    if not has_visible_text(reason):
         raise InvalidPost("Please say what is wrong with this post.")
     post = Post.objects.filter(pk=post_id, is_deleted=False).first()
     if post is None:

@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from config.redirects import redirect_next
 from shop.models import Product
 from social.community import submit_form
 
@@ -283,7 +284,7 @@ def post_hide(request, pk):
     hidden = request.POST.get("hidden", "1") == "1"
     post = services.post_hide(actor=request.user, post_id=pk, hidden=hidden)
     messages.success(request, "The post is hidden." if hidden else "The post is visible again.")
-    return redirect(request.POST.get("next") or post.get_absolute_url())
+    return redirect_next(request, fallback=post.get_absolute_url())
 
 
 @login_required
@@ -304,7 +305,7 @@ def user_ban(request, user_id):
         days=form.cleaned_data["days"],
     )
     messages.success(request, f"{target.username} is banned from the forums.")
-    return redirect(request.POST.get("next") or "forums:moderation")
+    return redirect_next(request, fallback="forums:moderation")
 
 
 @login_required

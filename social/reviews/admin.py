@@ -56,6 +56,20 @@ class OpenReportsFilter(admin.SimpleListFilter):
 @admin.register(Review)
 class ReviewAdmin(ServiceChangeAdmin):
     form = ReviewAdminForm
+
+    def changelist_view(self, request, extra_context=None):
+        from django.contrib import messages as admin_messages
+
+        from .services import auto_approve_policy, auto_approve_policy_words
+
+        self.message_user(
+            request,
+            f"Policy in force (AGORA_REVIEWS_AUTO_APPROVE={auto_approve_policy()!r}): "
+            f"{auto_approve_policy_words()}",
+            admin_messages.INFO,
+        )
+        return super().changelist_view(request, extra_context)
+
     list_display = [
         "title",
         "rating",

@@ -84,7 +84,9 @@ def questions_for_product(product, *, limit: int = 10) -> list[Question]:
 
 
 def display_name(user) -> str:
-    return user.first_name or user.username
+    from social.names import public_name
+
+    return public_name(user)
 
 
 def review_schema(product, *, limit: int = 5) -> list[dict]:

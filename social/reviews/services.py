@@ -11,6 +11,7 @@ from personalization import events
 from shop.models import Order, OrderLine, Product
 from social.community import rate_limit_check
 from webhooks import payloads as webhook_payloads
+from social.text import has_visible_text
 
 from .exceptions import (
     AlreadyVoted,
@@ -31,7 +32,7 @@ NOT_BOUGHT = [Order.Status.CANCELLED, Order.Status.REFUNDED]
 def clean_text(value, *, label: str, max_length: int, min_length: int = 1) -> str:
     """Stripped text within limits, or an InvalidReview that says what to fix."""
     text = str(value or "").replace("\x00", "").strip()
-    if not text:
+    if not has_visible_text(text):  # social.text: blank "letters" and format characters too
         raise InvalidReview(f"Please write a {label}.")
     if len(text) < min_length:
         raise InvalidReview(f"The {label} is too short: write at least {min_length} characters.")
@@ -58,8 +59,41 @@ def is_verified_buyer(*, user, product_id: int) -> bool:
     )
 
 
+def reviews_reverify(*, user_id: int | None, product_ids: list[int]) -> int:
+    """Set ``verified_buyer`` on ``user_id``'s reviews of ``product_ids`` from their orders as
+    they stand now (a cancelled or refunded order no longer counts); returns rows changed."""
+    if user_id is None or not product_ids:
+        return 0
+    bought = set(
+        OrderLine.objects.filter(order__user_id=user_id, product_id__in=product_ids)
+        .exclude(order__status__in=NOT_BOUGHT)
+        .values_list("product_id", flat=True)
+    )
+    mine = Review.objects.filter(author_id=user_id, product_id__in=product_ids)
+    changed = mine.filter(product_id__in=bought, verified_buyer=False).update(verified_buyer=True)
+    changed += (
+        mine.exclude(product_id__in=bought).filter(verified_buyer=True).update(verified_buyer=False)
+    )
+    return changed
+
+
 def auto_approve_policy() -> str:
     return getattr(settings, "AGORA_REVIEWS_AUTO_APPROVE", "verified")
+
+
+POLICY_WORDS = {
+    "all": "Reviews are published as soon as you post them; our moderators remove any that "
+    "break the guidelines.",
+    "verified": "Reviews from verified buyers, and from shoppers with an approved review, are "
+    "published at once; other reviews are checked by our moderators first.",
+    "none": "Every review is checked by our moderators before it is published.",
+}
+
+
+def auto_approve_policy_words() -> str:
+    """What shoppers and staff are told about the policy in force (one text for both, so the
+    words cannot disagree with ``_initial_status``)."""
+    return POLICY_WORDS.get(auto_approve_policy(), POLICY_WORDS["none"])
 
 
 def _initial_status(*, user, verified: bool) -> str:

@@ -31,7 +31,11 @@ def click_like_signed_out(client, product, **headers):
 
 
 def sign_in(client, login_url, user):
-    return client.post(login_url, {"login": user.email, "password": PASSWORD})
+    """Sign in through the login form; fails the test unless the sign-in succeeded."""
+    response = client.post(login_url, {"login": user.email, "password": PASSWORD})
+    assert response.status_code == 302, "the sign-in must succeed"
+    assert client.session.get("_auth_user_id") == str(user.pk)
+    return response
 
 
 def texts(response):

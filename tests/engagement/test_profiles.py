@@ -86,10 +86,13 @@ def test_unfollow_leaves_social_network_friendships_alone(client):
     ana, me = public_shopper(name="Ana"), UserFactory()
     Connection.objects.create(follower=me, followed=ana, kind="friend")
     client.force_login(me)
-    client.post(
-        reverse("engagement:follow", args=[ana.public_profile.handle]), {"action": "unfollow"}
-    )
-    assert Connection.objects.filter(follower=me, kind="friend").exists()
+    url = reverse("engagement:follow", args=[ana.public_profile.handle])
+    assert client.post(url).status_code == 302
+    assert Connection.objects.filter(follower=me, followed=ana, kind="follow").exists()
+    response = client.post(url, {"action": "unfollow"})
+    assert response.status_code == 302
+    assert not Connection.objects.filter(follower=me, kind="follow").exists()  # it did unfollow
+    assert Connection.objects.filter(follower=me, followed=ana, kind="friend").exists()
 
 
 @pytest.mark.django_db

@@ -180,8 +180,10 @@ def test_sharers_buying_through_their_own_link_are_not_attributed(client):
     sharer, product = UserFactory(), ProductFactory(stock=5)
     link = services.share_record(obj=product, channel="facebook", user=sharer)
     client.force_login(sharer)
-    client.get(reverse("engagement:referral", args=[link.code]))
-    checkout(client, product, email=sharer.email)
+    assert client.get(reverse("engagement:referral", args=[link.code])).status_code == 302
+    placed = checkout(client, product, email=sharer.email)
+    assert placed.status_code == 302, "the order must be placed"
+    assert Order.objects.filter(user=sharer).count() == 1
     assert ShareVisit.objects.count() == 0
     assert ReferralAttribution.objects.count() == 0
 

@@ -52,11 +52,19 @@ def test_more_than_stock_is_refused_with_what_is_left(client):
     assert CartItem.objects.get().quantity == 2  # nothing lost
 
 
-@pytest.mark.parametrize("variant_id", ["999999", "x", ""])
-def test_unknown_product_is_404_with_message(client, variant_id):
+@pytest.mark.parametrize(
+    "variant_id,status,message",
+    [
+        ("999999", 404, "That size or colour is not one we sell."),
+        ("x", 404, "That size or colour is not one we sell."),
+        ("", 400, "Choose a size or colour before adding it to your cart."),
+    ],
+)
+def test_unknown_product_is_4xx_with_the_real_reason(client, variant_id, status, message):
     response = add(client, variant_id)
-    assert response.status_code == 404
-    assert "does not exist" in response.content.decode()
+    assert response.status_code == status
+    assert message in response.content.decode()
+    assert "does not exist" not in response.content.decode()
 
 
 def test_hidden_product_cannot_be_added(client):

@@ -2,43 +2,26 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections
 
 from social import consent
 from social.models import ConsentRecord, SocialProfile
 from social.selectors import granted_categories
+from tests.browser import browser
 
 from .conftest import CALLBACK
 from .friendbook import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 @pytest.fixture
 def page(live_server, friendbook, store_uses):
-    from playwright.sync_api import sync_playwright
-
     store_uses(friendbook.url)
     friendbook.allow_redirects([f"http://testserver{CALLBACK}", f"{live_server.url}{CALLBACK}"])
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1366, "height": 900})
+    with browser() as chromium:  # tests/browser.py: fails under CI without Chromium
+        context = chromium.new_context(viewport={"width": 1366, "height": 900})
         context.set_default_timeout(15_000)
         yield context.new_page()
-        browser.close()
-        # Under sync_playwright the test runs in a greenlet with its own context variables, so
-        # Django opened a connection there that pytest-django never closes; without this the
-        # test database cannot be dropped at the end ("is being accessed by other users").
-        connections.close_all()
 
 
 def open_permission_screen(page, live_server):

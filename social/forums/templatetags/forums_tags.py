@@ -1,5 +1,7 @@
 from django import template
 
+from social.names import public_name
+
 from ..notifications import unread_count
 
 register = template.Library()
@@ -16,4 +18,4 @@ def forums_nav(context):
 
 @register.filter
 def poster_name(user) -> str:
-    return (user.first_name or user.username) if user else "Former member"
+    return public_name(user)

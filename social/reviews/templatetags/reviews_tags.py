@@ -57,3 +57,11 @@ def reviews_query(context, **changes):
 @register.filter
 def shopper_name(user) -> str:
     return selectors.display_name(user)
+
+
+@register.simple_tag
+def review_policy() -> str:
+    """The moderation policy in force, in the words shoppers read (services.POLICY_WORDS)."""
+    from ..services import auto_approve_policy_words
+
+    return auto_approve_policy_words()
