@@ -12,7 +12,16 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/agora_bench"
-BENCHMARKS = ["bench.profiles", "bench.privacy", "bench.segments", "bench.outreach", "bench.recommendations", "bench.loyalty", "bench.crm", "bench.pages"]
+BENCHMARKS = [
+    "bench.profiles",
+    "bench.privacy",
+    "bench.segments",
+    "bench.outreach",
+    "bench.recommendations",
+    "bench.loyalty",
+    "bench.crm",
+    "bench.pages",
+]
 
 
 def prepare_database(url: str) -> None:

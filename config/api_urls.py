@@ -2,10 +2,12 @@
 served from drf-spectacular-sidecar, no CDN), the problem types, and the pre-v1 read-only paths
 kept for existing clients (not in the schema)."""
 
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from api.problems import not_found_view, problem_types_view
 from shop import api as shop_api
@@ -25,9 +27,8 @@ legacy = [
 urlpatterns = [
     path("v1/", include("api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The split view serves Swagger UI's start-up script as a file: the CSP allows no inline one.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("engagement/", include("social.engagement.api")),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("problems/", problem_types_view, name="api-problems"),
     path("problems/<slug:code>", problem_types_view, name="api-problem"),

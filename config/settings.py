@@ -207,7 +207,6 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "optional")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
 # allauth's rate limits (on the cache): failed sign-ins 10 a minute per address and 5 in five
 # minutes per account, then a 429 page; sign-up and password reset throttled too. Spelled out
 # (they equal allauth's defaults but for sign-up) so they are visible and tested.

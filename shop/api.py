@@ -18,10 +18,8 @@ from . import cart as carts
 from .checkout import Address, order_place
 from .exceptions import ProductUnavailable
 from .filters import ProductFilter
-from .models import Category, Order, OrderDiscount, OrderLine, Product, ProductImage, Variant
-from .selectors import orders_for_user
 from .forms import COUNTRIES
-from .models import Order, OrderLine, Product, ProductImage, ShippingMethod, Variant
+from .models import Order, OrderDiscount, OrderLine, Product, ProductImage, ShippingMethod, Variant
 from .payments import Card, luhn_valid
 from .selectors import category_tree, orders_for_user, product_for_page
 from .services import order_set_status
@@ -384,7 +382,6 @@ class OrderSerializer(serializers.ModelSerializer):
     lines = OrderLineSerializer(many=True, read_only=True)
     discounts = OrderDiscountSerializer(many=True, read_only=True)
     shipping_address = ShippingAddressSerializer(source="*", read_only=True)
-    shipping_method = serializers.CharField(source="shipping_method.name", read_only=True)
     shipping_method = serializers.CharField(source="shipping_method.code", read_only=True)
 
     class Meta:

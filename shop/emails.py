@@ -14,7 +14,6 @@ def _send(order: Order, *, subject: str, template: str) -> None:
         "lines": list(order.lines.all()),
         "discounts": list(order.discounts.all()),
         "site_url": settings.SITE_URL,
-        "site_url": settings.SITE_URL,
         # Opens in any browser (a guest has no account; the session that ordered is gone).
         "order_url": settings.SITE_URL + order_link(order),
     }

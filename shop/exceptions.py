@@ -35,6 +35,8 @@ class CodeNotApplicable(ShopError):
     """A discount code that does not apply; the message says which condition failed."""
 
     status_code = 400
+
+
 class OrderLinkExpired(ShopError):
     status_code = 410
 

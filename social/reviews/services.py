@@ -10,8 +10,8 @@ from django.utils import timezone
 from personalization import events
 from shop.models import Order, OrderLine, Product
 from social.community import rate_limit_check
-from webhooks import payloads as webhook_payloads
 from social.text import has_visible_text
+from webhooks import payloads as webhook_payloads
 
 from .exceptions import (
     AlreadyVoted,

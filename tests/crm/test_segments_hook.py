@@ -14,9 +14,8 @@ pytestmark = [
 
 
 def test_crm_tag_rule_compiles_and_evaluates_the_same():
-    from personalization.segments import rules
-
     from crm import services
+    from personalization.segments import rules
     from tests.factories import UserFactory
 
     rule = rules.get_rule("crm_tag")
@@ -41,8 +40,8 @@ def test_crm_tag_rule_compiles_and_evaluates_the_same():
 
 def test_360_shows_segments_with_entry_dates_and_the_timeline_rows(client):
     from django.urls import reverse
-    from personalization.segments.models import Segment, SegmentMembership, SegmentMembershipHistory
 
+    from personalization.segments.models import Segment, SegmentMembership, SegmentMembershipHistory
     from tests.crm.helpers import staff
     from tests.factories import UserFactory
 
