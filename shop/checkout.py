@@ -237,7 +237,7 @@ def order_place(
             Cart.objects.filter(pk=cart.pk).update(coupon_codes=[])
         for hook in order_hooks():
             hook(order=order, created=True)
-        webhook_payloads.emit_order_placed(order=order, lines=lines)  # issue 14
+        webhook_payloads.emit_order_placed(order=order, lines=order_lines)  # issue 14
 
         if notify:
             from .tasks import send_order_confirmation
