@@ -2,6 +2,7 @@
 served from drf-spectacular-sidecar, no CDN), the problem types, and the pre-v1 read-only paths
 kept for existing clients (not in the schema)."""
 
+from csp.decorators import csp_update
 from django.urls import include, path, re_path
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -29,7 +30,15 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: the CSP allows no inline one.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Redoc styles itself with injected <style> elements (styled-components): this one
+    # third-party page may apply inline styles; scripts stay 'self' only.
+    path(
+        "redoc/",
+        csp_update({"style-src": ["'unsafe-inline'"]})(
+            SpectacularRedocView.as_view(url_name="api-schema")
+        ),
+        name="api-redoc",
+    ),
     path("problems/", problem_types_view, name="api-problems"),
     path("problems/<slug:code>", problem_types_view, name="api-problem"),
     *legacy,
