@@ -506,8 +506,12 @@ class DemographicRule(Rule):
         values = params[self.param]
         field_q = Q()
         for value in values:
-            # containment uses the GIN index segments adds on demographics (jsonb_path_ops)
-            field_q |= Q(demographics__contains={self.field_name: value})
+            # containment uses the GIN index segments adds on demographics (jsonb_path_ops);
+            # SQLite (the embedded demo) has no JSON containment: a key lookup there.
+            if connection.vendor == "postgresql":
+                field_q |= Q(demographics__contains={self.field_name: value})
+            else:
+                field_q |= Q(**{f"demographics__{self.field_name}": value})
         return profile_q(field_q) & consent_granted_q(self.consent_category)
 
     def evaluate(self, ctx, params):
@@ -591,7 +595,10 @@ class InterestRule(DemographicRule):
     def compile(self, params):
         field_q = Q()
         for value in params["interests"]:
-            field_q |= Q(demographics__contains={"interests": [value]})
+            if connection.vendor == "postgresql":
+                field_q |= Q(demographics__contains={"interests": [value]})
+            else:  # SQLite: the list's JSON text holds the quoted interest
+                field_q |= Q(demographics__interests__icontains=f'"{value}"')
         return profile_q(field_q) & consent_granted_q(self.consent_category)
 
     def evaluate(self, ctx, params):
