@@ -495,6 +495,7 @@ PRIVACY_RETENTION_DAYS: dict[str, int | None] = {
     "events": PERSONALIZATION_EVENT_RETENTION_DAYS or 365,
     "search_history": 90,
     "abandoned_carts": 60,
+    "outbox": 365,  # outreach: planned/sent marketing emails and their decisions
 }
 AGORA_DEMO_SEEDERS += ["privacy.demo.seed"]
 # --- segments (issue 9) --------------------------------------------------------------------

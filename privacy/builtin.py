@@ -157,3 +157,36 @@ registry.register(
     erase=Keep("the audit log must show the erasure; it points at the emptied account only"),
     references={"actor": Keep("the audit log of what staff did")},
 )
+
+
+def _sign_in_attempt_rows(model):
+    """django-axes keeps admin sign-in attempts by the username typed (the account's username
+    or email), with the address and browser they came from."""
+
+    def rows(user):
+        names = {n for n in (user.get_username(), user.email) if n}
+        return model.objects.filter(username__in=names)
+
+    return rows
+
+
+def _register_axes() -> None:
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    for model, kind, description in [
+        (AccessAttempt, "admin_sign_in_attempts", "Failed sign-ins to the administration."),
+        (AccessLog, "admin_sign_ins", "Sign-ins to the administration."),
+        (AccessFailureLog, "admin_sign_in_failures", "Each failed sign-in to the administration."),
+    ]:
+        registry.register(
+            f"axes.{model.__name__}",
+            kind=kind,
+            description=description + " Kept to lock out password guessing.",
+            owner=None,
+            rows=_sign_in_attempt_rows(model),
+            fields={"username": "The name typed.", "ip_address": "The address it came from."},
+            erase=Delete(),
+        )
+
+
+_register_axes()

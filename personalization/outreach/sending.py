@@ -42,6 +42,7 @@ from .models import (
     TopicOptOut,
 )
 from .planning import shopper_streaks
+from .privacy import suppression_digest
 from .rendering import build_email
 
 logger = logging.getLogger(__name__)
@@ -126,7 +127,8 @@ def message_send_next(*, connection, campaign_id: int | None = None) -> str | No
             return _drop(message, "cancelled", "the campaign was cancelled", now)
         if not subscriber.marketing_opt_in or not user.is_active:
             return _drop(message, rules.NOT_OPTED_IN, "no longer opted in to marketing", now)
-        if Suppression.objects.filter(email=user.email.lower()).exists():
+        address = user.email.lower()
+        if Suppression.objects.filter(email__in=[address, suppression_digest(address)]).exists():
             return _drop(message, rules.SUPPRESSED, "the address is suppressed", now)
         if TopicOptOut.objects.filter(user=user, topic=campaign.topic).exists():
             return _drop(message, rules.TOPIC_MUTED, f"topic “{campaign.topic}” turned off", now)
