@@ -30,6 +30,14 @@ KEPT = {
     "admin.LogEntry.user": "the admin's own log of staff actions",
     "crm.AuditEntry.actor": "the audit log records what happened to whom",
     "crm.AuditEntry.customer": "the audit log records what happened to whom",
+    "privacy.AuditEntry.actor": "the privacy audit log records what happened to whom",
+    "privacy.AuditEntry.subject": "the privacy audit log records what happened to whom",
+    "privacy.DataExport.user": "an archive of the dropped account's own data, as it was",
+    "privacy.DataExport.requested_by": "who asked for that archive",
+    "privacy.ErasureRequest.user": "an erasure request names the account it was made for",
+    "privacy.ErasureRequest.requested_by": "who asked for that erasure",
+    "api.PersonalAccessToken.user": "a token is never moved to another account: it stays with "
+    "the deactivated one, where it no longer works",
 }
 
 

@@ -23,6 +23,15 @@ pytestmark = pytest.mark.django_db
 # A new model pointing at the user fails test_every_user_relation_has_a_merge_decision until
 # it is added here (and, if it must not move, to crm.merging.KEPT with the reason).
 RELATIONS = {
+    "api.PersonalAccessToken.user": "keep",
+    "banners.BannerDecision.user": "move",
+    "privacy.AuditEntry.actor": "keep",
+    "privacy.AuditEntry.subject": "keep",
+    "privacy.DataExport.requested_by": "keep",
+    "privacy.DataExport.user": "keep",
+    "privacy.ErasureRequest.requested_by": "keep",
+    "privacy.ErasureRequest.user": "keep",
+    "recommendations.PickDecision.user": "move",
     "account.EmailAddress.user": "move",
     "admin.LogEntry.user": "keep",
     "auth.User_groups.user": "keep",

@@ -19,6 +19,21 @@ ROLES = [roles.MARKETING, roles.SUPPORT, roles.MODERATOR, roles.ADMIN]
 # opens, a = the add page opens, c = a change page opens (view or change), d = bulk delete
 # is offered. "" = the role cannot see the page at all.
 PAGES = {
+    "axes.AccessAttempt": ("", "", "", "lcd"),
+    "axes.AccessFailureLog": ("", "", "", "lcd"),
+    "axes.AccessLog": ("", "", "", "lcd"),
+    "banners.Banner": ("lacd", "", "", "lacd"),
+    "banners.BannerDecision": ("lcd", "", "", "lcd"),
+    "privacy.AuditEntry": ("", "", "", "lc"),
+    "privacy.DataExport": ("", "", "", "lac"),
+    "privacy.ErasureRequest": ("", "", "", "lac"),
+    "privacy.PrivacySettings": ("", "", "", "lac"),
+    "recommendations.PickDecision": ("lc", "", "", "lc"),
+    "recommendations.ProductPair": ("lc", "", "", "lc"),
+    "recommendations.ProductPopularity": ("lc", "", "", "lc"),
+    "webhooks.WebhookDelivery": ("", "", "", "lcd"),
+    "webhooks.WebhookEndpoint": ("", "", "", "lacd"),
+    "webhooks.WebhookMessage": ("", "", "", "lcd"),
     "account.EmailAddress": ("", "lc", "", "lacd"),
     "auth.Group": ("", "", "", "lacd"),
     "auth.User": ("", "", "", "lacd"),
@@ -88,6 +103,10 @@ PAGES = {
     "textsignals.IntentRule": ("lacd", "", "", "lacd"),
 }
 ACTIONS = {
+    "axes.AccessAttempt": {roles.ADMIN: ["cleanup_expired_attempts"]},
+    "banners.Banner": {roles.MARKETING: ["pick_winner"], roles.ADMIN: ["pick_winner"]},
+    "webhooks.WebhookEndpoint": {roles.ADMIN: ["enable", "rotate_secret"]},
+    "webhooks.WebhookDelivery": {roles.ADMIN: ["redeliver"]},
     "loyalty.Coupon": {
         "Marketing": ["generate_bulk", "revoke"],
         "Support": ["generate_bulk"],
