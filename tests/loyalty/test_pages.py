@@ -138,7 +138,7 @@ def test_the_orders_api_gives_address_shipping_and_discounts(client, shipping):
     order = buy(user=shopper, shipping=shipping, price="30.00", codes=["API10"])
     client.force_login(shopper)
     data = client.get(f"/api/orders/{order.number}/").json()
-    assert data["shipping_method"] == "Standard"
+    assert data["shipping_method"] == "standard"
     assert data["shipping_address"]["city"] == "Berlin"
     assert data["discounts"] == [
         {"code": "API10", "label": "10% off", "amount": "3.00", "on_shipping": False}

@@ -18,7 +18,7 @@ from django.urls import reverse
 from shop.models import Order
 from shop.order_links import order_link, order_link_key
 from shop.services import order_set_status
-from tests.factories import ProductFactory
+from tests.factories import ProductFactory, checkout_post
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def _guest_order(client, checkout_data, capture, *, full_name="Ana Novak"):
     added = client.post(reverse("shop:cart_add"), {"variant": product.variants.get().pk})
     assert added.status_code == 302
     with capture(execute=True):
-        response = client.post(reverse("shop:checkout"), {**checkout_data, "full_name": full_name})
+        response = checkout_post(client, {**checkout_data, "full_name": full_name})
     assert response.status_code == 302, response.content.decode()[:500]
     order = Order.objects.get()
     assert order.user is None and order.status == Order.Status.PAID
