@@ -22,6 +22,14 @@ from .models import Banner, BannerDecision, BannerVariant
 from .selectors import Choice, banners_cache_forget
 
 QUEUE_KEY = "bn:decisions"
+
+
+def _queue_key() -> str:
+    """The decision queue's Redis key, under the cache's key prefix (so a deployment or a test
+    run that uses its own prefix has its own queue)."""
+    return caches["default"].make_key(QUEUE_KEY)
+
+
 FLUSH_BATCH = 5000
 
 
@@ -49,7 +57,7 @@ def banner_decision_record(*, choice: Choice, user=None, visitor: str = "") -> s
     }
     client = _redis()
     if client is not None:
-        client.rpush(QUEUE_KEY, json.dumps(row))
+        client.rpush(_queue_key(), json.dumps(row))
     else:
         _write([row])
     choice.decision_uuid = decision_uuid
@@ -64,8 +72,8 @@ def banner_decisions_flush() -> int:
     total = 0
     while True:
         pipe = client.pipeline()
-        pipe.lrange(QUEUE_KEY, 0, FLUSH_BATCH - 1)
-        pipe.ltrim(QUEUE_KEY, FLUSH_BATCH, -1)
+        pipe.lrange(_queue_key(), 0, FLUSH_BATCH - 1)
+        pipe.ltrim(_queue_key(), FLUSH_BATCH, -1)
         raw, _ = pipe.execute()
         if not raw:
             return total
@@ -73,7 +81,7 @@ def banner_decisions_flush() -> int:
         try:
             _write(rows)
         except Exception:
-            client.lpush(QUEUE_KEY, *reversed(raw))  # put them back for the next run
+            client.lpush(_queue_key(), *reversed(raw))  # put them back for the next run
             raise
         total += len(rows)
 
