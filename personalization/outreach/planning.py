@@ -69,7 +69,6 @@ def campaign_plan(*, campaign_id: int, now: datetime | None = None) -> int:
     so a retried or duplicated task, or a re-plan after new shoppers joined a segment, adds
     only what is missing. A cancelled or draft campaign plans nothing.
     """
-    now = now or timezone.now()
     campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
     if campaign.status not in (Campaign.Status.SCHEDULED, Campaign.Status.PLANNED):
         return 0
@@ -86,6 +85,10 @@ def campaign_plan(*, campaign_id: int, now: datetime | None = None) -> int:
             params,
         )
         (candidates,) = cursor.fetchone()
+        # The clock is read once the shoppers are locked: a plan that waited for another
+        # campaign's plan starts after that plan's slots, not before them (an earlier start
+        # would be deferred behind them by the gap rule even with a gap of 0 h).
+        now = now or timezone.now()
         if connection.vendor == "postgresql":
             added = _plan_sql(cursor, campaign, eligible, params, now)
         else:
