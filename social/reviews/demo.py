@@ -72,7 +72,12 @@ BY_CATEGORY = {
         1: [("Sole came loose", "The sole started to come away from the upper after a month.")],
     },
     "bags-accessories": {
-        5: [("Fits everything", "Laptop, lunch and a jumper fit easily; the straps don't dig in.")],
+        5: [
+            (
+                "Holds everything",
+                "Laptop, lunch and a jumper go in easily; the straps don't dig in.",
+            )
+        ],
         3: [("Stiff zip", "Roomy and well made, but the main zip is stiff and catches.")],
         2: [("Strap frayed", "The strap started to fray where it meets the bag after a month.")],
     },
