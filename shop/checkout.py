@@ -51,8 +51,9 @@ class Address:
     phone: str = ""
 
 
-def _new_order_number() -> str:
-    return f"AG{timezone.now():%y%m%d}-{secrets.token_hex(4).upper()}"
+def _new_order_number(placed_at=None) -> str:
+    """``AG<yymmdd>-<8 hex>``: the date is the order's own (``placed_at`` when backdated)."""
+    return f"AG{(placed_at or timezone.now()):%y%m%d}-{secrets.token_hex(4).upper()}"
 
 
 def priced_line(variant: Variant, quantity: int) -> pricing.PricedLine:
@@ -147,7 +148,7 @@ def order_place(
                     changes=changes,
                 )
         subtotal, shipping_cost, total = quote.subtotal, quote.shipping_cost, quote.total
-        number = _new_order_number()
+        number = _new_order_number(placed_at)
         result = gateway.charge(
             amount=total,
             currency=settings.AGORA_CURRENCY,

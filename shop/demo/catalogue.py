@@ -4,6 +4,8 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from .images import TYPE_KINDS
+
 # (category, parent, image kind, product types, price range, sizes, styles, functions)
 TREE = [
     ("Clothing", None, None, [], None, [], [], []),
@@ -239,7 +241,7 @@ def demo_products(count_per_leaf: int = 22, seed: int = 42) -> list[DemoProduct]
                     style=style,
                     function=function,
                     description=description,
-                    image_kind=kind,
+                    image_kind=TYPE_KINDS.get(product_type, kind),
                     variants=variants,
                 )
             )

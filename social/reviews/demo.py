@@ -22,6 +22,8 @@ from .services import (
     review_vote_helpful,
 )
 
+# Texts any product can carry; BY_CATEGORY adds texts that only fit one category (fit and
+# sizing only on clothes and shoes, sound only on audio ...), so no kettle review talks sizing.
 TEXTS = {
     5: [
         (
@@ -31,10 +33,6 @@ TEXTS = {
         (
             "Best purchase this year",
             "Great quality for the price, fast delivery and it feels premium. Highly recommended!",
-        ),
-        (
-            "Perfect",
-            "Fits perfectly and the colour is lovely. My friends keep asking where I got it.",
         ),
     ],
     4: [
@@ -46,36 +44,117 @@ TEXTS = {
     ],
     3: [
         ("It's okay", "Does the job. Nothing special, the finish is a bit plain for the price."),
-        (
-            "Mixed feelings",
-            "Nice design but the sizing runs small. Customer service was helpful though.",
-        ),
     ],
     2: [
-        ("Disappointed", "The material feels cheap and it started to wear after two weeks."),
         ("Not as pictured", "The colour is much duller than in the photos. I expected better."),
     ],
     1: [
-        (
-            "Broke quickly",
-            "Terrible quality: it broke after a few days and the return was a hassle.",
-        ),
-        ("Would not buy again", "Uncomfortable and poorly made. Really disappointing, avoid."),
+        ("Would not buy again", "Poorly made and not worth the money. Really disappointing."),
     ],
 }
-INTENT_LINES = {
-    "cameras": "I broke my camera on holiday, so I needed a new one fast. ",
-    "audio": "I lost my headphones on the train and was looking for new headphones. ",
-    "shoes": "I need a new pair of running shoes every year and these are my pick. ",
+_CLOTHES = {
+    5: [("Perfect fit", "Fits perfectly and the fabric is soft. Friends keep asking about it.")],
+    3: [("Runs small", "Nice fabric, but the sizing runs small: order one size up.")],
+    2: [("Shrank in the wash", "Lost almost a size after one wash at 30°. Disappointing.")],
 }
-QUESTIONS = [
-    ("Is it true to size?", "I found it true to size, maybe order up if you are in between."),
-    (
-        "Does it come with a warranty?",
-        "Yes: two years on every product, and free returns within 30 days.",
-    ),
-    ("How does it hold up after washing?", "Mine still looks new after many washes at 30°."),
+BY_CATEGORY = {
+    "tops": _CLOTHES,
+    "jackets": {
+        **_CLOTHES,
+        4: [("Kept me dry", "A week of rain and I stayed dry underneath. Sleeves a touch short.")],
+        1: [("Leaks at the seams", "Water came through the shoulder seams in the first shower.")],
+    },
+    "shoes": {
+        5: [
+            ("Comfortable from day one", "No break-in needed: 15 km the first weekend, no blister.")
+        ],
+        3: [("Narrow fit", "Good grip, but they run narrow. Go half a size up for wide feet.")],
+        1: [("Sole came loose", "The sole started to come away from the upper after a month.")],
+    },
+    "bags-accessories": {
+        5: [
+            (
+                "Holds everything",
+                "Laptop, lunch and a jumper go in easily; the straps don't dig in.",
+            )
+        ],
+        3: [("Stiff zip", "Roomy and well made, but the main zip is stiff and catches.")],
+        2: [("Strap frayed", "The strap started to fray where it meets the bag after a month.")],
+    },
+    "cameras": {
+        5: [("Sharp pictures", "Sharp photos even in low light, and the battery lasts all day.")],
+        3: [("Good, menus are fiddly", "Lovely results once set up, but the menus are fiddly.")],
+        2: [("Battery drains fast", "Barely half a day of shooting before the battery is empty.")],
+    },
+    "audio": {
+        5: [("Great sound", "Clear sound, deep bass, and the commute is finally quiet.")],
+        3: [("Good sound, weak mic", "Music sounds great, but callers say I sound far away.")],
+        1: [("Keeps disconnecting", "The Bluetooth connection drops every few minutes.")],
+    },
+    "home-kitchen": {
+        5: [("A joy in the kitchen", "Well made and easy to clean; it is what I reach for first.")],
+        3: [("Needs care", "Does the job, but it must be dried by hand straight away.")],
+        2: [("Chipped", "Chipped in the first week of normal use.")],
+    },
+    "sports-outdoors": {
+        5: [("Great on the trail", "Took it on a three-day hike: light, tough and packs small.")],
+        3: [("Heavier than expected", "Works well, but heavier than the listing suggests.")],
+        2: [("Cracked", "A hairline crack appeared after the first cold night out.")],
+    },
+    "beauty": {
+        5: [("My skin loves it", "Absorbs quickly, no greasy feel, and a little goes a long way.")],
+        3: [("Nice, strong scent", "Works well, but the scent is stronger than I would like.")],
+        2: [
+            ("Not for sensitive skin", "It made my skin red and itchy; I stopped after a few days.")
+        ],
+    },
+    "books-stationery": {
+        5: [("Lovely paper", "Smooth paper that takes fountain-pen ink without bleeding through.")],
+        3: [("Binding is weak", "Nice to write in, but the binding loosened within weeks.")],
+    },
+    "toys-games": {
+        5: [("Family favourite", "We play it every weekend; the kids ask for it after dinner.")],
+        3: [("Small pieces", "Fun, but some pieces are small: keep it away from toddlers.")],
+        2: [("Pieces missing", "Two pieces were missing from the box.")],
+    },
+}
+# A replacement intent (text signals) only where the product is the thing replaced.
+INTENT_LINES = [
+    ("camera", "I broke my camera on holiday, so I needed a new one fast. "),
+    ("headphones", "I lost my headphones on the train and was looking for new headphones. "),
+    ("running shoe", "I need a new pair of running shoes every year and these are my pick. "),
 ]
+WARRANTY = (
+    "Does it come with a warranty?",
+    "Yes: two years on every product, and free returns within 30 days.",
+)
+QUESTIONS = {
+    "tops": [
+        ("Is it true to size?", "I found it true to size, maybe order up if you are in between."),
+        ("How does it hold up after washing?", "Mine still looks new after many washes at 30°."),
+    ],
+    "shoes": [
+        ("Are they true to size?", "True to size for me; wide feet may want half a size up.")
+    ],
+    "cameras": [("Does it come with a charger?", "Yes, a USB-C cable and a wall charger.")],
+    "audio": [("Does it work with two phones?", "Yes, it pairs with two devices at once.")],
+    "home-kitchen": [("Is it dishwasher safe?", "The label says hand wash only; I follow that.")],
+    "beauty": [("Is it tested on animals?", "No, and the ingredients are all plant-based.")],
+}
+
+
+def reviews_texts(category_slug: str, rating: int) -> list[tuple[str, str]]:
+    """The (title, body) pairs a demo review of ``rating`` stars may use in that category."""
+    return TEXTS[rating] + BY_CATEGORY.get(category_slug, {}).get(rating, [])
+
+
+def intent_line(product_name: str) -> str:
+    """The replacement-intent sentence that fits the product ("" when none fits)."""
+    name = product_name.lower()
+    for word, line in INTENT_LINES:
+        if word in name and "strap" not in name:
+            return line
+    return ""
 
 
 def seed(*, stdout) -> None:
@@ -111,11 +190,11 @@ def seed(*, stdout) -> None:
             reviews = []
             for author in dict.fromkeys(authors):
                 rating = max(1, min(5, quality + rnd.choice([-2, -1, 0, 0, 0, 1])))
-                title, body = rnd.choice(TEXTS[rating])
+                title, body = rnd.choice(reviews_texts(product.category.slug, rating))
                 age = timedelta(days=rnd.randint(1, 200), minutes=rnd.randint(0, 999))
                 if (product.pk, author.pk) in existing:
                     continue
-                body = INTENT_LINES.get(product.category.slug, "") * (rating >= 4) + body
+                body = intent_line(product.name) * (rating >= 4) + body
                 try:
                     review = review_create(
                         user=author, product=product, rating=rating, title=title, body=body
@@ -130,7 +209,7 @@ def seed(*, stdout) -> None:
                     with suppress(ReviewError):
                         review_vote_helpful(user=voter, review_id=review.pk)
             if rnd.random() < 0.15 and not Question.objects.filter(product=product).exists():
-                text, answer = rnd.choice(QUESTIONS)
+                text, answer = rnd.choice(QUESTIONS.get(product.category.slug, []) + [WARRANTY])
                 question = question_ask(user=rnd.choice(shoppers), product=product, text=text)
                 question_answer(
                     user=staff or rnd.choice(shoppers), question_id=question.pk, text=answer
