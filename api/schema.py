@@ -197,9 +197,12 @@ def add_links(result, generator, request, public):
         for action, verb in LINK_ACTIONS.items():
             target = f"{detail}_{action}"
             if target in operations:
+                names = [
+                    p["name"] for p in operations[target].get("parameters", []) if p["in"] == "path"
+                ]
                 links[f"{verb}{detail.removeprefix('staff_').title()}"] = {
                     "operationId": target,
-                    "parameters": {"pk": "$response.body#/id"},
+                    "parameters": {name: "$response.body#/id" for name in names[:1]},
                     "description": f"{verb} what was just created.",
                 }
     return result
