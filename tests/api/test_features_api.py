@@ -364,3 +364,65 @@ def test_support_may_add_notes_but_not_rewrite_them(api, high_rates):
     bearer(api, marketing, ["read", "write", "staff"])
     assert api.get(f"/api/v1/staff/customers/{customer.pk}/notes/").status_code == 403
     assert api.get("/api/v1/staff/segments/").status_code == 200
+
+
+# --- constant queries per page ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/staff/segments/",
+        "/api/v1/staff/banners/",
+        "/api/v1/staff/coupons/",
+        "/api/v1/staff/campaigns/",
+        "/api/v1/staff/customers/{customer}/notes/",
+        "/api/v1/staff/customers/{customer}/tasks/",
+    ],
+)
+def test_new_staff_lists_run_the_same_queries_for_3_or_12_rows(url, boss):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from crm.services import note_add, task_add
+    from personalization.banners.services import banner_save
+    from personalization.segments.services import segment_create
+
+    customer = UserFactory()
+    client = APIClient()
+    client.force_login(boss)
+    url = url.format(customer=customer.pk)
+    made = {"n": 0}
+
+    def grow(n):
+        for _ in range(n):
+            made["n"] += 1
+            i = made["n"]
+            segment = segment_create(name=f"S{i}", slug=f"api-s{i}", rules=NEW_SHOPPERS)
+            banner_save(
+                fields={"name": f"B{i}", "placement": "home_hero"},
+                segment_ids=[segment.pk],
+                variants=[{"headline": "A"}, {"name": "B", "headline": "B"}],
+            )
+            coupon_issue(
+                reason="Thanks", benefit_type="percentage", benefit_value=5, owner=customer
+            )
+            campaign = Campaign.objects.create(
+                name=f"C{i}", subject_template="Hi", html_template="Hi", text_template="Hi"
+            )
+            campaign.segments.add(segment)
+            note_add(customer=customer, author=boss, body=f"Note {i}")
+            task_add(customer=customer, created_by=boss, title=f"Task {i}", due_on="2026-12-05")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        assert response.status_code == 200, response.content[:300]
+        return len(ctx.captured_queries)
+
+    grow(3)
+    client.get(url)  # warm the caches first
+    small = count()
+    grow(9)
+    assert count() == small, f"{url}: {small} queries for 3 rows, more for 12"
