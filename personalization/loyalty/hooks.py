@@ -1,8 +1,8 @@
 """Where loyalty tells other features what happened, and plugs into their registries.
 
-Each hook is a no-op until the feature it feeds exists on main (webhooks from the API issue,
-the privacy registry, the segments rule registry, the CRM's customer 360 sections); then
-``register_all`` (called from LoyaltyConfig.ready()) plugs in. See docs/loyalty.md.
+``coupons_issued`` / ``coupon_redeemed`` write the ``coupon.issued`` / ``coupon.redeemed``
+webhook events in the caller's transaction (delivered after commit by the webhooks app);
+``register_all`` (called from LoyaltyConfig.ready()) adds the "loyalty tier" segment rule.
 """
 
 from __future__ import annotations
