@@ -24,13 +24,24 @@ def seed(*, stdout) -> None:
         stdout.write(
             f"api: token for {staff.email} (shown once): {created.raw}\n"
             f"     try: curl -H 'Authorization: Bearer {created.raw}' "
-            "http://127.0.0.1:8000/api/v1/staff/customers/"
+            "http://127.0.0.1:8000/api/v1/staff/customers/\n"
+            "     and: /api/v1/staff/segments/, /api/v1/staff/banners/, /api/v1/staff/campaigns/, "
+            "/api/v1/me/rewards/ (see /api/docs/)"
         )
     if not WebhookEndpoint.objects.filter(url=DEMO_WEBHOOK_URL).exists():
         WebhookEndpoint.objects.create(
             url=DEMO_WEBHOOK_URL,
             description="Example: point it at your receiver, then tick Active.",
-            events=["order.placed", "order.status_changed", "review.published"],
+            events=[
+                "order.placed",
+                "order.status_changed",
+                "review.published",
+                "segment.entered",
+                "segment.left",
+                "coupon.issued",
+                "coupon.redeemed",
+                "customer.erased",
+            ],
             is_active=False,
             disabled_reason="Demo endpoint: set the URL of a receiver you run.",
         )

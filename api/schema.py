@@ -163,3 +163,46 @@ def add_webhooks(result, generator, request, public):
         return result
     result["webhooks"] = webhooks_section(result)
     return result
+
+
+# OpenAPI links (create → read / update / delete): the id in the 201 body is the ``pk`` of the
+# detail operations. Clients read them as documentation; schemathesis's stateful tests follow
+# them to chain real calls.
+LINKS = {
+    "staff_customers_notes_create": "staff_notes",
+    "staff_customers_tasks_create": "staff_tasks",
+    "staff_segments_create": "staff_segments",
+    "staff_banners_create": "staff_banners",
+}
+LINK_ACTIONS = {
+    "retrieve": "Read",
+    "partial_update": "Update",
+    "destroy": "Delete",
+}
+
+
+def add_links(result, generator, request, public):
+    """Postprocessing hook: the ``links`` of the create operations in LINKS."""
+    operations = {
+        op.get("operationId"): op
+        for item in result.get("paths", {}).values()
+        for op in item.values()
+        if isinstance(op, dict)
+    }
+    for create, detail in LINKS.items():
+        operation = operations.get(create)
+        if operation is None or "201" not in operation.get("responses", {}):
+            continue
+        links = operation["responses"]["201"].setdefault("links", {})
+        for action, verb in LINK_ACTIONS.items():
+            target = f"{detail}_{action}"
+            if target in operations:
+                names = [
+                    p["name"] for p in operations[target].get("parameters", []) if p["in"] == "path"
+                ]
+                links[f"{verb}{detail.removeprefix('staff_').title()}"] = {
+                    "operationId": target,
+                    "parameters": {name: "$response.body#/id" for name in names[:1]},
+                    "description": f"{verb} what was just created.",
+                }
+    return result

@@ -17,6 +17,13 @@ MODULES = [
     "personalization.api",
     "api.me",
     "api.staff",
+    "personalization.segments.api",
+    "personalization.banners.api",
+    "personalization.recommendations.api",
+    "personalization.loyalty.api",
+    "personalization.outreach.api",
+    "privacy.api",
+    "crm.api",
 ]
 
 urlpatterns = [

@@ -159,3 +159,56 @@ def export_run(*, job_id: int) -> ExportJob:
         )
         raise
     return job
+
+
+@transaction.atomic
+def note_update(*, note_id: int, body: str) -> Note:
+    """Change a note's text (same limits as ``note_add``). Raises Note.DoesNotExist, CrmError."""
+    note = Note.objects.select_for_update().get(pk=note_id)
+    body = (body or "").strip()
+    if not body:
+        raise CrmError("A note needs some text.")
+    if len(body) > 5000:
+        raise CrmError("A note is at most 5,000 characters.")
+    note.body = body
+    note.save(update_fields=["body"])
+    return note
+
+
+def note_delete(*, note_id: int) -> bool:
+    """Delete a note; True if it existed."""
+    return Note.objects.filter(pk=note_id).delete()[0] > 0
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def task_update(*, task_id: int, title=_UNSET, due_on=_UNSET, assignee=_UNSET, done=_UNSET) -> Task:
+    """Change a task: title, due date, assignee (staff only, or None) and ``done`` (True closes
+    it now, False reopens it). Fields left out keep their value. Raises Task.DoesNotExist,
+    CrmError."""
+    task = Task.objects.select_for_update().get(pk=task_id)
+    if title is not _UNSET:
+        title = (title or "").strip()
+        if not title:
+            raise CrmError("A task needs a title.")
+        task.title = title[:200]
+    if due_on is not _UNSET:
+        task.due_on = due_on
+    if assignee is not _UNSET:
+        if assignee is not None and not assignee.is_staff:
+            raise CrmError("Tasks can only be assigned to staff.")
+        task.assignee = assignee
+    if done is not _UNSET:
+        if done and task.done_at is None:
+            task.done_at = timezone.now()
+        elif not done:
+            task.done_at = None
+    task.save()
+    return task
+
+
+def task_delete(*, task_id: int) -> bool:
+    """Delete a task; True if it existed."""
+    return Task.objects.filter(pk=task_id).delete()[0] > 0

@@ -100,3 +100,21 @@ def how_we_use() -> dict:
         "grace_days": grace_days(),
         "policy_version": consent.policy_version(),
     }
+
+
+def reauth_key(user) -> str:
+    """Cache key of the moment a social-only shopper started confirming it is them. Kept
+    server-side, not in the session: allauth's sign-in at the provider's callback starts a
+    fresh session, which would drop it."""
+    return f"privacy:reauth-started:{user.pk}"
+
+
+def identity_confirmed(request, *, user, password: str | None) -> bool:
+    """The rule of the deletion page, for every way in (page and API): an account with a
+    password confirms with it; a social-only account must have signed in again through one of
+    its own social accounts within ``REAUTH_SECONDS`` (started from the deletion page)."""
+    from django.core.cache import cache
+
+    if user.has_usable_password():
+        return bool(password) and user.check_password(password)
+    return recently_reauthenticated_socially(request, user=user, since=cache.get(reauth_key(user)))

@@ -260,6 +260,12 @@ def erasure_run(*, erasure_id: int) -> ErasureRequest:
             reason=erasure.reason,
             details={"erasure": erasure.pk, "rows": sum(summary.values())},
         )
+        from webhooks.services import webhook_event_emit
+
+        webhook_event_emit(
+            event="customer.erased",
+            payload={"customer_id": user.pk, "erased_at": erasure.completed_at},
+        )
     return erasure
 
 

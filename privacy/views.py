@@ -22,9 +22,7 @@ from .models import ErasureRequest
 
 
 def _reauth_key(user) -> str:
-    # Kept server-side, not in the session: allauth's sign-in at the provider's callback starts
-    # a fresh session, which would drop it.
-    return f"privacy:reauth-started:{user.pk}"
+    return selectors.reauth_key(user)
 
 
 @login_required

@@ -224,3 +224,93 @@ def banner_pick_winner(*, banner: Banner, variant: BannerVariant) -> Banner:
 def banners_changed() -> None:
     """Call after editing banners: pages see the change at once."""
     transaction.on_commit(banners_cache_forget)
+
+
+BANNER_FIELDS = (
+    "name",
+    "placement",
+    "priority",
+    "starts_at",
+    "ends_at",
+    "is_active",
+    "frequency_cap",
+    "cap_window_hours",
+)
+VARIANT_FIELDS = (
+    "name",
+    "is_control",
+    "weight",
+    "headline",
+    "text",
+    "alt_text",
+    "cta_label",
+    "cta_url",
+)
+
+
+def _check_window(banner: Banner) -> None:
+    if banner.starts_at and banner.ends_at and banner.ends_at <= banner.starts_at:
+        raise BannerError("A banner must end after it starts.")
+
+
+@transaction.atomic
+def banner_save(
+    *,
+    banner_id: int | None = None,
+    fields: dict,
+    segment_ids=None,
+    category_ids=None,
+    variants=None,
+) -> Banner:
+    """Create (``banner_id`` None) or change a banner: its fields, target segments and
+    categories (lists of ids; None keeps them) and creatives (``variants``: a list of dicts
+    with VARIANT_FIELDS; None keeps them, a list replaces them and resets their figures).
+
+    A new banner needs at least one variant. Pages see the change after commit. Raises
+    Banner.DoesNotExist, BannerError (bad window, unknown segment/category, no variant).
+    """
+    from personalization.segments.models import Segment
+    from shop.models import Category
+
+    banner = Banner() if banner_id is None else Banner.objects.select_for_update().get(pk=banner_id)
+    for name, value in fields.items():
+        if name not in BANNER_FIELDS:
+            raise BannerError(f"Unknown banner field {name}.")
+        setattr(banner, name, value)
+    _check_window(banner)
+    if banner_id is None and not variants:
+        raise BannerError("A banner needs at least one creative (variant).")
+    banner.save()
+    for ids, model, relation in (
+        (segment_ids, Segment, banner.segments),
+        (category_ids, Category, banner.categories),
+    ):
+        if ids is None:
+            continue
+        found = list(model.objects.filter(pk__in=set(ids)))
+        if len(found) != len(set(ids)):
+            missing = sorted(set(ids) - {o.pk for o in found})
+            raise BannerError(f"No {model._meta.verbose_name} with id {missing[0]}.")
+        relation.set(found)
+    if variants is not None:
+        if not variants:
+            raise BannerError("A banner needs at least one creative (variant).")
+        banner.variants.all().delete()
+        BannerVariant.objects.bulk_create(
+            [
+                BannerVariant(
+                    banner=banner, **{k: v for k, v in item.items() if k in VARIANT_FIELDS}
+                )
+                for item in variants
+            ]
+        )
+    banners_changed()
+    return banner
+
+
+@transaction.atomic
+def banner_delete(*, banner_id: int) -> bool:
+    """Delete a banner with its variants and decisions; True if it existed."""
+    deleted = Banner.objects.filter(pk=banner_id).delete()[0] > 0
+    banners_changed()
+    return deleted

@@ -1,16 +1,13 @@
 """Where loyalty tells other features what happened, and plugs into their registries.
 
-Each hook is a no-op until the feature it feeds exists on main (webhooks from the API issue,
-the privacy registry, the segments rule registry, the CRM's customer 360 sections); then
-``register_all`` (called from LoyaltyConfig.ready()) plugs in. See docs/loyalty.md.
+``coupons_issued`` / ``coupon_redeemed`` write the ``coupon.issued`` / ``coupon.redeemed``
+webhook events in the caller's transaction (delivered after commit by the webhooks app);
+``register_all`` (called from LoyaltyConfig.ready()) adds the "loyalty tier" segment rule.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from functools import partial
-
-from django.db import transaction
 
 
 def _has(module: str) -> bool:
@@ -20,29 +17,41 @@ def _has(module: str) -> bool:
         return False
 
 
-def _emit(event: str, payload: dict) -> None:
-    """Emit a webhook event after commit when the API's webhooks exist (issue 14)."""
-    for path in ("api.webhooks", "api.services"):
-        if _has(path):
-            module = importlib.import_module(path)
-            emit = getattr(module, "webhook_event_emit", None)
-            if emit is not None:
-                transaction.on_commit(partial(emit, event=event, payload=payload))
-                return
-
-
 def coupons_issued(*, coupon_ids: list[int]) -> None:
-    if coupon_ids:
-        _emit("coupon.issued", {"coupon_ids": coupon_ids[:1000], "count": len(coupon_ids)})
+    """``coupon.issued`` webhook events, one per coupon (id, owner id, when), written in the
+    issuing transaction and delivered after commit."""
+    if not coupon_ids:
+        return
+    from webhooks.services import subscribed_events, webhook_events_emit
+
+    if "coupon.issued" not in subscribed_events():  # nobody listens: no query at all
+        return
+    from .models import Coupon
+
+    rows = Coupon.objects.filter(pk__in=coupon_ids).values_list("pk", "owner_id", "created_at")
+    webhook_events_emit(
+        event="coupon.issued",
+        payloads=[{"coupon_id": pk, "customer_id": owner, "at": at} for pk, owner, at in rows],
+    )
 
 
 def coupon_redeemed(*, order, discounts) -> None:
-    for discount in discounts:
-        if discount.reference is not None:
-            _emit(
-                "coupon.redeemed",
-                {"code": discount.code, "order": order.number, "amount": str(discount.amount)},
-            )
+    """``coupon.redeemed`` webhook events for the coupons an order used (in its transaction)."""
+    from webhooks.services import webhook_events_emit
+
+    webhook_events_emit(
+        event="coupon.redeemed",
+        payloads=[
+            {
+                "coupon_id": discount.reference,
+                "customer_id": order.user_id,
+                "at": order.created_at,
+                "order_number": order.number,
+            }
+            for discount in discounts
+            if discount.reference is not None
+        ],
+    )
 
 
 def register_all() -> None:

@@ -95,29 +95,32 @@ def preferences_update(
     opted_in: bool,
     muted_topics: set[str],
     frequency: str,
-    pause_weeks: int = 0,
+    pause_weeks: int | None = 0,
     time_zone: str = "",
     source: str = MarketingConsentRecord.Source.ACCOUNT,
 ) -> Subscriber:
     """Save the preference centre: consent, topics turned off, frequency, a pause, the zone.
 
     ``frequency`` is "normal" or "fewer"; ``pause_weeks`` (0–26) pauses marketing email from
-    now for that many weeks (0 keeps no pause). Raises ``OutreachError`` on bad input, before
-    anything is written.
+    now for that many weeks (0 ends a pause, None keeps the current one). Raises
+    ``OutreachError`` on bad input, before anything is written.
     """
     unknown = set(muted_topics) - set(topics.codes())
     if unknown:
         raise OutreachError("Unknown topic: " + ", ".join(sorted(unknown)))
     if frequency not in Subscriber.Frequency.values:
         raise OutreachError("Choose normal or fewer emails.")
-    if not 0 <= pause_weeks <= MAX_PAUSE_WEEKS:
+    if pause_weeks is not None and not 0 <= pause_weeks <= MAX_PAUSE_WEEKS:
         raise OutreachError(f"A pause lasts between 1 and {MAX_PAUSE_WEEKS} weeks.")
     time_zone = validate_time_zone(time_zone)
     marketing_consent_set(user=user, opted_in=opted_in, source=source)
     subscriber = subscriber_for_update(user=user)
     subscriber.frequency = frequency
     subscriber.time_zone = time_zone
-    subscriber.paused_until = timezone.now() + timedelta(weeks=pause_weeks) if pause_weeks else None
+    if pause_weeks is not None:
+        subscriber.paused_until = (
+            timezone.now() + timedelta(weeks=pause_weeks) if pause_weeks else None
+        )
     subscriber.save()
     TopicOptOut.objects.filter(user=user).exclude(topic__in=muted_topics).delete()
     TopicOptOut.objects.bulk_create(

@@ -200,18 +200,28 @@ def _refresh_one(segment, target, user_ids, now) -> tuple[list[int], list[int]]:
 
 
 def _on_commit_changes(segment, entered, left) -> None:
-    """Tell the outside world (webhooks, when that app is installed) who entered and left."""
+    """Tell the outside world who entered and left: one ``segment.entered`` /
+    ``segment.left`` webhook event per customer (ids only), written in the refresh's
+    transaction and delivered after commit (see webhooks.services)."""
     if not entered and not left:
         return
-    try:
-        from api.webhooks import webhook_event_emit  # type: ignore[import-not-found]
-    except ImportError:
-        return
-    slug, version = segment.slug, segment.version
+    from webhooks.services import webhook_events_emit
+
+    at = timezone.now()
     for users, event in ((entered, "segment.entered"), (left, "segment.left")):
         if users:
-            payload = {"segment": slug, "rule_version": version, "user_ids": list(users)[:1000]}
-            transaction.on_commit(lambda e=event, p=payload: webhook_event_emit(event=e, payload=p))
+            webhook_events_emit(
+                event=event,
+                payloads=[
+                    {
+                        "segment_id": segment.pk,
+                        "segment_slug": segment.slug,
+                        "customer_id": user_id,
+                        "at": at,
+                    }
+                    for user_id in users
+                ],
+            )
 
 
 def segments_refresh_after_build(*, user_ids, full: bool) -> RefreshResult:
@@ -225,3 +235,61 @@ def segment_refresh_now(*, segment: Segment) -> RefreshResult:
 
 def timestamp():
     return timezone.now()
+
+
+_SEGMENT_FIELDS = ("name", "slug", "description", "is_active")
+
+
+@transaction.atomic
+def segment_create(
+    *, name: str, slug: str, rules, description: str = "", is_active: bool = True
+) -> Segment:
+    """Create a segment from a rule tree (validated as the admin validates it).
+
+    Raises SegmentError naming the bad rule, or when the slug is taken. Membership is filled by
+    the next refresh (or ``segment_refresh_now``).
+    """
+    if Segment.objects.filter(slug=slug).exists():
+        raise SegmentError(f"A segment with the slug “{slug}” already exists.")
+    segment = Segment(name=name, slug=slug, description=description, is_active=is_active)
+    return segment_save_rules(segment=segment, rules=rules)
+
+
+@transaction.atomic
+def segment_update(*, segment_id: int, rules=None, **fields) -> Segment:
+    """Change a segment's fields (``name``, ``slug``, ``description``, ``is_active``) and, when
+    ``rules`` is given, its rule tree (the version is bumped when the rules change).
+
+    The row is locked, so a refresh running at the same time sees the old or the new rules,
+    never half. Raises Segment.DoesNotExist, SegmentError (bad rule, slug taken, built-in slug).
+    """
+    segment = Segment.objects.select_for_update().get(pk=segment_id)
+    unknown = set(fields) - set(_SEGMENT_FIELDS)
+    if unknown:
+        raise SegmentError("Unknown segment fields: " + ", ".join(sorted(unknown)))
+    slug = fields.get("slug", segment.slug)
+    if slug != segment.slug:
+        if segment.is_builtin:
+            raise SegmentError("A built-in segment keeps its slug.")
+        if Segment.objects.filter(slug=slug).exclude(pk=segment.pk).exists():
+            raise SegmentError(f"A segment with the slug “{slug}” already exists.")
+    for name, value in fields.items():
+        setattr(segment, name, value)
+    return segment_save_rules(segment=segment, rules=segment.rules if rules is None else rules)
+
+
+@transaction.atomic
+def segment_delete(*, segment_id: int) -> None:
+    """Delete a segment with its membership and history. Built-in segments are kept
+    (SegmentError): deactivate them instead. Raises Segment.DoesNotExist."""
+    segment = Segment.objects.select_for_update().get(pk=segment_id)
+    if segment.is_builtin:
+        raise SegmentError("A built-in segment cannot be deleted; deactivate it instead.")
+    members = list(
+        SegmentMembership.objects.filter(segment=segment).values_list("user_id", flat=True)
+    )
+    segment.delete()
+    if members:
+        from .selectors import segment_cache_forget
+
+        transaction.on_commit(lambda: segment_cache_forget(user_ids=members))

@@ -33,6 +33,34 @@ def customer_service(db):
     return group
 
 
+# The permissions the staff endpoints of the features that landed in wave 3 check (the same the
+# admin checks); the "staff with role" of the permission matrix holds them all.
+FEATURE_PERMISSIONS = (
+    [("segments", f"{action}_segment") for action in ("view", "add", "change", "delete")]
+    + [("banners", f"{action}_banner") for action in ("view", "add", "change", "delete")]
+    + [("loyalty", "view_coupon"), ("outreach", "view_campaign"), ("outreach", "change_campaign")]
+    + [
+        ("crm", f"{action}_{model}")
+        for model in ("note", "task")
+        for action in ("view", "add", "change", "delete")
+    ]
+)
+
+
+@pytest.fixture
+def feature_staff(customer_service):
+    """The matrix's staff role also holds the wave-3 features' permissions."""
+    from django.db.models import Q
+
+    wanted = Q()
+    for app_label, codename in FEATURE_PERMISSIONS:
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    perms = list(Permission.objects.filter(wanted))
+    assert len(perms) == len(FEATURE_PERMISSIONS)
+    customer_service.permissions.add(*perms)
+    return customer_service
+
+
 @pytest.fixture
 def staff_member(customer_service):
     user = UserFactory(username="agent", is_staff=True)

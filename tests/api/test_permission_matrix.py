@@ -78,6 +78,45 @@ MATRIX = {
     ("GET", "/api/v1/me/tokens/"): "shopper",
     ("POST", "/api/v1/me/tokens/"): "session",
     ("DELETE", "/api/v1/me/tokens/{token_id}/"): "shopper",
+    # wave 3: the features that landed
+    ("GET", "/api/v1/staff/segments/"): "staff",
+    ("POST", "/api/v1/staff/segments/"): "staff",
+    ("POST", "/api/v1/staff/segments/preview/"): "staff",
+    ("GET", "/api/v1/staff/segments/{pk}/"): "staff",
+    ("PATCH", "/api/v1/staff/segments/{pk}/"): "staff",
+    ("DELETE", "/api/v1/staff/segments/{pk}/"): "staff",
+    ("GET", "/api/v1/staff/segments/{pk}/members/"): "staff",
+    ("GET", "/api/v1/staff/banners/"): "staff",
+    ("POST", "/api/v1/staff/banners/"): "staff",
+    ("GET", "/api/v1/staff/banners/{pk}/"): "staff",
+    ("PATCH", "/api/v1/staff/banners/{pk}/"): "staff",
+    ("DELETE", "/api/v1/staff/banners/{pk}/"): "staff",
+    ("GET", "/api/v1/me/banners/{placement}/"): "shopper",
+    ("GET", "/api/v1/me/recommendations/"): "shopper",
+    ("GET", "/api/v1/me/rewards/"): "shopper",
+    ("GET", "/api/v1/me/coupons/"): "shopper",
+    ("GET", "/api/v1/staff/coupons/"): "staff",
+    ("GET", "/api/v1/staff/campaigns/"): "staff",
+    ("GET", "/api/v1/staff/campaigns/{pk}/"): "staff",
+    ("POST", "/api/v1/staff/campaigns/{pk}/schedule/"): "staff",
+    ("POST", "/api/v1/staff/campaigns/{pk}/cancel/"): "staff",
+    ("GET", "/api/v1/me/email-preferences/"): "shopper",
+    ("PATCH", "/api/v1/me/email-preferences/"): "shopper",
+    ("GET", "/api/v1/me/data-exports/"): "shopper",
+    ("POST", "/api/v1/me/data-exports/"): "shopper",
+    ("GET", "/api/v1/me/erasure/"): "shopper",
+    ("POST", "/api/v1/me/erasure/"): "session",
+    ("DELETE", "/api/v1/me/erasure/"): "shopper",
+    ("GET", "/api/v1/staff/customers/{customer_pk}/notes/"): "staff",
+    ("POST", "/api/v1/staff/customers/{customer_pk}/notes/"): "staff",
+    ("GET", "/api/v1/staff/notes/{pk}/"): "staff",
+    ("PATCH", "/api/v1/staff/notes/{pk}/"): "staff",
+    ("DELETE", "/api/v1/staff/notes/{pk}/"): "staff",
+    ("GET", "/api/v1/staff/customers/{customer_pk}/tasks/"): "staff",
+    ("POST", "/api/v1/staff/customers/{customer_pk}/tasks/"): "staff",
+    ("GET", "/api/v1/staff/tasks/{pk}/"): "staff",
+    ("PATCH", "/api/v1/staff/tasks/{pk}/"): "staff",
+    ("DELETE", "/api/v1/staff/tasks/{pk}/"): "staff",
 }
 
 PARAMS = {
@@ -96,6 +135,8 @@ PARAMS = {
     "dimension": "brand",
     "value": "nothing",
     "token_id": "999999",
+    "placement": "home_hero",
+    "customer_pk": "999999",
 }
 REFUSED = {
     "not_authenticated",
@@ -169,7 +210,7 @@ def _client_for(role, *, shopper, staff_plain, staff_member) -> APIClient:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", list(ROLES))
-def test_permission_matrix(role, high_rates, staff_member):
+def test_permission_matrix(role, high_rates, feature_staff, staff_member):
     shopper = UserFactory(username="matrix-shopper")
     staff_plain = UserFactory(username="matrix-staff", is_staff=True)
     client = _client_for(role, shopper=shopper, staff_plain=staff_plain, staff_member=staff_member)

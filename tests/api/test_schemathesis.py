@@ -18,8 +18,10 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ensure_resource_availability,
     response_schema_conformance,
     status_code_conformance,
+    use_after_free,
 )
 
 from api.services import token_create
@@ -90,3 +92,67 @@ schema = _load_schema()
 )
 def test_api_conforms_to_its_schema(case, store):
     case.call_and_validate(headers={"Authorization": f"Bearer {store.raw}"}, checks=CHECKS)
+
+
+# --- stateful: the OpenAPI links (create → read / update / delete) ---------------------------
+
+STATEFUL_CHECKS = [*CHECKS, use_after_free, ensure_resource_availability]
+LINKED = r"^/api/v1/staff/(segments|notes|tasks|banners|customers/\{customer_pk\}/(notes|tasks))"
+
+
+def test_create_read_update_delete_chains_follow_the_links(store):
+    """schemathesis follows the schema's links: a segment, note, task or banner created by a
+    POST is read, changed and deleted through the id in its 201 body, and after a delete it is
+    gone (schemathesis's stateful checks, e.g. use-after-free, run on every step)."""
+    from django.contrib.auth import get_user_model
+
+    linked = schema.include(path_regex=LINKED)
+    links = [
+        name
+        for item in linked.raw_schema["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict)
+        for name in op.get("responses", {}).get("201", {}).get("links", {})
+    ]
+    assert {"ReadNotes", "UpdateSegments", "DeleteTasks"} <= set(links), links
+    customer = get_user_model().objects.get(username="st-shopper")
+    headers = {"Authorization": f"Bearer {store.raw}"}
+    calls: list[tuple[str, str, int]] = []
+
+    class Machine(linked.as_state_machine()):
+        def before_call(self, case):
+            if "customer_pk" in (case.path_parameters or {}):
+                case.path_parameters["customer_pk"] = customer.pk  # the store's one shopper
+
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def after_call(self, response, case):
+            super().after_call(response, case)
+            calls.append((case.method, case.operation.path, response.status_code))
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(
+                response,
+                checks=STATEFUL_CHECKS,
+                transport_kwargs=kwargs or None,
+                recorder=getattr(self, "recorder", None),
+            )
+
+    Machine.run(
+        settings=settings(
+            max_examples=MAX_EXAMPLES,
+            stateful_step_count=4,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    # The chains really ran: something was created and then read or changed through its id.
+    created = {path for method, path, status in calls if method == "POST" and status == 201}
+    followed = {
+        path
+        for method, path, status in calls
+        if method in {"GET", "PATCH", "DELETE"} and "{id}" in path and status < 300
+    }
+    assert created and followed, calls
