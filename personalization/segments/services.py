@@ -200,18 +200,38 @@ def _refresh_one(segment, target, user_ids, now) -> tuple[list[int], list[int]]:
 
 
 def _on_commit_changes(segment, entered, left) -> None:
-    """Tell the outside world (webhooks, when that app is installed) who entered and left."""
+    """Tell the outside world who entered and left, after commit: one ``segment.entered`` /
+    ``segment.left`` webhook message per shopper (payload as ``webhooks.catalogue`` registers it:
+    segment id and slug, customer id, time). Nothing is written when no endpoint subscribes.
+    """
     if not entered and not left:
         return
     try:
-        from api.webhooks import webhook_event_emit  # type: ignore[import-not-found]
-    except ImportError:
+        from webhooks.services import webhook_event_emit
+    except ImportError:  # the webhooks app is optional
         return
-    slug, version = segment.slug, segment.version
+    at = segment.refreshed_at or timezone.now()
+    segment_id, slug = segment.pk, segment.slug
+
+    def emit(event, user_ids):
+        from webhooks.services import subscribed_events
+
+        if event not in subscribed_events():  # one cache read when nobody listens
+            return
+        for user_id in user_ids:
+            webhook_event_emit(
+                event=event,
+                payload={
+                    "segment_id": segment_id,
+                    "segment_slug": slug,
+                    "customer_id": user_id,
+                    "at": at,
+                },
+            )
+
     for users, event in ((entered, "segment.entered"), (left, "segment.left")):
         if users:
-            payload = {"segment": slug, "rule_version": version, "user_ids": list(users)[:1000]}
-            transaction.on_commit(lambda e=event, p=payload: webhook_event_emit(event=e, payload=p))
+            transaction.on_commit(lambda e=event, u=list(users): emit(e, u))
 
 
 def segments_refresh_after_build(*, user_ids, full: bool) -> RefreshResult:

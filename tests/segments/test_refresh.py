@@ -212,3 +212,37 @@ def test_admin_refuses_a_bad_rule_with_a_form_error(staff_client):
     change = staff_client.get(reverse("admin:segments_segment_change", args=[segment.pk]))
     assert b"You are 25\xe2\x80\x9334 and shared your age with us" in change.content
     assert b"Last refreshed: never" in change.content
+
+
+def test_refresh_emits_segment_entered_and_left_webhooks_per_shopper():
+    """Each entry and exit of a refresh becomes one webhook message once the refresh commits."""
+    from webhooks.models import WebhookEndpoint, WebhookMessage
+    from webhooks.services import subscribed_events
+
+    WebhookEndpoint.objects.create(
+        url="https://hooks.invalid/segments", events=["segment.entered", "segment.left"]
+    )
+    assert {"segment.entered", "segment.left"} <= subscribed_events()
+    ann, bob = UserFactory(username="ann"), UserFactory(username="bob")
+    share(ann)
+    share(bob, age="45-54")
+    segment = make_segment("young", AGE)
+    refresh(segment_ids=[segment.pk])
+    entered = WebhookMessage.objects.filter(event="segment.entered")
+    assert [m.payload["customer_id"] for m in entered] == [ann.pk]
+    payload = entered.get().payload
+    assert (payload["segment_id"], payload["segment_slug"]) == (segment.pk, "young")
+    assert payload["at"]
+
+    services.segment_save_rules(
+        segment=segment,
+        rules={"op": "and", "rules": [{"type": "age_band", "params": {"bands": ["45-54"]}}]},
+    )
+    refresh(segment_ids=[segment.pk])
+    left = WebhookMessage.objects.filter(event="segment.left")
+    assert [m.payload["customer_id"] for m in left] == [ann.pk]
+    assert sorted(m.payload["customer_id"] for m in entered.all()) == sorted([ann.pk, bob.pk])
+    refresh(segment_ids=[segment.pk])
+    assert WebhookMessage.objects.filter(event__startswith="segment.").count() == 3, (
+        "a refresh that changes nothing emits nothing"
+    )
