@@ -108,10 +108,46 @@ def loyalty_order_changed(*, order, created: bool) -> None:
         return
     loyalty_refresh(user_ids=[order.user_id])
     if not created and order.status in CANCELLED:
+        coupon_uses_release(order=order)
         rewards_revoke_unearned(
             user_id=order.user_id,
             because=f"order {order.number} was {order.get_status_display().lower()}",
         )
+
+
+@transaction.atomic
+def coupon_uses_release(*, order, now=None) -> int:
+    """Give back the coupon uses ``order`` consumed, once it is cancelled or refunded (issue 10:
+    a cancellation or refund must not cost the shopper the coupon; the same rule as a declined
+    payment, which rolls the use back).
+
+    Guarantees: each redemption is released at most once, however often this runs or whoever
+    runs it concurrently: the redemption row is claimed by a conditional UPDATE
+    (``released_at IS NULL``) and only the claimed rows decrement the coupon's ``uses`` and the
+    shopper's ``CouponUsage.uses`` (never below 0). Returns how many redemptions were released.
+    Coupons withdrawn meanwhile stay withdrawn (a use given back does not revive them).
+    """
+    from django.db.models import F
+
+    from .models import CouponRedemption, CouponUsage
+
+    now = now or timezone.now()
+    claimed = list(
+        CouponRedemption.objects.filter(order_id=order.pk, released_at=None)
+        .order_by("coupon_id")
+        .values_list("pk", "coupon_id", "shopper_key")
+    )
+    released = 0
+    for pk, coupon_id, key in claimed:
+        if not CouponRedemption.objects.filter(pk=pk, released_at=None).update(released_at=now):
+            continue  # released by a concurrent run
+        Coupon.objects.filter(pk=coupon_id, uses__gt=0).update(uses=F("uses") - 1)
+        if key:
+            CouponUsage.objects.filter(coupon_id=coupon_id, shopper_key=key, uses__gt=0).update(
+                uses=F("uses") - 1
+            )
+        released += 1
+    return released
 
 
 @transaction.atomic
