@@ -12,7 +12,9 @@ The shared values are forgotten by each refresh of the recommendation tables, el
 RECOMMENDATIONS_SHARED_CACHE_SECONDS. A warm page reads one or two cache keys and runs no query.
 """
 
-from dataclasses import dataclass
+import hashlib
+import uuid
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.cache import cache
@@ -52,6 +54,9 @@ class PickList:
     mode: str
     cards: tuple[PickCard, ...]
     decision_id: int | None = None
+    # Names this list in the fragment cache: a new decision is a new token, so fragments
+    # rendered from an older list are never read again (they expire on their own).
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
     def personalized(self) -> bool:
@@ -174,6 +179,37 @@ def also_bought(product_id: int) -> tuple[PickCard, ...]:
         cached = _cards(picks)
         cache.set(key, cached, conf.get("RECOMMENDATIONS_SHARED_CACHE_SECONDS"))
     return cached
+
+
+FRAGMENT_KEY = "rec:html:{}:{}:{}"
+
+
+def picks_fragment(user, *, product_id: int | None = None, limit: int = 8, skip=()) -> str:
+    """The rendered "Picked for you" fragment for ``user`` (HTML, safe to insert).
+
+    Once warm this is two cache reads and no query and no template rendering: the visitor's
+    ``PickList`` (``picks_for``) and the fragment rendered from it, keyed by the shopper, the
+    list's ``token`` and the variant (product page, limit, cards skipped). A new decision (a
+    profile rebuild, a personalization switch) brings a new token, so a stale fragment is never
+    shown; one shopper's key is never another's (the user id is part of it).
+    """
+    from django.template.loader import render_to_string
+
+    picks = picks_for(user)
+    signed_in = bool(user is not None and getattr(user, "is_authenticated", False))
+    exclude = sorted({int(pk) for pk in skip} | ({product_id} if product_id else set()))
+    variant = hashlib.blake2s(f"{limit}:{exclude}".encode(), digest_size=8).hexdigest()
+    token = getattr(picks, "token", None)  # lists cached before tokens existed have none
+    key = FRAGMENT_KEY.format(user.pk if signed_in else "anon", token, variant)
+    html = cache.get(key) if token else None
+    if html is None:
+        html = render_to_string(
+            "recommendations/_picks.html",
+            {"picks": picks, "cards": picks.without(exclude, limit), "signed_in": signed_in},
+        )
+        if token:
+            cache.set(key, html, conf.get("RECOMMENDATIONS_CACHE_SECONDS"))
+    return html
 
 
 def picks_cache_forget(user_ids) -> None:
