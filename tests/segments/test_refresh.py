@@ -246,3 +246,38 @@ def test_refresh_emits_segment_entered_and_left_webhooks_per_shopper():
     assert WebhookMessage.objects.filter(event__startswith="segment.").count() == 3, (
         "a refresh that changes nothing emits nothing"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_refreshes_at_once_write_each_entry_once():
+    """Real threads on PostgreSQL: the second run waits for the first's segment locks and then
+    finds nothing to change, so every shopper has one membership and one history row."""
+    import threading
+
+    from django.db import connection
+
+    shoppers = [UserFactory(username=f"s{n}") for n in range(6)]
+    for user in shoppers:
+        share(user)
+    segment = make_segment("young", AGE)
+    barrier, errors, results = threading.Barrier(2), [], []
+
+    def run():
+        try:
+            barrier.wait(timeout=60)
+            results.append(services.segments_refresh(segment_ids=[segment.pk]))
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == [] and len(results) == 2
+    assert sorted(r.entered for r in results) == [0, 6]
+    assert SegmentMembership.objects.filter(segment=segment).count() == 6
+    history = SegmentMembershipHistory.objects.filter(segment=segment, action="entered")
+    assert history.count() == 6
