@@ -253,9 +253,7 @@ def test_home_page_with_warm_picks_costs_no_more_queries_than_without(store, cli
     assert not [q for q in warm.captured_queries if "personalization_event" in q["sql"]]
 
 
-def test_warm_picks_fragment_is_served_from_the_cache_per_shopper(
-    store, django_assert_num_queries
-):
+def test_warm_picks_fragment_is_served_from_the_cache_per_shopper(store, django_assert_num_queries):
     """The "Picked for you" fragment: rendered once per shopper and decision, then read from the
     cache with no query and no template rendering; never one shopper's fragment for another;
     a new decision (personalization off) renders afresh."""
