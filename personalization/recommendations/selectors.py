@@ -12,9 +12,7 @@ The shared values are forgotten by each refresh of the recommendation tables, el
 RECOMMENDATIONS_SHARED_CACHE_SECONDS. A warm page reads one or two cache keys and runs no query.
 """
 
-import hashlib
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.cache import cache
@@ -54,9 +52,6 @@ class PickList:
     mode: str
     cards: tuple[PickCard, ...]
     decision_id: int | None = None
-    # Names this list in the fragment cache: a new decision is a new token, so fragments
-    # rendered from an older list are never read again (they expire on their own).
-    token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
     def personalized(self) -> bool:
@@ -110,6 +105,7 @@ def popular_picks() -> PickList:
     if cached is None:
         limit = int(conf.get("RECOMMENDATIONS_PICKS"))
         cached = PickList("anonymous", _cards(get_backend().popular(limit=limit)))
+        cache_unlink([FRAGMENT_KEY.format("anon")])  # fragments of an older list
         cache.set(POPULAR_KEY, cached, conf.get("RECOMMENDATIONS_SHARED_CACHE_SECONDS"))
     return cached
 
@@ -128,6 +124,7 @@ def picks_for(user) -> PickList:
     if cached is not None:
         return cached
     result = decide_picks(user=user)
+    cache_unlink([FRAGMENT_KEY.format(user.pk)])  # fragments of an older decision
     cache.set(key, result, conf.get("RECOMMENDATIONS_CACHE_SECONDS"))
     return result
 
@@ -181,45 +178,72 @@ def also_bought(product_id: int) -> tuple[PickCard, ...]:
     return cached
 
 
-FRAGMENT_KEY = "rec:html:{}:{}:{}"
+FRAGMENT_KEY = "rec:html:{}"  # one hash per shopper ("anon": every anonymous visitor)
+
+
+def _fragment_store():
+    """(raw Redis client, full key for a cache key) or (None, None) off Redis."""
+    from personalization.selectors import _redis_client
+
+    client = _redis_client()
+    if client is None:
+        return None, None
+    prefix, _, suffix = cache.make_key("\x00").partition("\x00")
+    return client, lambda key: f"{prefix}{key}{suffix}"
 
 
 def picks_fragment(user, *, product_id: int | None = None, limit: int = 8, skip=()) -> str:
     """The rendered "Picked for you" fragment for ``user`` (HTML, safe to insert).
 
-    Once warm this is two cache reads and no query and no template rendering: the visitor's
-    ``PickList`` (``picks_for``) and the fragment rendered from it, keyed by the shopper, the
-    list's ``token`` and the variant (product page, limit, cards skipped). A new decision (a
-    profile rebuild, a personalization switch) brings a new token, so a stale fragment is never
-    shown; one shopper's key is never another's (the user id is part of it).
+    Once warm this is one cache read (Redis HGET on the shopper's fragment hash, field = the
+    variant: product page, limit, cards skipped), no query and no rendering. The hash is
+    forgotten with the shopper's picks (``picks_cache_forget``, a new decision), and the
+    anonymous one with the popular list (``shared_cache_forget``), so a fragment never shows
+    other picks than the stored decision; one shopper's hash is never another's (the user id
+    is its key). Off Redis (the embedded demo) the hash is a dict in one cache entry.
     """
     from django.template.loader import render_to_string
 
-    picks = picks_for(user)
     signed_in = bool(user is not None and getattr(user, "is_authenticated", False))
     exclude = sorted({int(pk) for pk in skip} | ({product_id} if product_id else set()))
-    variant = hashlib.blake2s(f"{limit}:{exclude}".encode(), digest_size=8).hexdigest()
-    token = getattr(picks, "token", None)  # lists cached before tokens existed have none
-    key = FRAGMENT_KEY.format(user.pk if signed_in else "anon", token, variant)
-    html = cache.get(key) if token else None
-    if html is None:
-        html = render_to_string(
-            "recommendations/_picks.html",
-            {"picks": picks, "cards": picks.without(exclude, limit), "signed_in": signed_in},
-        )
-        if token:
-            cache.set(key, html, conf.get("RECOMMENDATIONS_CACHE_SECONDS"))
+    variant = f"{limit}:{','.join(map(str, exclude))}"
+    key = FRAGMENT_KEY.format(user.pk if signed_in else "anon")
+    client, full = _fragment_store()
+    if client is not None:
+        html = client.hget(full(key), variant)
+        if html is not None:
+            return html.decode()
+    else:
+        html = (cache.get(key) or {}).get(variant)
+        if html is not None:
+            return html
+    picks = picks_for(user)  # a new decision forgets the hash first (see picks_for)
+    html = render_to_string(
+        "recommendations/_picks.html",
+        {"picks": picks, "cards": picks.without(exclude, limit), "signed_in": signed_in},
+    )
+    ttl = conf.get(
+        "RECOMMENDATIONS_CACHE_SECONDS" if signed_in else "RECOMMENDATIONS_SHARED_CACHE_SECONDS"
+    )
+    if client is not None:
+        pipe = client.pipeline()
+        pipe.hset(full(key), variant, html.encode())
+        pipe.expire(full(key), int(ttl), nx=True)
+        pipe.execute()
+    else:
+        cache.set(key, {**(cache.get(key) or {}), variant: html}, ttl)
     return html
 
 
 def picks_cache_forget(user_ids) -> None:
-    """Forget the cached picks of ``user_ids`` (their next page decides again)."""
-    cache_unlink(USER_KEY.format(pk) for pk in user_ids)
+    """Forget the cached picks of ``user_ids`` and their fragments (their next page decides
+    again)."""
+    cache_unlink(key for pk in user_ids for key in (USER_KEY.format(pk), FRAGMENT_KEY.format(pk)))
 
 
 def shared_cache_forget() -> None:
     """Forget the shared popular list; "also bought" entries expire on their own (short TTL)."""
-    cache.delete(POPULAR_KEY)
+    cache_unlink([POPULAR_KEY, FRAGMENT_KEY.format("anon")])
 
 
 def latest_decision(*, user) -> PickDecision | None:
