@@ -87,6 +87,18 @@ def seed(*, stdout) -> None:
             cta_label="See the favourites",
             cta_url=f"/c/{root.slug}/",
         )
+        # follows a visitor home from the category they looked at (their session's events)
+        back = Banner.objects.create(
+            name=f"Back to {root.name}", placement=Placement.HOME_HERO, priority=5
+        )
+        back.categories.add(root)
+        BannerVariant.objects.create(
+            banner=back,
+            headline=f"Still looking at {root.name}?",
+            text="You looked at it lately: here are the pieces shoppers rate best.",
+            cta_label=f"Back to {root.name}",
+            cta_url=f"/c/{root.slug}/",
+        )
     account = Banner.objects.create(name="Tell us more", placement=Placement.ACCOUNT)
     BannerVariant.objects.create(
         banner=account,

@@ -137,6 +137,43 @@ def variant_for(banner: CachedBanner, shopper: str) -> Creative:
     return banner.variants[-1]  # unreachable: the weights add up to total
 
 
+RECENT_KEY = "bn:recent:{}"
+RECENT_LIMIT = 10
+RECENT_SECONDS = 24 * 3600
+
+
+def visitor_recent_categories(visitor: str, *, current=()) -> tuple[int, ...]:
+    """The categories an anonymous visitor browsed lately, newest first, ``current`` (the page's
+    category chain) in front: their session's behaviour for category-targeted banners.
+
+    Read from the cache (``bn:recent:<visitor id>``, a day); on a miss, from the visitor's own
+    events (their latest 20 product events: each product's category and its parent; one indexed
+    query on ``Event.session_key``). Written back only when it changed. At most RECENT_LIMIT
+    ids; ``visitor`` "" gives ``current`` alone.
+    """
+    current = tuple(current)
+    if not visitor:
+        return current
+    key = RECENT_KEY.format(visitor)
+    recent = cache.get(key)
+    missed = recent is None
+    if missed:
+        from personalization.models import Event
+
+        rows = (
+            Event.objects.filter(session_key=visitor, user__isnull=True, product__isnull=False)
+            .order_by("-occurred_at", "-pk")
+            .values_list("product__category_id", "product__category__parent_id")[:20]
+        )
+        recent = tuple(dict.fromkeys(pk for pair in rows for pk in pair if pk is not None))[
+            :RECENT_LIMIT
+        ]
+    merged = tuple(dict.fromkeys((*current, *recent)))[:RECENT_LIMIT]
+    if missed or merged != recent:
+        cache.set(key, merged, RECENT_SECONDS)
+    return merged
+
+
 def shopper_key(*, user, visitor: str) -> str:
     if user is not None and user.is_authenticated:
         return f"u{user.pk}"

@@ -168,7 +168,7 @@ def _why(row) -> tuple[list, list[str]]:
         from shop.models import Category
 
         name = Category.objects.filter(pk=row["category_id"]).values_list("name", flat=True)
-        return [], [f"You are browsing {name.first() or 'this category'}"]
+        return [], [f"You are browsing or lately looked at {name.first() or 'this category'}"]
     return [], ["This banner is shown to everyone: it does not use anything about you"]
 
 

@@ -98,10 +98,85 @@ def seed(*, stdout) -> None:
             issued_by=get_user_model().objects.filter(is_superuser=True).first(),
         )
         staff_issued += 1
+    gold = _seed_gold_shopper()
+    birthday = _seed_birthday_shopper(exclude=gold)
     result = coupons_issue_earned()
     schedules = _ensure_schedule()
     stdout.write(
         f"loyalty: {tiers} tiers, {rules} earn rules, {public} public codes, {staff_issued} "
         f"staff coupon, {result.issued} earned coupons issued "
-        f"({result.held_by_cap} held by the monthly cap), {schedules} schedule"
+        f"({result.held_by_cap} held by the monthly cap), {schedules} schedule; "
+        f"Gold: {gold.email if gold else '-'}, birthday this week: "
+        f"{birthday.email if birthday else '-'}"
     )
+
+
+def _seed_gold_shopper():
+    """shopper04 shops enough in the last 12 months to reach Gold (placed through checkout)."""
+    from shop.cart import cart_add
+    from shop.checkout import Address, order_place
+    from shop.models import Cart, Product, ShippingMethod
+    from shop.payments import Card
+
+    from .models import LoyaltyStatus, Tier
+    from .services import loyalty_refresh
+
+    user = get_user_model().objects.filter(email="shopper04@agora.test").first()
+    gold = Tier.objects.filter(slug="gold").first()
+    shipping = ShippingMethod.objects.filter(code="standard").first()
+    if user is None or gold is None or shipping is None:
+        return None
+    loyalty_refresh(user_ids=[user.pk])
+    products = list(
+        Product.objects.filter(variants__stock__gt=5, price__gte=Decimal("40"))
+        .distinct()
+        .order_by("-price", "pk")[:10]
+    )
+    card = Card(number="4242424242424242", expiry_month=12, expiry_year=2035, cvc="123")
+    now = timezone.now()
+    for step in range(12):
+        status = LoyaltyStatus.objects.filter(user=user).only("tier_id").first()
+        if (status and status.tier_id == gold.pk) or not products:
+            break
+        cart, _ = Cart.objects.get_or_create(user=user)
+        product = products[step % len(products)]
+        cart_add(cart=cart, variant_id=product.variants.filter(stock__gt=5).first().pk, quantity=2)
+        order_place(
+            cart=cart,
+            user=user,
+            email=user.email,
+            address=Address(
+                full_name=user.get_full_name() or user.username,
+                line1="4 Market Street",
+                city="Berlin",
+                postcode="10115",
+                country="DE",
+            ),
+            shipping_method=shipping,
+            card=card,
+            notify=False,
+            placed_at=now - timedelta(days=10 + step * 20),
+        )
+    return user
+
+
+def _seed_birthday_shopper(*, exclude=None):
+    """shopper05 shares their birthday on the permission screen; it is in three days, so the
+    "Birthday treat" rule issues them a coupon that says why."""
+    from social.models import ConsentRecord
+    from social.services import consent_apply_sign_in
+
+    user = get_user_model().objects.filter(email="shopper05@agora.test").first()
+    if user is None or user == exclude:
+        return None
+    if not ConsentRecord.objects.filter(user=user, category="birthday").exists():
+        from .settings import local_today
+
+        soon = local_today(timezone.now()) + timedelta(days=3)
+        consent_apply_sign_in(
+            user=user,
+            provider="friendbook",
+            granted=["birthday"],
+            profile={"birthday_month": soon.month, "birthday_day": soon.day},
+        )
+    return user

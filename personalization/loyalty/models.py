@@ -263,6 +263,11 @@ class CouponRedemption(models.Model):
     shopper_key = models.CharField(max_length=260)
     amount = models.DecimalField(max_digits=10, decimal_places=2)
     created_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the order was cancelled or refunded and the coupon's use given back.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

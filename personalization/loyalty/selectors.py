@@ -55,7 +55,8 @@ def _state(coupon: Coupon, now) -> str:
 
 
 def rewards_for(user, *, now=None) -> Rewards:
-    """Everything "My rewards" shows, in four queries: the status, the tiers, the coupons."""
+    """Everything "My rewards" shows, in five queries: the status, the tiers, the shopper's
+    time zone, the coupons."""
     now = now or timezone.now()
     status = LoyaltyStatus.objects.select_related("tier").filter(user=user).first()
     tiers = list(Tier.objects.all())
@@ -70,14 +71,16 @@ def rewards_for(user, *, now=None) -> Rewards:
     next_tier = None
     if higher:
         target = higher[0]
+        # The last day the oldest order in the window still counts, in the shopper's zone
+        # (the window is whole days of their calendar: ``loyalty_settings.window_start``).
         window = timedelta(days=loyalty_settings.get("LOYALTY_WINDOW_DAYS"))
+        tz = loyalty_settings.shopper_zone(user.pk)
         oldest = status.oldest_in_window_at if status else None
-        by = (oldest + window) if oldest else (now + window)
         next_tier = NextTier(
             tier=target,
             spend_needed=max(Decimal("0.00"), target.min_spend - spend),
             orders_needed=max(0, target.min_orders - orders),
-            by=by.astimezone(loyalty_settings.zone()).date(),
+            by=(oldest or now).astimezone(tz).date() + window,
         )
     coupons = [
         CouponView(coupon=c, description=rules.describe_coupon(c), state=_state(c, now))

@@ -36,14 +36,14 @@ SELECT a.user_id,
     a.spend_12m, a.orders_12m, a.spend_total, a.orders_total, a.oldest, a.last_at, %(now)s
 FROM (
     SELECT o.user_id,
-        COALESCE(SUM(CASE WHEN o.created_at >= %(since)s THEN o.total ELSE 0 END), 0)
+        COALESCE(SUM(CASE WHEN o.created_at >= {since} THEN o.total ELSE 0 END), 0)
             AS spend_12m,
-        SUM(CASE WHEN o.created_at >= %(since)s THEN 1 ELSE 0 END) AS orders_12m,
+        SUM(CASE WHEN o.created_at >= {since} THEN 1 ELSE 0 END) AS orders_12m,
         SUM(o.total) AS spend_total,
         COUNT(*) AS orders_total,
-        MIN(CASE WHEN o.created_at >= %(since)s THEN o.created_at END) AS oldest,
+        MIN(CASE WHEN o.created_at >= {since} THEN o.created_at END) AS oldest,
         MAX(o.created_at) AS last_at
-    FROM shop_order o
+    FROM shop_order o {zone_join}
     WHERE o.user_id IS NOT NULL AND o.status NOT IN ('cancelled', 'refunded') {user_filter}
     GROUP BY o.user_id
 ) a
@@ -54,6 +54,15 @@ ON CONFLICT (user_id) DO UPDATE SET tier_id = excluded.tier_id,
     oldest_in_window_at = excluded.oldest_in_window_at, last_order_at = excluded.last_order_at,
     computed_at = excluded.computed_at
 {only_changed}"""
+
+# PostgreSQL: the window starts at local midnight LOYALTY_WINDOW_DAYS days ago in each shopper's
+# own zone (their email preferences), else the store's; a zone PostgreSQL does not know counts
+# as none. SQLite (the embedded demo) uses the store's zone for everyone.
+ZONE_JOIN = """LEFT JOIN {subscriber} s ON s.user_id = o.user_id
+    LEFT JOIN (SELECT name FROM pg_timezone_names) z ON z.name = s.time_zone
+    CROSS JOIN LATERAL (SELECT {since} AS since) w"""
+ZONE_SINCE = """((((%(now)s::timestamptz AT TIME ZONE {zone})::date
+    - %(days)s)::timestamp) AT TIME ZONE {zone})"""
 
 # PostgreSQL: rewrite a row only when a figure changed (a re-run writes almost nothing)
 ONLY_CHANGED = """WHERE (loyalty_loyaltystatus.tier_id, loyalty_loyaltystatus.spend_12m,
@@ -79,8 +88,24 @@ def loyalty_refresh(*, user_ids: list[int] | None = None, now=None) -> int:
     orders, in two set-based statements. Net spend is the sum of order totals paid (after
     discounts); cancelled and refunded orders do not count. Returns the rows written."""
     now = now or timezone.now()
-    since = now - timedelta(days=loyalty_settings.get("LOYALTY_WINDOW_DAYS"))
-    params = {"now": now, "since": since}
+    days = int(loyalty_settings.get("LOYALTY_WINDOW_DAYS"))
+    store_zone = loyalty_settings.zone()
+    params = {
+        "now": now,
+        "since": loyalty_settings.window_start(now, store_zone, days),
+        "days": days,
+        "store_tz": store_zone.key,
+    }
+    zone_join, since = "", "%(since)s"
+    if connection.vendor == "postgresql":
+        from django.apps import apps
+
+        if apps.is_installed("personalization.outreach"):
+            subscriber = apps.get_model("outreach", "Subscriber")._meta.db_table
+            each = ZONE_SINCE.format(zone="COALESCE(z.name, %(store_tz)s)")
+            zone_join, since = ZONE_JOIN.format(subscriber=subscriber, since=each), "w.since"
+        else:
+            since = ZONE_SINCE.format(zone="%(store_tz)s")
     user_filter = ""
     if user_ids is not None:
         ids = [int(u) for u in user_ids]
@@ -91,7 +116,10 @@ def loyalty_refresh(*, user_ids: list[int] | None = None, now=None) -> int:
         only_changed = ONLY_CHANGED if connection.vendor == "postgresql" else ""
         cursor.execute(
             REFRESH_SQL.format(
-                user_filter=user_filter.format(col="o.user_id"), only_changed=only_changed
+                user_filter=user_filter.format(col="o.user_id"),
+                only_changed=only_changed,
+                zone_join=zone_join,
+                since=since,
             ),
             params,
         )
@@ -108,10 +136,46 @@ def loyalty_order_changed(*, order, created: bool) -> None:
         return
     loyalty_refresh(user_ids=[order.user_id])
     if not created and order.status in CANCELLED:
+        coupon_uses_release(order=order)
         rewards_revoke_unearned(
             user_id=order.user_id,
             because=f"order {order.number} was {order.get_status_display().lower()}",
         )
+
+
+@transaction.atomic
+def coupon_uses_release(*, order, now=None) -> int:
+    """Give back the coupon uses ``order`` consumed, once it is cancelled or refunded (issue 10:
+    a cancellation or refund must not cost the shopper the coupon; the same rule as a declined
+    payment, which rolls the use back).
+
+    Guarantees: each redemption is released at most once, however often this runs or whoever
+    runs it concurrently: the redemption row is claimed by a conditional UPDATE
+    (``released_at IS NULL``) and only the claimed rows decrement the coupon's ``uses`` and the
+    shopper's ``CouponUsage.uses`` (never below 0). Returns how many redemptions were released.
+    Coupons withdrawn meanwhile stay withdrawn (a use given back does not revive them).
+    """
+    from django.db.models import F
+
+    from .models import CouponRedemption, CouponUsage
+
+    now = now or timezone.now()
+    claimed = list(
+        CouponRedemption.objects.filter(order_id=order.pk, released_at=None)
+        .order_by("coupon_id")
+        .values_list("pk", "coupon_id", "shopper_key")
+    )
+    released = 0
+    for pk, coupon_id, key in claimed:
+        if not CouponRedemption.objects.filter(pk=pk, released_at=None).update(released_at=now):
+            continue  # released by a concurrent run
+        Coupon.objects.filter(pk=coupon_id, uses__gt=0).update(uses=F("uses") - 1)
+        if key:
+            CouponUsage.objects.filter(coupon_id=coupon_id, shopper_key=key, uses__gt=0).update(
+                uses=F("uses") - 1
+            )
+        released += 1
+    return released
 
 
 @transaction.atomic

@@ -28,3 +28,41 @@ def zone() -> ZoneInfo:
 
 def local_today(now) -> date:
     return now.astimezone(zone()).date()
+
+
+def shopper_zones(user_ids) -> dict[int, ZoneInfo]:
+    """Each shopper's own time zone (the one they gave in their email preferences), for
+    ``user_ids``; shoppers without one, or with a name ``zoneinfo`` does not know, are left
+    out (callers fall back to the store's zone, ``zone()``). One query; none when the outreach
+    app is not installed. Birthdays and the 12-month window are counted in these zones
+    (STYLE.md 20: time is stored in UTC and converted at the edge)."""
+    from zoneinfo import ZoneInfoNotFoundError
+
+    from django.apps import apps
+
+    ids = list(user_ids)
+    if not ids or not apps.is_installed("personalization.outreach"):
+        return {}
+    subscriber = apps.get_model("outreach", "Subscriber")
+    zones = {}
+    rows = subscriber.objects.filter(user_id__in=ids).exclude(time_zone="")
+    for user_id, name in rows.values_list("user_id", "time_zone").iterator(5000):
+        try:
+            zones[user_id] = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return zones
+
+
+def shopper_zone(user_id) -> ZoneInfo:
+    """The shopper's own time zone, else the store's."""
+    return shopper_zones([user_id]).get(user_id) or zone()
+
+
+def window_start(now, tz: ZoneInfo, days: int):
+    """The first instant of the loyalty window in zone ``tz``: local midnight ``days`` days
+    before the local date of ``now`` (so the window is whole days of the shopper's calendar)."""
+    from datetime import datetime, time, timedelta
+
+    start = now.astimezone(tz).date() - timedelta(days=days)
+    return datetime.combine(start, time.min, tzinfo=tz)

@@ -143,8 +143,12 @@ class SpendThreshold(TriggerType):
 
 
 class Birthday(TriggerType):
-    """Birthdays within ``threshold`` days (default 7) from today, in the store's time zone
-    (``LOYALTY_TIME_ZONE``), only for shoppers whose latest birthday consent is a grant."""
+    """Birthdays within ``threshold`` days (default 7) from today, where "today" is the date in
+    the shopper's own time zone (their email preferences; else the store's,
+    ``LOYALTY_TIME_ZONE``), only for shoppers whose latest birthday consent is a grant.
+
+    The SQL reads the birthdays of a day wider on each side than the store's range (every zone
+    is within a day of UTC's date); each candidate is then checked against their own date."""
 
     trigger = Trigger.BIRTHDAY
     source = "granted"
@@ -153,28 +157,35 @@ class Birthday(TriggerType):
     def candidates(self, rule, *, now):
         from social.models import ConsentRecord, SocialProfile
 
-        from .settings import local_today
+        from .settings import local_today, shopper_zones, zone
 
-        today = local_today(now)
         days = max(0, int(rule.threshold or 7))
-        dates = [today + timedelta(days=d) for d in range(days + 1)]
+        store_today = local_today(now)
+        wide = [store_today + timedelta(days=d) for d in range(-1, days + 2)]
         on_day = Q()
-        for day in dates:
+        for day in wide:
             on_day |= Q(birthday_month=day.month, birthday_day=day.day)
         latest = (
             ConsentRecord.objects.filter(user=OuterRef("user_id"), category=self.consent)
             .order_by("-id")
             .values("action")[:1]
         )
-        rows = (
+        rows = list(
             SocialProfile.objects.filter(on_day)
             .annotate(consent=Subquery(latest))
             .filter(consent=ConsentRecord.Action.GRANTED)
             .values_list("user_id", "birthday_month", "birthday_day")
+            .iterator(5000)
         )
+        zones = shopper_zones(user_id for user_id, _, _ in rows)
+        store_zone = zone()
         result = []
-        for user_id, month, day in rows.iterator(5000):
-            year = next(d.year for d in dates if (d.month, d.day) == (month, day))
+        for user_id, month, day in rows:
+            today = now.astimezone(zones.get(user_id, store_zone)).date()
+            dates = [today + timedelta(days=d) for d in range(days + 1)]
+            year = next((d.year for d in dates if (d.month, d.day) == (month, day)), None)
+            if year is None:
+                continue
             result.append(
                 Candidate(
                     user_id,

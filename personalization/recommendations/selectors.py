@@ -105,6 +105,7 @@ def popular_picks() -> PickList:
     if cached is None:
         limit = int(conf.get("RECOMMENDATIONS_PICKS"))
         cached = PickList("anonymous", _cards(get_backend().popular(limit=limit)))
+        cache_unlink([FRAGMENT_KEY.format("anon")])  # fragments of an older list
         cache.set(POPULAR_KEY, cached, conf.get("RECOMMENDATIONS_SHARED_CACHE_SECONDS"))
     return cached
 
@@ -123,6 +124,7 @@ def picks_for(user) -> PickList:
     if cached is not None:
         return cached
     result = decide_picks(user=user)
+    cache_unlink([FRAGMENT_KEY.format(user.pk)])  # fragments of an older decision
     cache.set(key, result, conf.get("RECOMMENDATIONS_CACHE_SECONDS"))
     return result
 
@@ -176,14 +178,72 @@ def also_bought(product_id: int) -> tuple[PickCard, ...]:
     return cached
 
 
+FRAGMENT_KEY = "rec:html:{}"  # one hash per shopper ("anon": every anonymous visitor)
+
+
+def _fragment_store():
+    """(raw Redis client, full key for a cache key) or (None, None) off Redis."""
+    from personalization.selectors import _redis_client
+
+    client = _redis_client()
+    if client is None:
+        return None, None
+    prefix, _, suffix = cache.make_key("\x00").partition("\x00")
+    return client, lambda key: f"{prefix}{key}{suffix}"
+
+
+def picks_fragment(user, *, product_id: int | None = None, limit: int = 8, skip=()) -> str:
+    """The rendered "Picked for you" fragment for ``user`` (HTML, safe to insert).
+
+    Once warm this is one cache read (Redis HGET on the shopper's fragment hash, field = the
+    variant: product page, limit, cards skipped), no query and no rendering. The hash is
+    forgotten with the shopper's picks (``picks_cache_forget``, a new decision), and the
+    anonymous one with the popular list (``shared_cache_forget``), so a fragment never shows
+    other picks than the stored decision; one shopper's hash is never another's (the user id
+    is its key). Off Redis (the embedded demo) the hash is a dict in one cache entry.
+    """
+    from django.template.loader import render_to_string
+
+    signed_in = bool(user is not None and getattr(user, "is_authenticated", False))
+    exclude = sorted({int(pk) for pk in skip} | ({product_id} if product_id else set()))
+    variant = f"{limit}:{','.join(map(str, exclude))}"
+    key = FRAGMENT_KEY.format(user.pk if signed_in else "anon")
+    client, full = _fragment_store()
+    if client is not None:
+        html = client.hget(full(key), variant)
+        if html is not None:
+            return html.decode()
+    else:
+        html = (cache.get(key) or {}).get(variant)
+        if html is not None:
+            return html
+    picks = picks_for(user)  # a new decision forgets the hash first (see picks_for)
+    html = render_to_string(
+        "recommendations/_picks.html",
+        {"picks": picks, "cards": picks.without(exclude, limit), "signed_in": signed_in},
+    )
+    ttl = conf.get(
+        "RECOMMENDATIONS_CACHE_SECONDS" if signed_in else "RECOMMENDATIONS_SHARED_CACHE_SECONDS"
+    )
+    if client is not None:
+        pipe = client.pipeline()
+        pipe.hset(full(key), variant, html.encode())
+        pipe.expire(full(key), int(ttl), nx=True)
+        pipe.execute()
+    else:
+        cache.set(key, {**(cache.get(key) or {}), variant: html}, ttl)
+    return html
+
+
 def picks_cache_forget(user_ids) -> None:
-    """Forget the cached picks of ``user_ids`` (their next page decides again)."""
-    cache_unlink(USER_KEY.format(pk) for pk in user_ids)
+    """Forget the cached picks of ``user_ids`` and their fragments (their next page decides
+    again)."""
+    cache_unlink(key for pk in user_ids for key in (USER_KEY.format(pk), FRAGMENT_KEY.format(pk)))
 
 
 def shared_cache_forget() -> None:
     """Forget the shared popular list; "also bought" entries expire on their own (short TTL)."""
-    cache.delete(POPULAR_KEY)
+    cache_unlink([POPULAR_KEY, FRAGMENT_KEY.format("anon")])
 
 
 def latest_decision(*, user) -> PickDecision | None:

@@ -77,3 +77,47 @@ class SegmentMembershipHistory(models.Model):
 
     def __str__(self):
         return f"{self.user_id} {self.action} {self.segment_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ProfileSnapshot(models.Model):
+    """The narrow columns of the preference profile that segment rules read, copied once per
+    refresh run into a temporary table (PostgreSQL, ``ON COMMIT DROP``).
+
+    A profile row is ~1.2 kB (mostly affinities) and the table outgrows shared_buffers at
+    100,000 shoppers: each segment re-read it. The refresh copies these columns once (~60 B a
+    row) and every rule except affinity reads the copy (EXPLAIN ANALYZE in docs/segments.md).
+    Never migrated: ``services.refresh_snapshot_create`` makes it for the run's transaction.
+    """
+
+    user_id = models.IntegerField(primary_key=True)
+    order_count = models.PositiveIntegerField(default=0)
+    monetary = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    last_purchase_at = models.DateTimeField(null=True)
+    sentiment_sum = models.FloatField(default=0)
+    sentiment_count = models.PositiveIntegerField(default=0)
+    intents = models.JSONField(default=dict)
+    demographics = models.JSONField(default=dict)
+
+    class Meta:
+        managed = False
+        db_table = "segments_profile_snapshot"
+
+    def __str__(self):
+        return f"profile of {self.user_id}"
+
+
+class ConsentSnapshot(models.Model):
+    """(shopper, category) whose latest consent record is a grant, copied once per refresh run
+    into a temporary table (PostgreSQL), so demographic rules do not look up each member's
+    latest consent record one by one."""
+
+    id = models.BigAutoField(primary_key=True)
+    user_id = models.IntegerField()
+    category = models.CharField(max_length=40)
+
+    class Meta:
+        managed = False
+        db_table = "segments_consent_snapshot"
+
+    def __str__(self):
+        return f"{self.user_id} shares {self.category}"

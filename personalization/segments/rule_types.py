@@ -114,7 +114,7 @@ class AffinityRule(_Rule):
 
     def compile(self, params):
         key = f"{params['dimension']}:{params['value']}"
-        return profile_q(**{f"affinities__{key}__gte": self._raw_threshold(params)})
+        return profile_q(full=True, **{f"affinities__{key}__gte": self._raw_threshold(params)})
 
     def evaluate(self, ctx, params):
         if ctx.profile is None:
@@ -528,13 +528,11 @@ class SegmentRule(_Rule):
         return {"segment": slug}
 
     def _sub_env(self, slug):
-        from .rules import Env
-
         current = env()
         if slug in current.stack:
             chain = " → ".join((*current.stack, slug))
             raise RuleError(f"segment {slug!r} refers back to itself ({chain}).")
-        return Env(now=current.now, stack=(*current.stack, slug), _rfm=current._rfm)
+        return current.nested(slug)
 
     def _rules(self, slug):
         from .models import Segment

@@ -83,12 +83,14 @@ class RfmCuts:
         return 1 + sum(1 for cut in getattr(self, dimension) if value > cut)
 
 
-def _rfm_cuts() -> RfmCuts | None:
+def _rfm_cuts(*, snapshot: bool = False) -> RfmCuts | None:
     from personalization.models import PreferenceProfile
+
+    from .models import ProfileSnapshot
 
     buyers = PreferenceProfile.objects.filter(order_count__gt=0, last_purchase_at__isnull=False)
     if connection.vendor == "postgresql":
-        table = PreferenceProfile._meta.db_table
+        table = (ProfileSnapshot if snapshot else PreferenceProfile)._meta.db_table
         with connection.cursor() as cursor:
             quintiles = "percentile_disc(ARRAY[0.2, 0.4, 0.6, 0.8]) WITHIN GROUP"
             cursor.execute(
@@ -124,12 +126,19 @@ class Env:
     now: datetime = field(default_factory=timezone.now)
     stack: tuple[str, ...] = ()
     _rfm: object = field(default=False, repr=False)
+    # True inside a PostgreSQL refresh run: rules read the run's narrow temporary copies of
+    # the profile and consent tables (``ProfileSnapshot`` / ``ConsentSnapshot``).
+    snapshot: bool = False
 
     @property
     def rfm(self) -> RfmCuts | None:
         if self._rfm is False:
-            self._rfm = _rfm_cuts()
+            self._rfm = _rfm_cuts(snapshot=self.snapshot)
         return self._rfm
+
+    def nested(self, slug: str) -> Env:
+        """The same environment one segment deeper (a segment rule, a segment's own tree)."""
+        return Env(now=self.now, stack=(*self.stack, slug), _rfm=self._rfm, snapshot=self.snapshot)
 
 
 _ENV: contextvars.ContextVar[Env | None] = contextvars.ContextVar("segment_env", default=None)
@@ -307,11 +316,17 @@ def range_words(params, unit="", money=False) -> str:
 # --- building blocks over other tables -------------------------------------------------------
 
 
-def profile_q(q: Q | None = None, **lookups) -> Q:
-    """Shoppers whose stored preference profile matches ``q`` / ``lookups`` (one sub-select)."""
+def profile_q(q: Q | None = None, *, full: bool = False, **lookups) -> Q:
+    """Shoppers whose stored preference profile matches ``q`` / ``lookups`` (one sub-select).
+
+    Inside a refresh run the sub-select reads the run's narrow profile copy, unless ``full``
+    (the rule needs a column the copy leaves out: affinities)."""
     from personalization.models import PreferenceProfile
 
-    profiles = PreferenceProfile.objects.all()
+    from .models import ProfileSnapshot
+
+    model = ProfileSnapshot if env().snapshot and not full else PreferenceProfile
+    profiles = model.objects.all()
     if q is not None:
         profiles = profiles.filter(q)
     return Q(pk__in=profiles.filter(**lookups).values("user_id"))
@@ -321,6 +336,10 @@ def consent_granted_q(category: str) -> Q:
     """Shoppers whose latest consent record for ``category`` is a grant (their consent now)."""
     from social.models import ConsentRecord
 
+    if env().snapshot:
+        from .models import ConsentSnapshot
+
+        return Q(pk__in=ConsentSnapshot.objects.filter(category=category).values("user_id"))
     later = ConsentRecord.objects.filter(
         user_id=OuterRef("user_id"), category=category, id__gt=OuterRef("id")
     )

@@ -179,3 +179,37 @@ def test_pick_winner_sends_all_traffic_to_the_winner(setup):
     assert (a.weight, b.weight) == (0, 100)
     banner.refresh_from_db()
     assert banner.winner_picked_at is not None
+
+
+def test_an_anonymous_visitor_gets_banners_from_what_their_session_browsed_lately(client):
+    """A category banner follows an anonymous visitor from the product they looked at to the
+    home page (their session's recent events), and never reaches another visitor."""
+    from tests.factories import CategoryFactory, ProductFactory
+
+    outdoor = CategoryFactory(name="Outdoor")
+    tent = ProductFactory(name="Tent", category=outdoor)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        browsing = Banner.objects.create(name="Outdoor", placement=Placement.HOME_HERO, priority=5)
+        browsing.categories.add(outdoor)
+        BannerVariant.objects.create(banner=browsing, name="A", headline="Gear for the hills")
+        default = Banner.objects.create(name="Everyone", placement=Placement.HOME_HERO)
+        BannerVariant.objects.create(banner=default, name="A", headline="Hello everybody")
+        services.banners_changed()
+
+    home = client.get("/").content.decode()
+    assert "Hello everybody" in home and "Gear for the hills" not in home, "nothing browsed yet"
+    assert client.get(tent.get_absolute_url()).status_code == 200  # records the view event
+    from personalization.models import Event
+
+    assert Event.objects.filter(product=tent, user__isnull=True).exists(), "precondition"
+
+    home = client.get("/").content.decode()
+    assert "Gear for the hills" in home and "Hello everybody" not in home
+    services.banner_decisions_flush()
+    decision = BannerDecision.objects.filter(banner=browsing).latest("pk")
+    assert (decision.reason, decision.category_id) == ("browsing", outdoor.pk)
+
+    from django.test import Client
+
+    stranger = Client().get("/").content.decode()
+    assert "Hello everybody" in stranger and "Gear for the hills" not in stranger

@@ -242,3 +242,36 @@ def test_revoking_the_birthday_consent_withdraws_the_unused_birthday_coupon():
     coupon.refresh_from_db()
     assert coupon.revoked_at is not None
     assert coupon.revoked_reason == "you stopped sharing your birthday with us"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", [Order.Status.CANCELLED, Order.Status.REFUNDED])
+def test_cancelling_or_refunding_an_order_gives_the_coupon_use_back_once(shipping, status):
+    from personalization.loyalty.models import CouponRedemption, CouponUsage
+    from personalization.loyalty.services import coupon_uses_release
+    from tests.loyalty_factories import make_coupon
+
+    coupon = make_coupon(code="ONLYONE", max_uses=1, max_uses_per_shopper=1)
+    shopper = UserFactory()
+    order = buy(user=shopper, shipping=shipping, codes=["ONLYONE"])
+    assert order.discount_total > 0
+    coupon.refresh_from_db()
+    assert coupon.uses == 1, "precondition: the order used the coupon"
+
+    order_set_status(order_id=order.pk, status=status)
+
+    coupon.refresh_from_db()
+    assert coupon.uses == 0
+    usage = CouponUsage.objects.get(coupon=coupon, shopper_key=f"user:{shopper.pk}")
+    assert usage.uses == 0
+    redemption = CouponRedemption.objects.get(coupon=coupon, order=order)
+    assert redemption.released_at is not None, "the redemption stays, marked as given back"
+    order.refresh_from_db()
+    assert coupon_uses_release(order=order) == 0, "a second release gives nothing back"
+    coupon.refresh_from_db()
+    assert coupon.uses == 0
+    # the use is free again: for the same shopper (per-shopper limit) and for anyone (max uses)
+    again = buy(user=shopper, shipping=shipping, codes=["ONLYONE"])
+    assert again.discount_total > 0
+    coupon.refresh_from_db()
+    assert coupon.uses == 1

@@ -251,3 +251,43 @@ def test_home_page_with_warm_picks_costs_no_more_queries_than_without(store, cli
         client.get(reverse("shop:home"))
     assert not [q for q in warm.captured_queries if "recommendations_" in q["sql"]]
     assert not [q for q in warm.captured_queries if "personalization_event" in q["sql"]]
+
+
+def test_warm_picks_fragment_is_served_from_the_cache_per_shopper(store, django_assert_num_queries):
+    """The "Picked for you" fragment: rendered once per shopper and decision, then read from the
+    cache with no query and no template rendering; never one shopper's fragment for another;
+    a new decision (personalization off) renders afresh."""
+    from django.test.signals import template_rendered
+
+    ann, bob = UserFactory(), UserFactory()
+    buy(ann, store["tent"])
+    buy(bob, store["pan"], order="O2")
+    building.build_full()
+    recommendation_data_refresh()
+    rendered = []
+
+    def count(sender, template, **kwargs):
+        rendered.append(template.name)
+
+    template_rendered.connect(count)
+    try:
+        first = selectors.picks_fragment(ann)
+        assert "Picked for you" in first and 'data-picks="personal"' in first
+        assert "recommendations/_picks.html" in rendered, "precondition: the cold path renders"
+        rendered.clear()
+        with django_assert_num_queries(0):
+            again = selectors.picks_fragment(ann)
+        assert again == first and rendered == [], "warm: no query, no rendering"
+
+        bobs = selectors.picks_fragment(bob)
+        assert bobs != first, "another shopper gets their own fragment"
+        assert store["pan"].pk not in [c.product_id for c in selectors.picks_for(bob).cards]
+
+        on_product = selectors.picks_fragment(ann, product_id=store["stove"].pk, limit=4)
+        assert "Camp Stove" not in on_product and "Camp Stove" in first
+
+        services.personalization_set_enabled(user=ann, enabled=False)
+        off = selectors.picks_fragment(ann)
+        assert "Personalization is off" in off and 'data-picks="off"' in off
+    finally:
+        template_rendered.disconnect(count)

@@ -212,3 +212,72 @@ def test_admin_refuses_a_bad_rule_with_a_form_error(staff_client):
     change = staff_client.get(reverse("admin:segments_segment_change", args=[segment.pk]))
     assert b"You are 25\xe2\x80\x9334 and shared your age with us" in change.content
     assert b"Last refreshed: never" in change.content
+
+
+def test_refresh_emits_segment_entered_and_left_webhooks_per_shopper():
+    """Each entry and exit of a refresh becomes one webhook message once the refresh commits."""
+    from webhooks.models import WebhookEndpoint, WebhookMessage
+    from webhooks.services import subscribed_events
+
+    WebhookEndpoint.objects.create(
+        url="https://hooks.invalid/segments", events=["segment.entered", "segment.left"]
+    )
+    assert {"segment.entered", "segment.left"} <= subscribed_events()
+    ann, bob = UserFactory(username="ann"), UserFactory(username="bob")
+    share(ann)
+    share(bob, age="45-54")
+    segment = make_segment("young", AGE)
+    refresh(segment_ids=[segment.pk])
+    entered = WebhookMessage.objects.filter(event="segment.entered")
+    assert [m.payload["customer_id"] for m in entered] == [ann.pk]
+    payload = entered.get().payload
+    assert (payload["segment_id"], payload["segment_slug"]) == (segment.pk, "young")
+    assert payload["at"]
+
+    services.segment_save_rules(
+        segment=segment,
+        rules={"op": "and", "rules": [{"type": "age_band", "params": {"bands": ["45-54"]}}]},
+    )
+    refresh(segment_ids=[segment.pk])
+    left = WebhookMessage.objects.filter(event="segment.left")
+    assert [m.payload["customer_id"] for m in left] == [ann.pk]
+    assert sorted(m.payload["customer_id"] for m in entered.all()) == sorted([ann.pk, bob.pk])
+    refresh(segment_ids=[segment.pk])
+    assert WebhookMessage.objects.filter(event__startswith="segment.").count() == 3, (
+        "a refresh that changes nothing emits nothing"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_refreshes_at_once_write_each_entry_once():
+    """Real threads on PostgreSQL: the second run waits for the first's segment locks and then
+    finds nothing to change, so every shopper has one membership and one history row."""
+    import threading
+
+    from django.db import connection
+
+    shoppers = [UserFactory(username=f"s{n}") for n in range(6)]
+    for user in shoppers:
+        share(user)
+    segment = make_segment("young", AGE)
+    barrier, errors, results = threading.Barrier(2), [], []
+
+    def run():
+        try:
+            barrier.wait(timeout=60)
+            results.append(services.segments_refresh(segment_ids=[segment.pk]))
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == [] and len(results) == 2
+    assert sorted(r.entered for r in results) == [0, 6]
+    assert SegmentMembership.objects.filter(segment=segment).count() == 6
+    history = SegmentMembershipHistory.objects.filter(segment=segment, action="entered")
+    assert history.count() == 6

@@ -155,13 +155,25 @@ def _random_tree(rng, categories, brands, depth=0):
     return _random_leaf(rng, categories, brands)
 
 
-def test_compiled_sql_matches_python_evaluation_on_random_profiles():
+@pytest.mark.parametrize("snapshot", [False, True], ids=["tables", "refresh-snapshot"])
+def test_compiled_sql_matches_python_evaluation_on_random_profiles(snapshot):
+    """Also as a refresh compiles it: over the run's temporary copies of the profile and
+    consent tables (PostgreSQL), which must say exactly what the tables say."""
     rng = random.Random(9)
     now = timezone.now()
     categories = [CategoryFactory(), CategoryFactory()]
     brands = [BrandFactory()]
     users = _random_shoppers(rng, now, categories, brands)
-    env = Env(now=now)
+    if snapshot:
+        from django.db import connection
+
+        from personalization.segments.services import refresh_snapshot_create
+
+        if connection.vendor != "postgresql":
+            pytest.skip("the refresh snapshot is PostgreSQL's")
+        with connection.cursor() as cursor:
+            refresh_snapshot_create(cursor)
+    env = Env(now=now, snapshot=snapshot)
     contexts = [Context.for_user(user, env=env) for user in users]
     assert env.rfm is not None, "the random shoppers include buyers, so RFM cuts exist"
     non_trivial = 0

@@ -25,6 +25,10 @@ def banner(context, placement):
             visitor = anonymous_id(request)
     # Category and product pages put the category chain in "breadcrumbs": what is browsed now.
     category_ids = tuple(node.id for node in context.get("breadcrumbs") or ())
+    if visitor:  # anonymous: what this session browsed lately counts too, not only this page
+        from ..selectors import visitor_recent_categories
+
+        category_ids = visitor_recent_categories(visitor, current=category_ids)
     choice = banner_choose(
         placement=placement, user=user, visitor=visitor, category_ids=category_ids
     )

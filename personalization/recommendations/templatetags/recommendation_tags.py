@@ -2,26 +2,28 @@
 one cache key each once warm (see ``recommendations.selectors``)."""
 
 from django import template
+from django.utils.safestring import mark_safe
 
 from .. import selectors
 
 register = template.Library()
 
 
-@register.inclusion_tag("recommendations/_picks.html", takes_context=True)
+@register.simple_tag(takes_context=True)
 def picked_for_you(context, product=None, limit=8, skip=()):
-    """The visitor's picks; on a product page, without that product and ``skip`` cards."""
+    """The visitor's picks; on a product page, without that product and ``skip`` cards.
+
+    The fragment comes from the cache once warm (``selectors.picks_fragment``)."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    picks = selectors.picks_for(user)
-    exclude = {getattr(card, "product_id", card) for card in skip or ()}
-    if product is not None:
-        exclude.add(product.pk)
-    return {
-        "picks": picks,
-        "cards": picks.without(exclude, int(limit)),
-        "signed_in": bool(user and user.is_authenticated),
-    }
+    skip_ids = [getattr(card, "product_id", card) for card in skip or ()]
+    html = selectors.picks_fragment(
+        user,
+        product_id=product.pk if product is not None else None,
+        limit=int(limit),
+        skip=skip_ids,
+    )
+    return mark_safe(html)  # noqa: S308 - rendered by our own autoescaped template
 
 
 @register.simple_tag
