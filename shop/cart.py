@@ -131,31 +131,97 @@ def cart_remove(*, cart: Cart, item_id) -> None:
     cart_set_quantity(cart=cart, item_id=item_id, quantity=0)
 
 
+@dataclass
+class CartMerge:
+    """What ``cart_merge`` did: the shopper's cart and, in words, every change the store made
+    to it on its own (shown to the shopper as messages at sign-in)."""
+
+    cart: Cart | None
+    changes: list[str]
+
+
 @transaction.atomic
-def cart_merge(*, anon_id: str, user) -> Cart | None:
-    """Move an anonymous cart's lines into the shopper's cart at sign-in, capped at stock."""
-    anon_cart = Cart.objects.filter(session_key=anon_id).first() if anon_id else None
+def cart_merge(*, anon_id: str, user) -> CartMerge:
+    """Move an anonymous cart's lines and codes into the shopper's saved cart at sign-in.
+
+    Rules: a variant in both carts gets the sum of both quantities, capped at stock and at
+    MAX_QUANTITY; a line whose variant is out of stock or no longer sold is not carried over;
+    codes are carried over up to MAX_CODES. Every one of these changes is returned in words
+    (``CartMerge.changes``), so the shopper is told what the store did and why (issue 17,
+    item 8). Without a saved cart, the anonymous cart simply becomes the shopper's (no change).
+    """
+    anon_cart = (
+        Cart.objects.select_for_update().filter(session_key=anon_id).first() if anon_id else None
+    )
     if anon_cart is None:
-        return None
-    user_cart = Cart.objects.filter(user=user).first()
+        return CartMerge(cart=None, changes=[])
+    user_cart = Cart.objects.select_for_update().filter(user=user).first()
     if user_cart is None:
         anon_cart.session_key = None
         anon_cart.user = user
         anon_cart.save(update_fields=["session_key", "user"])
-        return anon_cart
-    existing = {item.variant_id: item for item in user_cart.items.select_related("variant")}
-    for item in anon_cart.items.select_related("variant"):
+        return CartMerge(cart=anon_cart, changes=[])
+    changes: list[str] = []
+    saved_items = user_cart.items.select_related("variant__product")
+    existing = {item.variant_id: item for item in saved_items}
+    carried = set()
+    for item in anon_cart.items.select_related("variant__product"):
+        variant = item.variant
         target = existing.get(item.variant_id)
-        limit = min(item.variant.stock, MAX_QUANTITY)
+        if not variant.product.is_active:
+            changes.append(f"{variant} is no longer sold, so it was not added to your cart.")
+            continue
+        limit = min(variant.stock, MAX_QUANTITY)
+        if limit <= 0:
+            changes.append(f"{variant} is out of stock, so it was not added to your cart.")
+            continue
+        saved = target.quantity if target else 0
+        wanted = item.quantity + saved
+        quantity = min(wanted, limit)
         if target:
-            target.quantity = max(1, min(target.quantity + item.quantity, limit))
-            target.save(update_fields=["quantity"])
-        elif limit > 0:
-            CartItem.objects.create(
-                cart=user_cart, variant=item.variant, quantity=min(item.quantity, limit)
+            carried.add(target.pk)
+            if target.quantity != quantity:
+                target.quantity = quantity
+                target.save(update_fields=["quantity"])
+            if quantity < wanted:
+                changes.append(
+                    f"{variant}: you had {saved} saved in your cart and added {item.quantity}; "
+                    f"only {quantity} can be ordered, so your cart has {quantity}."
+                )
+            else:
+                changes.append(
+                    f"{variant}: the {item.quantity} you added and the {saved} saved in your "
+                    f"cart from an earlier visit make {quantity}."
+                )
+        else:
+            CartItem.objects.create(cart=user_cart, variant=variant, quantity=quantity)
+            if quantity < wanted:
+                changes.append(
+                    f"{variant}: only {quantity} can be ordered, so your cart has {quantity} "
+                    f"instead of {wanted}."
+                )
+    saved_only = [item for item in existing.values() if item.pk not in carried]
+    if saved_only:
+        count = sum(item.quantity for item in saved_only)
+        changes.append(
+            f"Your cart also holds {count} item{'s' if count != 1 else ''} you saved on an "
+            "earlier visit."
+        )
+    codes = list(user_cart.coupon_codes or [])
+    for code in anon_cart.coupon_codes or []:
+        if code in codes:
+            continue
+        if len(codes) >= MAX_CODES:
+            changes.append(
+                f"The code {code} was not kept: an order can use at most {MAX_CODES} codes."
             )
+            continue
+        codes.append(code)
+    if codes != list(user_cart.coupon_codes or []):
+        user_cart.coupon_codes = codes
+        user_cart.save(update_fields=["coupon_codes", "updated_at"])
     anon_cart.delete()
-    return user_cart
+    return CartMerge(cart=user_cart, changes=changes)
 
 
 @dataclass
@@ -168,11 +234,11 @@ class CartLine:
     @property
     def problem(self) -> str:
         if not self.item.variant.product.is_active:
-            return "No longer sold."
+            return "No longer sold: please remove it to check out."
         if self.available <= 0:
-            return "Out of stock."
+            return "Out of stock since you added it: please remove it to check out."
         if self.item.quantity > self.available:
-            return f"Only {self.available} left."
+            return f"Only {self.available} left: lower the quantity to check out."
         return ""
 
 

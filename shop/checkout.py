@@ -117,8 +117,9 @@ def order_place(
         for item in items:
             variant = variants.get(item.variant_id)
             if variant is None or not variant.product.is_active:
+                name = str(variant) if variant is not None else "An item in your cart"
                 raise ProductUnavailable(
-                    "An item in your cart is no longer sold; please remove it."
+                    f"{name} is no longer sold; please remove it from your cart."
                 )
             if variant.stock < item.quantity:
                 left = f"only {variant.stock} left" if variant.stock else "it is out of stock"

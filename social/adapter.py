@@ -103,16 +103,47 @@ class AgoraSocialAccountAdapter(DefaultSocialAccountAdapter):
         """
         addresses = sociallogin.email_addresses
         email = addresses[0].email if addresses else ""
-        if not email or assess_unique_email(email) is not False:
+        if not email:
+            return
+        unique = assess_unique_email(email)
+        if unique is True:
             return
         provider = sociallogin.provider
         permissions = reverse("social:permissions", args=[provider.sub_id])
+        if unique is None:
+            # ACCOUNT_EMAIL_VERIFICATION=mandatory with enumeration prevention: allauth would go
+            # on to say "a verification email was sent" and send none (issue 17, item 5). The
+            # page does not confirm that the account exists; the address's owner is told by an
+            # email that is really sent, with the way to sign in and then connect.
+            self._email_existing_account(
+                request, email=email, provider=provider, next_url=permissions
+            )
+            self._fail(
+                request,
+                f"We sent an email to {email} with the next step. Nothing was shared and you "
+                "are not signed in.",
+                reverse("account_login"),
+            )
         self._fail(
             request,
             f"An Agora account already uses {email}. Sign in to it first; then you can "
             f"connect {provider.name} on the same screen. Nothing was shared.",
             f"{reverse('account_login')}?{urlencode({'next': permissions})}",
         )
+
+    def _email_existing_account(self, request, *, email: str, provider, next_url: str) -> None:
+        """Tell the owner of ``email`` (an existing account) how to sign in and connect
+        ``provider``; sent at once through allauth's adapter (EMAIL_BACKEND)."""
+        adapter = get_account_adapter(request)
+        login = f"{reverse('account_login')}?{urlencode({'next': next_url})}"
+        context = {
+            "email": email,
+            "provider_name": provider.name,
+            "login_url": request.build_absolute_uri(login),
+            "reset_url": request.build_absolute_uri(reverse("account_reset_password")),
+            "permissions_url": request.build_absolute_uri(next_url),
+        }
+        adapter.send_mail("account/email/social_existing_account", email, context)
 
     def save_user(self, request, sociallogin, form=None):
         user = super().save_user(request, sociallogin, form=form)

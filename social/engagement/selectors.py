@@ -243,3 +243,35 @@ def store_social_accounts() -> list[StoreSocialAccount]:
 
 def profile_of_handle(handle: str) -> PublicProfile | None:
     return PublicProfile.objects.filter(handle__iexact=handle).first()
+
+
+def public_profile_urls(usernames) -> dict[str, str]:
+    """For the given usernames (any case), ``{lower-case username: profile URL}`` of those
+    whose profile is public and whose account is active; one query, none for an empty list.
+    Private profiles and unknown names are absent, so callers leave them as plain text."""
+    from django.db.models.functions import Lower
+
+    wanted = {str(name).lower() for name in usernames if name}
+    if not wanted:
+        return {}
+    rows = (
+        PublicProfile.objects.filter(is_public=True, user__is_active=True)
+        .annotate(username_lower=Lower("user__username"))
+        .filter(username_lower__in=wanted)
+        .values_list("username_lower", "handle")
+    )
+    return {name: reverse("engagement:profile", kwargs={"handle": handle}) for name, handle in rows}
+
+
+def public_profile_url(user) -> str | None:
+    """The URL of ``user``'s public profile when it is public, else None. Reads
+    ``user.public_profile`` (select_related it to keep a list page's queries constant)."""
+    if user is None or not getattr(user, "is_active", False):
+        return None
+    try:
+        profile = user.public_profile
+    except PublicProfile.DoesNotExist:
+        return None
+    if profile is None or not profile.is_public:
+        return None
+    return profile.get_absolute_url()

@@ -223,6 +223,9 @@ def follow(request, handle):
             "profile": profile,
             "following": action == "follow",
             "next": next_url,
+            # The follower count on the page follows at once (an out-of-band swap).
+            "counts": selectors.follow_counts(profile.user) if profile else None,
+            "oob_count": profile is not None,
         }
         return render(request, "engagement/_follow_button.html", context)
     name = profile.name if profile else handle

@@ -109,9 +109,21 @@ class PostAdmin(ServiceChangeAdmin):
     list_filter = ["is_hidden", "is_deleted", "created_at"]
     search_fields = ["body", "author__email", "topic__title"]
     list_select_related = ["topic", "author"]
-    raw_id_fields = ["topic", "author"]
-    readonly_fields = ["body_html", "mentioned_products", "sentiment", "intents", "analysed_at"]
+
+    # Posts are written, edited and deleted in the forum, through the one permission rule
+    # (services.post_write_refusal): the admin moderates by hiding, so the text, the author and
+    # the topic are read-only here and posts cannot be added or deleted from it (adding or
+    # deleting a row here skipped the rule, the numbering, the counts and the rendering).
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Post._meta.concrete_fields if f.name not in {"id", "is_hidden"}]
+
     actions = ["hide_posts"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     def save_model(self, request, obj, form, change):
         """Hiding goes through the service (reports resolved, moderation log)."""

@@ -1,15 +1,29 @@
 """Markdown to safe HTML. Every post goes through ``render_post``; nothing else reaches a page.
 
-Two layers: raw HTML in the source is escaped before Markdown sees it, and the HTML Markdown
-produces is cleaned by nh3 with a short allow-list (no script, style, event handler, image,
-iframe, SVG; only http, https and mailto URLs).
+What is stored is what the shopper typed (``Post.body``); sanitizing belongs to rendering
+(issue 17, item 11). The rendering never drops the shopper's words:
+
+- The Markdown is CommonMark (markdown-it-py) with raw HTML turned off, so ``<b>`` or
+  ``<script>`` in a post is shown as the characters typed, and anything that is not valid
+  Markdown syntax (``![x](x" onerror="alert(1))``) stays literal text instead of being half
+  parsed into an attribute and then stripped away.
+- Images are not shown inline; ``![alt](url)`` becomes a link to the URL with its alt text.
+- Links whose URL is not http, https, mailto or relative are left as the typed text
+  (markdown-it's link validation).
+- The HTML produced is then cleaned by nh3 with a short allow-list (no script, style, event
+  handler, image, iframe, SVG; only http, https and mailto URLs), a second wall.
+
+``Post.body_html`` is a cache of this rendering, rebuilt whenever the body changes; @mentions
+are linked to public profiles at display time (``link_mentions``), because whether a profile is
+public changes after the post is written.
 """
 
 import re
 from dataclasses import dataclass
+from html import escape
 
-import markdown
 import nh3
+from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = {
     "p",
@@ -17,6 +31,7 @@ ALLOWED_TAGS = {
     "strong",
     "em",
     "del",
+    "s",
     "code",
     "pre",
     "blockquote",
@@ -39,6 +54,17 @@ QUOTE_LINE = re.compile(r"^\s*>.*$", re.MULTILINE)
 MAX_PRODUCTS = 6
 
 
+def _image_as_link(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    src = token.attrGet("src") or ""
+    alt = self.renderInlineAsText(token.children or [], options, env) or src
+    return f'<a href="{escape(src)}">{escape(alt)}</a>'
+
+
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable("strikethrough")
+_MARKDOWN.add_render_rule("image", _image_as_link)
+
+
 @dataclass
 class Rendered:
     html: str
@@ -58,28 +84,19 @@ def sanitize(html: str, *, nofollow: bool) -> str:
     )
 
 
-def _escape_raw_html(text: str) -> str:
-    # "&" is left for Markdown (it escapes bare ampersands and keeps entities); "<" never starts
-    # a tag. ">" stays so blockquotes work; alone it cannot open markup.
-    return text.replace("<", "&lt;")
-
-
 def _link_text(name: str) -> str:
-    return re.sub(r"([\\\[\]()*_`])", r"\\\1", name)
+    return re.sub(r"([\\\[\]()*_`<>&!])", r"\\\1", name)
 
 
 def render_markdown(text: str, *, nofollow: bool, names: dict[str, str] | None = None) -> str:
+    """The safe HTML for the Markdown ``text``. ``names`` maps product slugs to the link text of
+    ``[[product:slug]]`` tokens. Never raises; every character typed is either Markdown syntax
+    that was applied or shown as text."""
     names = names or {}
     source = PRODUCT_TOKEN.sub(
         lambda m: f"[{_link_text(names.get(m.group(1), m.group(1)))}](/p/{m.group(1)}/)", text
     )
-    html = markdown.markdown(
-        _escape_raw_html(source),
-        extensions=["fenced_code", "sane_lists", "nl2br"],
-        output_format="html",
-    )
-    # Code spans escape "&" again: show the "<" the author typed, still as an entity.
-    html = html.replace("&amp;lt;", "&lt;")
+    html = _MARKDOWN.render(source)
     # Headings inside a post stay below the page's own h1/h2.
     html = re.sub(r"<(/?)h[12]>", r"<\1h3>", html)
     return sanitize(html, nofollow=nofollow)
@@ -119,3 +136,34 @@ def quote(text: str, *, author: str) -> str:
     own = QUOTE_LINE.sub("", text).strip()
     lines = [f"> **{author} wrote:**", ">"] + [f"> {line}" for line in own.splitlines()]
     return "\n".join(lines) + "\n\n"
+
+
+_TAG = re.compile(r"(<[^>]*>)")
+_NO_LINK_INSIDE = {"a", "code", "pre"}
+
+
+def link_mentions(html: str, urls: dict[str, str]) -> str:
+    """``html`` (a sanitized rendering) with each ``@name`` whose lower-cased name is a key of
+    ``urls`` turned into a link to that URL (a public profile). Text inside links and code is
+    left alone; names not in ``urls`` (private profiles, unknown names) stay plain text."""
+    if not urls or "@" not in html:
+        return html
+    depth = 0
+    parts = _TAG.split(html)
+    for i, part in enumerate(parts):
+        if i % 2:  # a tag
+            name = part.strip("</>").split(None, 1)[0].lower() if part.strip("</>") else ""
+            if name in _NO_LINK_INSIDE:
+                depth += -1 if part.startswith("</") else 1
+            continue
+        if depth > 0 or "@" not in part:
+            continue
+        parts[i] = MENTION.sub(
+            lambda m: (
+                f'<a class="mention" href="{escape(urls[m.group(1).lower()])}">@{m.group(1)}</a>'
+                if m.group(1).lower() in urls
+                else m.group(0)
+            ),
+            part,
+        )
+    return "".join(parts)

@@ -44,14 +44,16 @@ def topics_for_category(category, *, user) -> QuerySet:
     topics = Topic.objects.filter(category=category)
     if not is_moderator(user):
         topics = topics.visible()
-    topics = topics.select_related("author", "last_poster").order_by(
-        "-is_pinned", "-last_post_at", "-pk"
-    )
+    topics = topics.select_related(
+        "author__public_profile", "last_poster__public_profile"
+    ).order_by("-is_pinned", "-last_post_at", "-pk")
     return with_read_marker(topics, user)
 
 
 def recent_topics(*, user, limit: int = 8) -> list[Topic]:
-    topics = Topic.objects.visible().select_related("author", "last_poster", "category")
+    topics = Topic.objects.visible().select_related(
+        "author__public_profile", "last_poster__public_profile", "category"
+    )
     return list(with_read_marker(topics.order_by("-last_post_at", "-pk"), user)[:limit])
 
 
@@ -63,7 +65,20 @@ def topic_for_page(*, pk, user) -> Topic | None:
 
 
 def posts_for_topic(topic) -> QuerySet:
-    return Post.objects.filter(topic=topic).select_related("author").order_by("number")
+    return (
+        Post.objects.filter(topic=topic).select_related("author__public_profile").order_by("number")
+    )
+
+
+def profile_urls_for_posts(posts) -> dict[str, str]:
+    """``{lower-case username: public profile URL}`` for every shopper @mentioned in
+    ``posts`` whose profile is public (one query for the page, none without mentions)."""
+    from social.engagement.selectors import public_profile_urls
+
+    from .rendering import mentions
+
+    names = {name for post in posts if not post.is_deleted for name in mentions(post.body)}
+    return public_profile_urls(names)
 
 
 def read_marker(*, user, topic):
@@ -128,7 +143,7 @@ def search_posts(text: str, *, user) -> QuerySet:
         for term in terms:
             posts = posts.filter(Q(body__icontains=term) | Q(topic__title__icontains=term))
         posts = posts.order_by("-created_at")
-    return posts.select_related("author", "topic__category")
+    return posts.select_related("author__public_profile", "topic__category")
 
 
 def notifications_for(user) -> QuerySet:

@@ -204,30 +204,102 @@ def topic_create(*, user, category: ForumCategory, title, body) -> Topic:
     return topic
 
 
+class PostAction:
+    """The writes on a post that the one permission rule (``post_write_check``) decides."""
+
+    REPLY = "reply"
+    QUOTE = "quote"
+    EDIT = "edit"
+    DELETE = "delete"
+    REPORT = "report"
+
+
+# Writes a locked topic refuses to shoppers (moderators may still write there). A report is
+# not a change of the conversation: it is how a shopper flags abuse, also in a locked topic.
+LOCKED_REFUSES = {PostAction.REPLY, PostAction.QUOTE, PostAction.EDIT, PostAction.DELETE}
+OWN_ONLY = {PostAction.EDIT, PostAction.DELETE}
+LOCKED_WORDS = {
+    PostAction.REPLY: "no new replies",
+    PostAction.QUOTE: "no new replies",
+    PostAction.EDIT: "posts cannot be edited",
+    PostAction.DELETE: "posts cannot be deleted",
+}
+
+
+_UNKNOWN = object()
+
+
+def post_write_refusal(*, user, action: str, topic: Topic, post: Post | None = None, ban=_UNKNOWN):
+    """The one permission rule for every write on a forum post (issue 17, item 13).
+
+    Returns None when ``user`` may do ``action`` (a ``PostAction``) on ``post`` in ``topic``
+    (``post`` is None for a reply), else the ``ForumError`` to raise, with the shopper-facing
+    reason. The web pages, the API and the admin all decide through it (services raise it,
+    templates show a button only when it returns None). Order of the checks: signed in, not
+    banned, the topic and post exist for this user, own post, hidden post, edit window, locked
+    topic. Rate limits are checked separately, only when something is about to be written.
+    ``ban`` (the shopper's ForumBan or None) saves its query when a page asks for many posts.
+    """
+    if not user.is_authenticated:
+        return NotAllowed("Sign in to write in the forums.")
+    moderator = is_moderator(user)
+    if ban is _UNKNOWN:
+        ban = ForumBan.objects.filter(user=user).first()
+    if ban is not None and ban.active:
+        until = f" until {ban.until:%d %b %Y}" if ban.until else ""
+        return Banned(f"You cannot post in the forums{until}: {ban.reason}")
+    if topic.is_hidden and not moderator:
+        return NotFound("This topic does not exist.")
+    if post is not None:
+        if post.is_deleted or post.topic_id != topic.pk:
+            return NotFound("This post does not exist.")
+        if action in OWN_ONLY and post.author_id != user.pk:
+            verb = "edit" if action == PostAction.EDIT else "delete"
+            return NotAllowed(f"You can only {verb} your own posts.")
+        if post.is_hidden and action in {PostAction.EDIT, PostAction.QUOTE, PostAction.REPORT}:
+            if action == PostAction.EDIT:
+                return NotAllowed("A moderator has hidden this post: it cannot be edited.")
+            if not moderator:
+                return NotFound("This post does not exist.")
+        if action == PostAction.EDIT and timezone.now() - post.created_at > edit_window():
+            minutes = int(edit_window().total_seconds() // 60)
+            return NotAllowed(f"Posts can only be edited in the first {minutes} minutes.")
+    if topic.is_locked and action in LOCKED_REFUSES and not moderator:
+        return TopicLocked(f"This topic is locked: {LOCKED_WORDS[action]}.")
+    return None
+
+
+def post_write_check(*, user, action: str, topic: Topic, post: Post | None = None) -> None:
+    """Raise the ``ForumError`` of ``post_write_refusal`` when the write is not allowed."""
+    refusal = post_write_refusal(user=user, action=action, topic=topic, post=post)
+    if refusal is not None:
+        raise refusal
+
+
 def topic_for_posting(*, user, topic_id) -> Topic:
+    """The topic, locked for update, when ``user`` may reply in it (else the rule's error)."""
     topic = Topic.objects.select_for_update().select_related("category").filter(pk=topic_id).first()
-    if topic is None or (topic.is_hidden and not is_moderator(user)):
+    if topic is None:
         raise NotFound("This topic does not exist.")
-    if topic.is_locked and not is_moderator(user):
-        raise TopicLocked("This topic is locked: no new replies.")
+    post_write_check(user=user, action=PostAction.REPLY, topic=topic)
     return topic
 
 
 @transaction.atomic
 def post_create(*, user, topic_id, body) -> Post:
-    check_not_banned(user)
+    topic = topic_for_posting(user=user, topic_id=topic_id)
     body = clean_body(body)
     _check_can_post(user)
-    topic = topic_for_posting(user=user, topic_id=topic_id)
     return _add_post(topic=topic, user=user, body=body, new_topic=False)
 
 
-def post_for_author(*, user, post_id) -> Post:
+def post_for_write(*, user, post_id, action: str) -> Post:
+    """The post, locked for update, when ``user`` may do ``action`` on it (else the rule's
+    error: see ``post_write_refusal``)."""
     post = Post.objects.select_for_update().select_related("topic").filter(pk=post_id).first()
-    if post is None or post.is_deleted:
+    if post is None:
         raise NotFound("This post does not exist.")
-    if post.author_id != user.pk:
-        raise NotAllowed("You can only change your own posts.")
+    post_write_check(user=user, action=action, topic=post.topic, post=post)
     return post
 
 
@@ -235,28 +307,16 @@ def edit_window() -> timedelta:
     return timedelta(minutes=_setting("AGORA_FORUMS_EDIT_WINDOW_MINUTES", 30))
 
 
-def can_edit(post: Post, user) -> bool:
-    return (
-        user.is_authenticated
-        and post.author_id == user.pk
-        and not post.is_deleted
-        and not post.is_hidden
-        and timezone.now() - post.created_at <= edit_window()
-    )
+def can_write(post: Post, user, action: str, *, topic: Topic | None = None, ban=_UNKNOWN) -> bool:
+    """Whether the page should offer ``action`` on ``post`` (the same rule the write obeys)."""
+    topic = topic or post.topic
+    return post_write_refusal(user=user, action=action, topic=topic, post=post, ban=ban) is None
 
 
 @transaction.atomic
 def post_edit(*, user, post_id, body) -> Post:
-    check_not_banned(user)
+    post = post_for_write(user=user, post_id=post_id, action=PostAction.EDIT)
     body = clean_body(body)
-    post = post_for_author(user=user, post_id=post_id)
-    if post.is_hidden:
-        raise NotAllowed("A moderator has hidden this post: it cannot be edited.")
-    if timezone.now() - post.created_at > edit_window():
-        minutes = int(edit_window().total_seconds() // 60)
-        raise NotAllowed(f"Posts can only be edited in the first {minutes} minutes.")
-    if post.topic.is_locked and not is_moderator(user):
-        raise TopicLocked("This topic is locked: posts cannot be edited.")
     if body == post.body:
         return post
     previous = rendering.mentions(post.body)
@@ -325,23 +385,23 @@ def _notify_new_mentions(*, post: Post, mentions: list[str], previous: list[str]
 
 @transaction.atomic
 def post_delete(*, user, post_id) -> Post:
-    check_not_banned(user)
-    post = post_for_author(user=user, post_id=post_id)
+    post = post_for_write(user=user, post_id=post_id, action=PostAction.DELETE)
+    topic = post.topic
     post.is_deleted = True
     post.body = ""
     post.body_html = ""
     post.mentioned_products = []
     post.save(update_fields=["is_deleted", "body", "body_html", "mentioned_products"])
+    post.topic = topic
     return post
 
 
+@transaction.atomic
 def post_report(*, user, post_id, reason) -> PostReport:
+    post = post_for_write(user=user, post_id=post_id, action=PostAction.REPORT)
     reason = " ".join(str(reason or "").split())[:300]
     if not has_visible_text(reason):
         raise InvalidPost("Please say what is wrong with this post.")
-    post = Post.objects.filter(pk=post_id, is_deleted=False).first()
-    if post is None:
-        raise NotFound("This post does not exist.")
     report, created = PostReport.objects.get_or_create(
         post=post, reporter=user, defaults={"reason": reason}
     )
@@ -367,6 +427,29 @@ def subscription_set(
     else:
         Subscription.objects.filter(**lookup).delete()
     return on
+
+
+def topic_mark_read_upto(*, user, topic: Topic, number: int) -> bool:
+    """Move ``user``'s read position in ``topic`` to post ``number`` (its creation time), never
+    backwards; a number past the last post means the last post. Returns whether it moved.
+    One conditional upsert: concurrent calls keep the newest position."""
+    until = (
+        Post.objects.filter(topic=topic, number__lte=max(number, 1))
+        .order_by("-number")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if until is None:
+        return False
+    previous = (
+        TopicRead.objects.filter(user=user, topic=topic)
+        .values_list("last_read_at", flat=True)
+        .first()
+    )
+    if previous is not None and previous >= until:
+        return False
+    topic_mark_read(user=user, topic=topic, until=until, previous=previous)
+    return True
 
 
 def topic_mark_read(*, user, topic: Topic, until, previous=None) -> None:

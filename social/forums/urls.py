@@ -16,6 +16,7 @@ urlpatterns = [
     path("forums/c/<slug:slug>/follow/", views.category_follow, name="category_follow"),
     path("forums/t/<int:pk>/", views.topic_detail, name="topic"),
     path("forums/t/<int:pk>/reply/", views.topic_reply, name="reply"),
+    path("forums/t/<int:pk>/read/", views.topic_read, name="topic_read"),
     path("forums/t/<int:pk>/follow/", views.topic_follow, name="topic_follow"),
     path("forums/t/<int:pk>/moderate/", views.topic_moderate, name="topic_moderate"),
     path("forums/posts/<int:pk>/edit/", views.post_edit, name="post_edit"),

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -13,7 +13,7 @@ from shop.models import Product
 from social.community import submit_form
 
 from . import rendering, selectors, services
-from .exceptions import ForumError, NotAllowed
+from .exceptions import ForumError
 from .forms import BanForm, MoveForm, PostForm, ReportForm, TopicForm
 from .models import ForumCategory, Post
 
@@ -66,30 +66,38 @@ def _topic_context(request, topic, *, form=None):
     paginator = Paginator(selectors.posts_for_topic(topic), selectors.posts_per_page())
     page = paginator.get_page(request.GET.get("page"))
     posts = list(page.object_list)
+    # Reading moves the read position by a POST the page sends once shown (topic_read): a
+    # GET never writes.
     previous = selectors.read_marker(user=user, topic=topic)
-    if user.is_authenticated and posts:
-        services.topic_mark_read(
-            user=user, topic=topic, until=posts[-1].created_at, previous=previous
-        )
     products = selectors.products_for_posts(posts)
-    banned = selectors.active_ban(user) is not None
+    ban = selectors.active_ban(user)
+    banned = ban is not None
+    urls = selectors.profile_urls_for_posts(posts)
+    Action = services.PostAction
     for post in posts:
         post.unread = bool(
             user.is_authenticated and previous is not None and post.created_at > previous
         )
         post.products = [products[pk] for pk in post.mentioned_products if pk in products]
-        post.editable = not banned and services.can_edit(post, user)
-        post.deletable = not banned and user.is_authenticated and post.author_id == user.pk
+        post.html = rendering.link_mentions(post.body_html, urls)
+        # What the page offers is what the one rule allows (services.post_write_refusal).
+        allowed = {
+            action
+            for action in (Action.QUOTE, Action.EDIT, Action.DELETE, Action.REPORT)
+            if services.can_write(post, user, action, topic=topic, ban=ban)
+        }
+        post.quotable = Action.QUOTE in allowed
+        post.editable = Action.EDIT in allowed
+        post.deletable = Action.DELETE in allowed
+        post.reportable = Action.REPORT in allowed and post.author_id != user.pk
     if form is None:
         initial = {}
         quote_id = request.GET.get("quote", "")
         if quote_id.isdigit():
             quoted = next((p for p in posts if p.pk == int(quote_id)), None) or (
-                Post.objects.filter(pk=quote_id, topic=topic, is_hidden=False, is_deleted=False)
-                .select_related("author")
-                .first()
+                Post.objects.filter(pk=quote_id, topic=topic).select_related("author").first()
             )
-            if quoted:
+            if quoted and services.can_write(quoted, user, Action.QUOTE, topic=topic, ban=ban):
                 initial["body"] = rendering.quote(quoted.body, author="@" + quoted.author.username)
         form = PostForm(initial=initial)
     moderator = services.is_moderator(user)
@@ -111,6 +119,24 @@ def topic_detail(request, pk):
     if topic is None:
         raise Http404("No such topic.")
     return render(request, "forums/topic.html", _topic_context(request, topic))
+
+
+@login_required
+@require_POST
+def topic_read(request, pk):
+    """The shopper has seen the topic up to post ``number`` (sent by the topic page once shown;
+    without JavaScript the "Mark as read" button sends it). 204 for htmx, else back to the
+    topic."""
+    topic = selectors.topic_for_page(pk=pk, user=request.user)
+    if topic is None:
+        raise Http404("No such topic.")
+    number = request.POST.get("number", "")
+    if not number.isdigit():
+        raise ForumError("Say up to which post you have read (number).")
+    services.topic_mark_read_upto(user=request.user, topic=topic, number=int(number))
+    if request.htmx:
+        return HttpResponse(status=204)
+    return redirect(topic)
 
 
 @login_required
@@ -138,9 +164,10 @@ def topic_reply(request, pk):
 @login_required
 def post_edit(request, pk):
     post = get_object_or_404(Post.objects.select_related("topic__category"), pk=pk)
-    if post.author_id != request.user.pk:
-        raise NotAllowed("You can only edit your own posts.")
-    services.check_not_banned(request.user)  # the edit form itself is refused (403)
+    # The edit form itself follows the rule the edit obeys (403 / 404 with the reason).
+    services.post_write_check(
+        user=request.user, action=services.PostAction.EDIT, topic=post.topic, post=post
+    )
     form = PostForm(request.POST or None, initial={"body": post.body})
     status = 200
     if request.method == "POST":
@@ -165,8 +192,9 @@ def post_delete(request, pk):
 
 @login_required
 def post_report(request, pk):
-    post = get_object_or_404(
-        Post.objects.select_related("topic", "author"), pk=pk, is_deleted=False
+    post = get_object_or_404(Post.objects.select_related("topic", "author"), pk=pk)
+    services.post_write_check(
+        user=request.user, action=services.PostAction.REPORT, topic=post.topic, post=post
     )
     form = ReportForm(request.POST or None)
     status = 200
@@ -232,7 +260,9 @@ def notifications(request):
 
 
 @login_required
+@require_POST
 def notification_open(request, pk):
+    """Opening a notification (a POST from its button) marks it read and goes to the post."""
     note = get_object_or_404(selectors.notifications_for(request.user), pk=pk)
     services.notifications_mark_read(user=request.user, ids=[note.pk])
     return redirect(note.post.get_absolute_url())

@@ -18,7 +18,7 @@ class ReviewQuerySet(models.QuerySet):
         return self.filter(status=Review.Status.APPROVED)
 
     def for_display(self):
-        return self.select_related("author", "reply_by").prefetch_related("photos")
+        return self.select_related("author__public_profile", "reply_by").prefetch_related("photos")
 
 
 class Review(AnalysedText):

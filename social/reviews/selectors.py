@@ -75,10 +75,10 @@ def voted_ids(*, user, review_ids) -> set[int]:
 
 
 def questions_for_product(product, *, limit: int = 10) -> list[Question]:
-    answers = Answer.objects.filter(is_hidden=False).select_related("author")
+    answers = Answer.objects.filter(is_hidden=False).select_related("author__public_profile")
     return list(
         Question.objects.filter(product=product, is_hidden=False)
-        .select_related("author")
+        .select_related("author__public_profile")
         .prefetch_related(Prefetch("answers", queryset=answers))[:limit]
     )
 

@@ -59,7 +59,7 @@ PAGES = {
     "forums.ForumCategory": ("", "", "lacd", "lacd"),
     "forums.ModerationLog": ("", "", "lacd", "lacd"),
     "forums.Notification": ("", "", "lacd", "lacd"),
-    "forums.Post": ("", "", "lacd", "lacd"),
+    "forums.Post": ("", "", "lc", "lc"),
     "forums.PostReport": ("", "", "lacd", "lacd"),
     "forums.Subscription": ("", "", "lacd", "lacd"),
     "forums.Topic": ("", "", "lacd", "lacd"),

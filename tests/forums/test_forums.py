@@ -249,12 +249,19 @@ def test_unread_markers_for_signed_in_shoppers(client):
     topic = _topic()
     client.force_login(reader)
     assert b"tag-new" in client.get(topic.category.get_absolute_url()).content
-    client.get(topic.get_absolute_url())
+    page = client.get(topic.get_absolute_url()).content.decode()
+    assert b"tag-new" in client.get(topic.category.get_absolute_url()).content  # GET wrote nothing
+    # the page sends its read position by POST once shown (htmx, or the no-JS button)
+    assert 'name="number" value="1"' in page
+    read = client.post(reverse("forums:topic_read", args=[topic.pk]), {"number": "1"})
+    assert read.status_code == 302
     assert b"tag-new" not in client.get(topic.category.get_absolute_url()).content
     services.post_create(user=OldUserFactory(), topic_id=topic.pk, body="Something new")
     assert b">Unread<" in client.get(topic.category.get_absolute_url()).content
     html = client.get(topic.get_absolute_url()).content.decode()
     assert html.count('class="post unread"') == 1
+    again = client.get(topic.get_absolute_url()).content.decode()
+    assert again.count('class="post unread"') == 1  # still unread until the page's POST
 
 
 @pytest.mark.django_db
@@ -278,13 +285,24 @@ def test_moderation_lock_pin_move_hide_ban_and_reports(client):
     )
     client.force_login(staff)
     assert b"Rude" in client.get(reverse("forums:moderation")).content
-    for action in ["pin", "lock"]:
-        client.post(reverse("forums:topic_moderate", args=[topic.pk]), {"action": action})
-    client.post(
-        reverse("forums:topic_moderate", args=[topic.pk]), {"action": "move", "category": other.pk}
+    # every moderation POST answers with its redirect and its own confirmation
+    moderate = reverse("forums:topic_moderate", args=[topic.pk])
+    for data, said in [
+        ({"action": "pin"}, "Topic: pin done."),
+        ({"action": "lock"}, "Topic: lock done."),
+        ({"action": "move", "category": other.pk}, "Topic: move done."),
+    ]:
+        response = client.post(moderate, data, follow=True)
+        assert response.redirect_chain[0][1] == 302
+        assert said in [str(m) for m in response.context["messages"]]
+    response = client.post(reverse("forums:post_hide", args=[post.pk]), {"hidden": "1"})
+    assert response.status_code == 302
+    response = client.post(
+        reverse("forums:ban", args=[troll.pk]), {"reason": "Trolling", "days": "7"}, follow=True
     )
-    client.post(reverse("forums:post_hide", args=[post.pk]), {"hidden": "1"})
-    client.post(reverse("forums:ban", args=[troll.pk]), {"reason": "Trolling", "days": "7"})
+    assert f"{troll.username} is banned from the forums." in [
+        str(m) for m in response.context["messages"]
+    ]
     topic.refresh_from_db()
     post.refresh_from_db()
     assert topic.is_pinned and topic.is_locked and topic.category == other and post.is_hidden

@@ -116,3 +116,72 @@ def test_anonymous_cart_and_events_merge_into_the_shopper_at_sign_in(client):
     assert Cart.objects.count() == 1
     assert Event.objects.filter(user=user, kind="view").count() == 1
     assert not Event.objects.filter(user=None).exists()
+
+
+def _messages(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+def test_sign_in_says_how_the_store_changed_the_cart(client):
+    """Issue 17, item 8: merged quantities, stock caps, withdrawn and sold-out items and the
+    lines saved earlier are each named in a message after sign-in."""
+    from shop.models import Product, Variant
+
+    user = UserFactory(email="cara@example.test")
+    mug = ProductFactory(name="Mug", stock=5).variants.get()
+    pan = ProductFactory(name="Pan", stock=3).variants.get()
+    lamp = ProductFactory(name="Lamp", stock=4).variants.get()
+    kite = ProductFactory(name="Kite", stock=4).variants.get()
+    sock = ProductFactory(name="Sock", stock=9).variants.get()
+    saved = Cart.objects.create(user=user, coupon_codes=["SAVED10"])
+    saved.items.create(variant=mug, quantity=1)
+    saved.items.create(variant=pan, quantity=2)
+    saved.items.create(variant=sock, quantity=2)
+    for variant, quantity in ((mug, "1"), (pan, "2"), (lamp, "1"), (kite, "1")):
+        assert add(client, variant.pk, quantity).status_code == 302
+    anon = Cart.objects.get(session_key__isnull=False)
+    assert anon.items.count() == 4
+    Product.objects.filter(pk=lamp.product_id).update(is_active=False)  # withdrawn
+    Variant.objects.filter(pk=kite.pk).update(stock=0)  # sold out meanwhile
+    Cart.objects.filter(pk=anon.pk).update(coupon_codes=["HELLO5"])
+
+    response = client.post(
+        reverse("account_login"),
+        {"login": "cara@example.test", "password": PASSWORD},
+        follow=True,
+    )
+
+    assert response.status_code == 200 and response.context["user"] == user
+    cart = Cart.objects.get(user=user)
+    assert {i.variant_id: i.quantity for i in cart.items.all()} == {
+        mug.pk: 2,
+        pan.pk: 3,
+        sock.pk: 2,
+    }
+    assert cart.coupon_codes == ["SAVED10", "HELLO5"]
+    said = _messages(response)
+    assert (
+        f"{mug}: the 1 you added and the 1 saved in your cart from an earlier visit make 2." in said
+    )
+    assert (
+        f"{pan}: you had 2 saved in your cart and added 2; only 3 can be ordered, so your cart "
+        "has 3." in said
+    )
+    assert f"{lamp} is no longer sold, so it was not added to your cart." in said
+    assert f"{kite} is out of stock, so it was not added to your cart." in said
+    assert "Your cart also holds 2 items you saved on an earlier visit." in said
+
+
+def test_sign_in_without_a_saved_cart_changes_nothing_and_says_nothing_about_it(client):
+    user = UserFactory(email="dan@example.test")
+    mug = ProductFactory(name="Mug", stock=5).variants.get()
+    assert add(client, mug.pk, "2").status_code == 302
+    response = client.post(
+        reverse("account_login"), {"login": "dan@example.test", "password": PASSWORD}, follow=True
+    )
+    assert response.context["user"] == user
+    assert {i.variant_id: i.quantity for i in Cart.objects.get(user=user).items.all()} == {
+        mug.pk: 2
+    }
+    said = _messages(response)
+    assert said and not [m for m in said if not m.startswith("Added ")]

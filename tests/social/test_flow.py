@@ -232,6 +232,49 @@ def test_signing_in_with_the_email_of_an_existing_account_asks_to_sign_in_first(
     assert b"Connect Friendbook" in client.get(permissions).content
 
 
+def test_mandatory_verification_existing_unverified_account_gets_a_real_email(
+    client, fb, settings, mailoutbox
+):
+    """Issue 17, item 5: with ACCOUNT_EMAIL_VERIFICATION=mandatory, Friendbook with the email of
+    an unverified local account says an email was sent, and one is (with the way on)."""
+    from allauth.account.models import EmailAddress
+
+    from tests.factories import UserFactory
+
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    shopper = UserFactory(email="ben@friendbook.test")
+    EmailAddress.objects.create(user=shopper, email=shopper.email, primary=True, verified=False)
+    response = sign_in(client, fb, "ben@friendbook.test", consent.INTERESTS)
+
+    assert response.status_code == 302 and response["Location"] == reverse("account_login")
+    assert messages_of(response) == [
+        "We sent an email to ben@friendbook.test with the next step. Nothing was shared and "
+        "you are not signed in."
+    ]
+    [email] = mailoutbox
+    assert email.to == ["ben@friendbook.test"]
+    assert "An Agora account already uses this address" in email.body
+    assert reverse("account_reset_password") in email.body
+    assert "&amp;" not in email.body and "%2Fsocial%2F" in email.body
+    assert not SocialAccount.objects.exists() and not ConsentRecord.objects.exists()
+    assert "_auth_user_id" not in client.session
+
+
+def test_mandatory_verification_new_friendbook_member_is_signed_in(client, fb, settings):
+    """Friendbook vouches for the address (email_verified), so mandatory verification lets a new
+    member in at once, with the address marked verified."""
+    from allauth.account.models import EmailAddress
+
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    response = sign_in(client, fb, "ana@friendbook.test", consent.INTERESTS)
+
+    assert response.status_code == 302, messages_of(response)
+    user = get_user_model().objects.get(email="ana@friendbook.test")
+    assert client.session.get("_auth_user_id") == str(user.pk)
+    assert EmailAddress.objects.get(user=user).verified
+    assert SocialAccount.objects.get(provider="friendbook").user == user
+
+
 def test_grant_more_re_asks_friendbook_for_the_added_scopes(client, fb):
     member = Member(fb, "ben@friendbook.test")
     client.get(local_path(member.authorize(start(client))))

@@ -173,6 +173,7 @@ def _kwargs(route: Route, w) -> dict:
         "forums:category_follow": {"slug": w["category"].slug},
         "forums:topic": {"pk": w["topic"].pk},
         "forums:reply": {"pk": w["topic"].pk},
+        "forums:topic_read": {"pk": w["topic"].pk},
         "forums:topic_follow": {"pk": w["topic"].pk},
         "forums:topic_moderate": {"pk": w["topic"].pk},
         "forums:post_edit": {"pk": w["post"].pk},
@@ -221,6 +222,7 @@ POST_DATA = {
     "reviews:helpful": {},
     "reviews:report": {"reason": "Spam"},
     "forums:post_report": {"reason": "Spam"},
+    "forums:topic_read": {"number": "2"},
     "account_login": {"login": "walker-staff@example.test", "password": PASSWORD},
 }
 
@@ -362,8 +364,6 @@ GET_MAY_WRITE = {
     "view (nothing the shopper entered)",
     "engagement.publicprofile": "the profile settings page creates the private default row on "
     "first view (nothing public, nothing the shopper entered)",
-    "forums.topicread": "the read position of a topic moves when the shopper reads it",
-    "forums.notification": "opening a notification marks it read",
 }
 
 

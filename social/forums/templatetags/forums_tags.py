@@ -1,5 +1,7 @@
 from django import template
+from django.utils.html import format_html
 
+from social.engagement.selectors import public_profile_url
 from social.names import public_name
 
 from ..notifications import unread_count
@@ -19,3 +21,14 @@ def forums_nav(context):
 @register.filter
 def poster_name(user) -> str:
     return public_name(user)
+
+
+@register.filter
+def poster_link(user):
+    """The poster's public name, linked to their public profile when it is public (plain text
+    otherwise): the way to find someone to follow. Select ``author__public_profile``."""
+    name = public_name(user)
+    url = public_profile_url(user)
+    if url is None:
+        return name
+    return format_html('<a class="poster" href="{}">{}</a>', url, name)

@@ -59,6 +59,18 @@ def shopper_name(user) -> str:
     return selectors.display_name(user)
 
 
+@register.filter
+def shopper_link(user):
+    """The shopper's public name, linked to their public profile when it is public."""
+    from django.utils.html import format_html
+
+    from social.engagement.selectors import public_profile_url
+
+    name = selectors.display_name(user)
+    url = public_profile_url(user)
+    return name if url is None else format_html('<a class="poster" href="{}">{}</a>', url, name)
+
+
 @register.simple_tag
 def review_policy() -> str:
     """The moderation policy in force, in the words shoppers read (services.POLICY_WORDS)."""
