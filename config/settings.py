@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "shop.middleware.ShopErrorMiddleware",
+    "config.errors.DatabaseUnavailableMiddleware",  # PostgreSQL down: 503, not 500 (issue 16)
     # Last, as django-axes asks: turns a lockout raised during authentication into its page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -142,9 +143,12 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Fails open: while Redis is down reads miss and writes are dropped (issue 16).
+            "BACKEND": "config.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "agora"),
+            # A Redis that went away must cost a page a short wait, not a hung worker.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
     # Sessions are read from Redis and written through to the database, so a Redis outage or
