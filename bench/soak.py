@@ -35,7 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -311,6 +313,62 @@ def drive(base: str, store: dict, *, seconds: float, clients: int) -> dict:
     }
 
 
+def wait_for(predicate, *, timeout: float = 120.0, every: float = 0.3) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass (generous: the machine
+    is shared and loaded). Exceptions count as "not yet"."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return True
+        except Exception:  # noqa: BLE001 (a server still starting or down: try again)
+            pass
+        time.sleep(every)
+    return False
+
+
+@contextmanager
+def serve(env: dict, port: int, log: Path):
+    """gunicorn (two sync workers, as ``bench.pages``; a worker timeout of 120 s and three
+    minutes to start, so a slow moment of a shared machine is not a dropped connection) serving
+    ``config.wsgi`` with ``env`` until the block ends; yields its base URL."""
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--timeout",
+        "120",
+        "--access-logfile",
+        "/dev/null",
+        "--log-level",
+        "warning",
+    ]
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        started = wait_for(
+            lambda: (
+                urllib.request.urlopen(f"{base}/healthz", timeout=5).status == 200
+                or proc.poll() is not None
+            ),
+            timeout=180,
+        )
+        if not started or proc.poll() is not None:
+            raise RuntimeError(f"gunicorn did not start: {log.read_text()[-2000:]}")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
 # --- after the load ---------------------------------------------------------------------------
 def wait_for_confirmations(*, timeout: float = 180) -> int:
     """Wait until no order confirmation is owed (the worker sent them); returns how many are
@@ -420,7 +478,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from bench.pages import free_port, gunicorn, production_env
+    from bench.pages import free_port, production_env
     from config import mailsink
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -436,6 +494,14 @@ def main() -> None:
     sink = mailsink.start(port=mail_port, path=work / "mail")
     env = {**production_env(web_port), "EMAIL_PORT": str(mail_port), "EMAIL_HOST": "127.0.0.1"}
     env["CELERY_TASK_ALWAYS_EAGER"] = "0"
+    env["CELERY_TASK_DEFAULT_QUEUE"] = "agora-soak"  # nobody else's worker takes its tasks
+    # Production settings hash static file names: collect them as production would.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     worker = subprocess.Popen(
         worker_command(["-B", "-s", str(work / "beat-schedule")]),
         cwd=ROOT,
@@ -444,7 +510,7 @@ def main() -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        with gunicorn("config.wsgi", web_port, env, work / "gunicorn.log") as base:
+        with serve(env, web_port, work / "gunicorn.log") as base:
             print(f"soak: {args.clients} shoppers for {args.seconds:g} s against {base} ...")
             load = drive(base, store, seconds=args.seconds, clients=args.clients)
         owed = wait_for_confirmations()

@@ -16,12 +16,14 @@ def send_order_confirmation(self, order_id: int) -> None:
 
 
 @shared_task
-def send_pending_confirmations() -> int:
-    """Beat sweep: send every confirmation still owed a few minutes after its order (the broker
-    was down when the order was placed, or the mail server stayed down past the task's
-    retries); returns how many went out. Safe beside the normal task: rows are locked."""
+def send_pending_confirmations(older_than_seconds: int = 120) -> int:
+    """Beat sweep: send every confirmation still owed ``older_than_seconds`` after its order
+    (the broker was down when the order was placed, a worker died, or the mail server stayed
+    down past the task's retries); returns how many went out. Safe beside the normal task:
+    rows are locked while sent."""
     sent = 0
-    for order_id in emails.pending_confirmation_ids(older_than=timedelta(minutes=2)):
+    owed = emails.pending_confirmation_ids(older_than=timedelta(seconds=older_than_seconds))
+    for order_id in owed:
         try:
             sent += emails.send_order_confirmation(order_id=order_id)
         except OSError:  # the mail server is still down: the next sweep tries again

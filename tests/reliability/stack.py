@@ -9,29 +9,13 @@ test's worker or a developer's.
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 from bench.pages import free_port
+from bench.soak import serve, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(predicate, *, timeout: float = 120.0, every: float = 0.3) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` seconds pass (generous: the machine
-    is shared and loaded). Exceptions count as "not yet"."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except Exception:  # noqa: BLE001 (a server still starting or down: try again)
-            pass
-        time.sleep(every)
-    return False
 
 
 def database_url(settings_dict) -> str:
@@ -63,46 +47,9 @@ def stack_env(*, database_url: str, redis_url: str, mail_port: int, web_port: in
     }
 
 
-@contextmanager
 def web(env: dict, port: int, log: Path):
-    """gunicorn (two sync workers, as ``bench.pages``; a worker timeout of 120 s so a slow
-    moment of the shared machine is not a dropped connection) serving the store until the block
-    ends; yields its base URL."""
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "config.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-        "--timeout",
-        "120",
-        "--access-logfile",
-        "/dev/null",
-        "--log-level",
-        "warning",
-    ]
-    with log.open("w") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        started = wait_for(
-            lambda: (
-                urllib.request.urlopen(f"{base}/healthz", timeout=5).status == 200
-                or proc.poll() is not None
-            ),
-            timeout=180,
-        )
-        if not started or proc.poll() is not None:
-            raise RuntimeError(f"gunicorn did not start: {log.read_text()[-2000:]}")
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+    """gunicorn serving the store until the block ends (``bench.soak.serve``)."""
+    return serve(env, port, log)
 
 
 class Workers:
