@@ -12,6 +12,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -88,12 +89,12 @@ class OwnPostgres:
             )
         self.bin = Path(found[-1]).parent
         self.port = free_port()
-        self.dir = workdir / "pg"
-        self.dir.mkdir(parents=True)
+        # Its own directory under /tmp (pytest's tmp_path is private to root, and PostgreSQL
+        # runs as the postgres user); removed by ``remove()``.
+        self.dir = Path(tempfile.mkdtemp(prefix="agora-pg-"))
         if os.geteuid() == 0:
             pg = pwd.getpwnam("postgres")
-            for path in (workdir, self.dir):
-                os.chown(path, pg.pw_uid, pg.pw_gid)
+            os.chown(self.dir, pg.pw_uid, pg.pw_gid)
         subprocess.run(
             _as_postgres(
                 [
@@ -154,6 +155,10 @@ class OwnPostgres:
             ),
             capture_output=True,
         )
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def copy_database(self, *, source_url: str, name: str) -> None:
         """Create ``name`` here as a copy (schema and rows) of the database at ``source_url``."""

@@ -126,7 +126,7 @@ def test_postgres_restart_answers_503_then_recovers_without_restarting_gunicorn(
             pg.start()  # the same gunicorn reconnects (CONN_HEALTH_CHECKS)
             assert wait_for(lambda: requests.get(base + path, timeout=60).status_code == 200)
     finally:
-        pg.stop()
+        pg.remove()
 
 
 def test_worker_killed_while_sending_a_confirmation_loses_nothing_and_sends_it_once(
