@@ -117,7 +117,7 @@ def test_postgres_restart_answers_503_then_recovers_without_restarting_gunicorn(
             assert requests.get(base + path, timeout=60).status_code == 200  # precondition
 
             pg.stop()
-            for url in (base + path, base + "/", base + "/account/orders/"):
+            for url in (base + path, base + "/", base + "/products/?q=soak"):
                 down = requests.get(url, timeout=60, allow_redirects=False)
                 assert down.status_code == 503, (url, down.status_code)
                 assert down.headers["Retry-After"] == "30"
