@@ -98,11 +98,13 @@ def prepare_store(*, shoppers: int = 8, products: int = 6, stock: int = 30) -> d
         defaults={"name": "Standard", "price": Decimal("4.90"), "free_over": Decimal("60.00")},
     )
     items = []
-    for n in range(products):
+    # products 1..n for the mix (small stock: shoppers run out); product 0 is reserved for the
+    # scripted purchase, with two units per shopper
+    for n in range(products + 1):
         product, created = Product.objects.get_or_create(
-            slug=f"soak-lamp-{n}",
+            slug=f"soak-lamp-{n}" if n else "soak-reserved-lamp",
             defaults={
-                "name": f"Soak lamp {n}",
+                "name": f"Soak lamp {n}" if n else "Soak reserved lamp",
                 "category": category,
                 "brand": brand,
                 "price": Decimal("12.00") + n,
@@ -113,7 +115,12 @@ def prepare_store(*, shoppers: int = 8, products: int = 6, stock: int = 30) -> d
             },
         )
         variant, _ = Variant.objects.get_or_create(
-            sku=f"SOAK-{n}", defaults={"product": product, "colour": "Green", "stock": stock}
+            sku=f"SOAK-{n}" if n else "SOAK-RESERVED",
+            defaults={
+                "product": product,
+                "colour": "Green",
+                "stock": stock if n else 2 * shoppers,
+            },
         )
         items.append({"slug": product.slug, "id": product.pk, "variant": variant.pk})
     from shop.services import product_reindex
@@ -141,7 +148,8 @@ def prepare_store(*, shoppers: int = 8, products: int = 6, stock: int = 30) -> d
         )
     return {
         "emails": emails,
-        "products": items,
+        "products": items[1:],
+        "reserved": items[0],
         "category": category.get_absolute_url(),
         "topic": topic.pk,
         "term": "soak",
@@ -239,18 +247,20 @@ class Shopper:
         (including one approved and one declined payment per shopper)."""
         for action in ("home", "list", "category", "search", "product", "like", "review", "post"):
             self.act(action)
-        item = self.store["products"][self.random.randrange(len(self.store["products"]))]
-        self.buy(item, card=APPROVE)
-        self.buy(item, card=DECLINE)
+        # The scripted purchase is of the reserved product (stock for every shopper's script)
+        # and without a coupon (whose cap others may exhaust meanwhile), so it always succeeds.
+        item = self.store["reserved"]
+        self.buy(item, card=APPROVE, coupon=False)
+        self.buy(item, card=DECLINE, coupon=False)
 
-    def buy(self, item: dict, card: str = "") -> None:
+    def buy(self, item: dict, card: str = "", coupon: bool = True) -> None:
         quantity = str(self.random.randint(1, 2))
         added = self.request(
             "cart", "POST", "/cart/add/", data={"variant": item["variant"], "quantity": quantity}
         )
         if added is None or added.status_code >= 400:
             return
-        if self.random.random() < 0.3:
+        if coupon and self.random.random() < 0.3:
             self.request("coupon", "POST", "/cart/code/", data={"code": COUPON})
         page = self.request("checkout", "GET", "/checkout/")
         if page is None or page.status_code != 200:

@@ -67,7 +67,7 @@ VALUE = st.one_of(
 )
 FIELD = st.one_of(VALUE, st.lists(VALUE, min_size=2, max_size=3))  # a list: the wrong type
 FUZZ = hsettings(
-    max_examples=6,
+    max_examples=5,
     deadline=None,
     derandomize=True,
     database=None,
