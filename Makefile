@@ -8,7 +8,7 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench install migrate seed serve worker beat mailsink idp clean
+.PHONY: run test lint bench soak install migrate seed serve worker beat mailsink idp clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ test: lint
 
 bench: install
 	$(PY) -m bench
+
+# Five minutes of mixed shopper load on gunicorn + Celery + PostgreSQL + Redis, then the
+# consistency check (issue 16). SOAK_SECONDS / SOAK_CLIENTS change the run.
+SOAK_SECONDS ?= 300
+SOAK_CLIENTS ?= 6
+soak: install
+	$(PY) -m bench.soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)
 
 clean:
 	rm -rf $(VENV) var

@@ -9,6 +9,8 @@ admin.site.site_header = "Agora administration"
 admin.site.site_title = "Agora admin"
 admin.site.index_title = "Run the store"
 
+handler500 = "config.errors.server_error"  # a database outage answers 503 (issue 16)
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -316,6 +316,9 @@ def cart_quote(
     return quote
 
 
+MAX_CODE_LENGTH = 64  # longer than any code the store issues (issue 16: fuzzed input)
+
+
 @transaction.atomic
 def cart_code_add(*, cart: Cart, code: str, user, email: str = "") -> pricing.Quote:
     """Enter a discount code in the cart. Raises CodeNotApplicable with the failed condition in
@@ -325,6 +328,9 @@ def cart_code_add(*, cart: Cart, code: str, user, email: str = "") -> pricing.Qu
     code = normalize_code(code)
     if not code:
         raise CodeNotApplicable("Please enter a code.")
+    if len(code) > MAX_CODE_LENGTH or not code.isprintable():
+        # NUL and other control characters cannot even be looked up (PostgreSQL refuses them)
+        raise CodeNotApplicable("That is not a valid code: type the letters and digits you got.")
     codes = list(cart.coupon_codes or [])
     if code in codes:
         raise CodeNotApplicable(f"The code {code} is already in your cart.")

@@ -181,6 +181,7 @@ def order_place(
             payment_reference=result.reference,
             card_last4=card.last4,
             created_at=placed_at or timezone.now(),
+            confirmation_due=notify,
         )
         order_lines = []
         for item in items:

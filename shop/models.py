@@ -293,10 +293,22 @@ class Order(models.Model):
     payment_reference = models.CharField(max_length=80)
     card_last4 = models.CharField(max_length=4, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The confirmation email is owed until sent: the row, not the broker, remembers it, so a
+    # Redis outage or an SMTP server that is down loses no confirmation (issue 16).
+    confirmation_due = models.BooleanField(default=False, editable=False)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["user", "-created_at"]), models.Index(fields=["status"])]
+        indexes = [
+            models.Index(fields=["user", "-created_at"]),
+            models.Index(fields=["status"]),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(confirmation_due=True),
+                name="order_confirmation_due",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(total__gte=0) & Q(discount_total__gte=0),

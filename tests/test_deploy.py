@@ -216,7 +216,7 @@ def test_redis_url_switches_cache_sessions_and_broker_and_the_default_needs_no_s
         {"REDIS_URL": "redis://127.0.0.1:6379/9", "DATABASE_URL": "postgres://u@h:5432/agora"}
     )
     assert full == {
-        "cache": "django.core.cache.backends.redis.RedisCache",
+        "cache": "config.cache.FailOpenRedisCache",
         "session": "django.contrib.sessions.backends.cached_db",
         "broker": "redis://127.0.0.1:6379/9",
         "db": "django.db.backends.postgresql",

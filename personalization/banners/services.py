@@ -17,6 +17,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.cache import REDIS_DOWN
+
 from .exceptions import BannerError
 from .models import Banner, BannerDecision, BannerVariant
 from .selectors import Choice, banners_cache_forget
@@ -56,9 +58,16 @@ def banner_decision_record(*, choice: Choice, user=None, visitor: str = "") -> s
         "chosen_at": timezone.now().isoformat(),
     }
     client = _redis()
+    queued = False
     if client is not None:
-        client.rpush(_queue_key(), json.dumps(row))
-    else:
+        try:
+            client.rpush(_queue_key(), json.dumps(row))
+            queued = True
+        except REDIS_DOWN:
+            # Redis is down: the decision is written straight to PostgreSQL (one insert), so
+            # the "why" link still works and nothing is lost (issue 16).
+            queued = False
+    if not queued:
         _write([row])
     choice.decision_uuid = decision_uuid
     return decision_uuid
