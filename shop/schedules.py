@@ -1,6 +1,6 @@
 """The shop's beat schedules, kept in the database (django-celery-beat).
 
-Created by the data migration with ``personalization.schedules.ensure_schedules``: missing rows
+Created by the data migration with ``config.beat``: missing rows
 are created, existing ones (staff edits) are kept.
 """
 
@@ -15,14 +15,8 @@ SCHEDULES = [
 ]
 
 
-def ensure_schedules(*, PeriodicTask=None, IntervalSchedule=None, CrontabSchedule=None) -> int:
-    """Create the missing shop schedules; returns how many were created. Models may be
-    historical (the migration passes them)."""
-    from personalization.schedules import ensure_schedules as ensure
+def ensure_schedules(**models) -> int:
+    """Create the missing shop schedules; see ``config.beat.ensure_periodic_tasks``."""
+    from config.beat import ensure_periodic_tasks
 
-    return ensure(
-        PeriodicTask=PeriodicTask,
-        IntervalSchedule=IntervalSchedule,
-        CrontabSchedule=CrontabSchedule,
-        schedules=SCHEDULES,
-    )
+    return ensure_periodic_tasks(SCHEDULES, **models)
