@@ -131,9 +131,11 @@ def _signed_in_page(chromium, live_server, user, width, height):
     return context.new_page()
 
 
-def test_account_community_and_staff_pages_pass_axe_and_layout_checks(live_server):
+@pytest.mark.parametrize("width,height", [(1366, 900), (390, 844)], ids=["desktop", "phone"])
+def test_account_community_and_staff_pages_pass_axe_and_layout_checks(live_server, width, height):
     """Every page a shopper or staff member reaches from the last wave's features, at a phone and
-    a desktop width: the banner "why" page, rewards, email preferences, the privacy pages,
+    a desktop width (one test each, so parallel runs share them): the banner "why" page,
+    rewards, email preferences, the privacy pages,
     My orders, the review and profile forms, forum pages, and the CRM 360 and dashboard."""
     from axe_playwright_python.sync_playwright import Axe
     from django.test import TestCase
@@ -215,28 +217,27 @@ def test_account_community_and_staff_pages_pass_axe_and_layout_checks(live_serve
             problems[f"{name} @{width}"] = found
 
     with browser() as chromium:
-        for width, height in [(1366, 900), (390, 844)]:
-            page = _signed_in_page(chromium, live_server, ana, width, height)
-            page.goto(live_server.url + "/")
-            assert page.get_by_text("Gear for your twenties").count() == 1, "targeted banner shown"
-            why = page.get_by_role("link", name="Why am I seeing this?").first
-            page.goto(live_server.url + why.get_attribute("href"))
-            why_text = page.content()
-            assert "Young" in why_text and "25–34" in why_text, "the why page names the rule"
-            audit(page, "banner why", width)
-            for name, path in shopper_pages.items():
-                response = page.goto(live_server.url + path)
-                assert response.status == 200, f"{name}: {response.status}"
-                audit(page, name, width)
-            assert (
-                page.goto(live_server.url + shopper_pages["rewards"])
-                and page.get_by_text("WELCOME5").count()
-            ), "the rewards page shows the shopper's coupon"
-            page.context.close()
-            page = _signed_in_page(chromium, live_server, helper, width, height)
-            for name, path in staff_pages.items():
-                response = page.goto(live_server.url + path)
-                assert response.status == 200, f"{name}: {response.status}"
-                audit(page, name, width)
-            page.context.close()
+        page = _signed_in_page(chromium, live_server, ana, width, height)
+        page.goto(live_server.url + "/")
+        assert page.get_by_text("Gear for your twenties").count() == 1, "targeted banner shown"
+        why = page.get_by_role("link", name="Why am I seeing this?").first
+        page.goto(live_server.url + why.get_attribute("href"))
+        why_text = page.content()
+        assert "Young" in why_text and "25–34" in why_text, "the why page names the rule"
+        audit(page, "banner why", width)
+        for name, path in shopper_pages.items():
+            response = page.goto(live_server.url + path)
+            assert response.status == 200, f"{name}: {response.status}"
+            audit(page, name, width)
+        assert (
+            page.goto(live_server.url + shopper_pages["rewards"])
+            and page.get_by_text("WELCOME5").count()
+        ), "the rewards page shows the shopper's coupon"
+        page.context.close()
+        page = _signed_in_page(chromium, live_server, helper, width, height)
+        for name, path in staff_pages.items():
+            response = page.goto(live_server.url + path)
+            assert response.status == 200, f"{name}: {response.status}"
+            audit(page, name, width)
+        page.context.close()
     assert problems == {}
