@@ -75,21 +75,30 @@ def campaign_plan(*, campaign_id: int, now: datetime | None = None) -> int:
     params = {"campaign": campaign.pk, "topic": campaign.topic}
     eligible = _eligible_sql()
     with connection.cursor() as cursor:
-        # Lock first, count after: this statement's snapshot is older than the locks it waits
-        # for, so the slots are computed by the next statement.
-        cursor.execute(
-            "SELECT count(*) FROM (SELECT s.user_id FROM outreach_subscriber s "  # noqa: S608
-            f"WHERE s.user_id IN ({eligible}) ORDER BY s.user_id FOR UPDATE) locked"
-            if connection.features.has_select_for_update
-            else f"SELECT count(*) FROM ({eligible}) e",  # noqa: S608
-            params,
-        )
-        (candidates,) = cursor.fetchone()
+        if connection.vendor == "postgresql":
+            # Lock first, plan after: this statement's snapshot is older than the locks it
+            # waits for, so the slots are computed by the next statement. The locked ids are
+            # handed to it as they are (eligibility is not computed twice); the opt-in is
+            # checked again on the locked row (a shopper who opted out meanwhile is skipped).
+            cursor.execute(
+                "SELECT s.user_id FROM outreach_subscriber s "  # noqa: S608
+                f"WHERE s.user_id IN ({eligible}) AND s.marketing_opt_in "
+                "ORDER BY s.user_id FOR UPDATE",
+                params,
+            )
+            params["ids"] = [row[0] for row in cursor.fetchall()]
+            candidates = len(params["ids"])
+            eligible = "SELECT unnest(%(ids)s::integer[])"
+        else:
+            cursor.execute(f"SELECT count(*) FROM ({eligible}) e", params)  # noqa: S608
+            (candidates,) = cursor.fetchone()
         # The clock is read once the shoppers are locked: a plan that waited for another
         # campaign's plan starts after that plan's slots, not before them (an earlier start
         # would be deferred behind them by the gap rule even with a gap of 0 h).
         now = now or timezone.now()
-        if connection.vendor == "postgresql":
+        if not candidates:
+            added = 0
+        elif connection.vendor == "postgresql":
             added = _plan_sql(cursor, campaign, eligible, params, now)
         else:
             added = _plan_python(cursor, campaign, eligible, params, now)
