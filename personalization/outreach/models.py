@@ -266,6 +266,12 @@ class Campaign(models.Model):
     send_at = models.DateTimeField(
         null=True, blank=True, help_text="When to start (UTC); empty means now once scheduled."
     )
+    ends_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Until then, shoppers who join a target segment after planning get the "
+        "campaign too (once each). Empty: only the members when it was planned.",
+    )
     held_policy = models.CharField(
         max_length=10, choices=HeldPolicy.choices, default=HeldPolicy.DEFER
     )
@@ -282,9 +288,29 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True)
+                | Q(send_at__isnull=True)
+                | Q(ends_at__gt=models.F("send_at")),
+                name="campaign_ends_after_it_starts",
+                violation_error_message="The campaign must end after it starts.",
+            )
+        ]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        if self.ends_at and self.send_at and self.ends_at <= self.send_at:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError({"ends_at": "The campaign must end after it starts."})
+
+    def takes_new_members(self, now) -> bool:
+        """True while shoppers who join a target segment are still added (``ends_at``)."""
+        return self.ends_at is not None and self.ends_at > now
 
 
 class OutreachMessageQuerySet(models.QuerySet):
