@@ -138,6 +138,7 @@ class MarketingConsentRecord(models.Model):
 
     class Source(models.TextChoices):
         SIGNUP = "signup", "Sign-up form"
+        PERMISSION_SCREEN = "permission_screen", "Social sign-in permission screen"
         ACCOUNT = "account", "Email preferences page"
         ONE_CLICK = "one_click", "One-click unsubscribe in an email"
         MAILTO = "mailto", "Unsubscribe email"
