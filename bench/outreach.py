@@ -211,6 +211,10 @@ def _send_throughput(fresh, log) -> float:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.OUTREACH_EMAIL_BACKEND = ""
         settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        # A running worker has its URL resolver built (the first tracked link builds it once).
+        from django.urls import reverse
+
+        reverse("outreach:preferences")
         try:
             started = time.perf_counter()
             counts = sending.outbox_send_due(
