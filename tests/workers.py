@@ -7,6 +7,7 @@ generous timeout (never a fixed sleep: the machine may be loaded).
 """
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from django.db import connection
 from config.celery import app
 
 BASE_DIR = Path(__file__).resolve().parents[1]
+READY_TIMEOUT = 240.0  # seconds for a worker to answer its first ping
 
 
 def database_url() -> str:
@@ -60,6 +62,9 @@ def celery_workers(settings, *, prefix: str = "test", queue: str | None = "", en
     }
 
     def start() -> subprocess.Popen:
+        """Launch a worker and return once it answers a ping (start-up on a loaded machine
+        can take a minute; the tests' own timeouts then cover only the work)."""
+        name = f"{queue or prefix}-{len(procs)}@{socket.gethostname()}"
         command = [
             sys.executable,
             "-m",
@@ -73,7 +78,7 @@ def celery_workers(settings, *, prefix: str = "test", queue: str | None = "", en
             "--without-mingle",
             "--without-heartbeat",
             "-n",
-            f"{queue or prefix}-{len(procs)}@%h",
+            name,
         ]
         if queue:
             command += ["-Q", queue]
@@ -85,6 +90,13 @@ def celery_workers(settings, *, prefix: str = "test", queue: str | None = "", en
             stderr=subprocess.DEVNULL,
         )
         procs.append(proc)
+        ready = wait_for(
+            lambda: (
+                proc.poll() is not None or bool(app.control.ping(destination=[name], timeout=1.0))
+            ),
+            timeout=READY_TIMEOUT,
+        )
+        assert ready and proc.poll() is None, f"the Celery worker {name} did not start"
         return proc
 
     app.conf.task_always_eager = False
