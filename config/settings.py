@@ -526,6 +526,10 @@ OUTREACH_UNSUBSCRIBE_MAILBOX = os.environ.get(
     "OUTREACH_UNSUBSCRIBE_MAILBOX", "unsubscribe@agora.test"
 )
 OUTREACH_MESSAGE_ID_DOMAIN = os.environ.get("OUTREACH_MESSAGE_ID_DOMAIN", "")
+# The provider's bounce/complaint webhooks (/anymail/<esp>/tracking/) check HTTP basic auth
+# against "user:password" here; set it in the provider's webhook URL too. Unset, every
+# webhook post is refused (outreach.receivers), and `check --deploy` says so.
+ANYMAIL = {"WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "")}
 # Coupons in campaign emails: ``hook(*, campaign, user, message_pk) -> {"code", "description"}``.
 OUTREACH_COUPON_HOOK = os.environ.get("OUTREACH_COUPON_HOOK", "")
 ACCOUNT_SIGNUP_FORM_CLASS = "personalization.outreach.forms.SignupForm"

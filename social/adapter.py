@@ -33,14 +33,24 @@ STATE_KEY = "agora_consent"  # in the OAuth state "data": what the permission sc
 RESULT_KEY = "agora_social"  # in the social login state: the cleaned result, once computed
 
 
-def permission_state(*, provider_id: str, categories: set[str]) -> dict:
+def permission_state(
+    *, provider_id: str, categories: set[str], marketing_opt_in: bool = False
+) -> dict:
+    """What the permission screen chose, carried through the provider in the OAuth state."""
     return {
         STATE_KEY: {
             "provider": provider_id,
             "categories": sorted(categories),
             "policy_version": consent.policy_version(),
+            "marketing_opt_in": bool(marketing_opt_in),
         }
     }
+
+
+def _marketing_chosen(sociallogin) -> bool:
+    data = sociallogin.state.get("data")
+    chosen = data.get(STATE_KEY) if isinstance(data, dict) else None
+    return isinstance(chosen, dict) and chosen.get("marketing_opt_in") is True
 
 
 def _chosen(sociallogin) -> set[str] | None:
@@ -86,6 +96,7 @@ class AgoraSocialAccountAdapter(DefaultSocialAccountAdapter):
             "granted": sorted(granted),
             "withheld": sorted(chosen - released),
             "profile": claimkit.clean_profile(claims, granted, today=today),
+            "marketing_opt_in": _marketing_chosen(sociallogin),
             "applied": False,
         }
         sociallogin.state[RESULT_KEY] = result
@@ -160,6 +171,8 @@ class AgoraSocialAccountAdapter(DefaultSocialAccountAdapter):
             granted=result["granted"],
             profile=result["profile"],
         )
+        if result.get("marketing_opt_in"):
+            _opt_in_to_marketing(user)
         result["applied"] = True
         if result["withheld"]:
             titles = ", ".join(consent.CATEGORIES[c].title for c in result["withheld"])
@@ -212,3 +225,17 @@ class AgoraAccountAdapter(DefaultAccountAdapter):
 
         validate_not_reserved(username)
         return super().clean_username(username, shallow=shallow)
+
+
+def _opt_in_to_marketing(user) -> None:
+    """Record the marketing-email opt-in ticked on the permission screen (outreach's consent)."""
+    from django.apps import apps
+
+    if not apps.is_installed("personalization.outreach"):
+        return
+    from personalization.outreach.models import MarketingConsentRecord
+    from personalization.outreach.services import marketing_consent_set
+
+    marketing_consent_set(
+        user=user, opted_in=True, source=MarketingConsentRecord.Source.PERMISSION_SCREEN
+    )

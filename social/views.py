@@ -4,6 +4,7 @@ from allauth.account.utils import get_next_redirect_url
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.base import AuthProcess
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ImproperlyConfigured, MultipleObjectsReturned
@@ -43,6 +44,7 @@ def permissions(request, provider_id: str):
         request.POST or None,
         offered=offered_categories(provider_id),
         initial_granted=current,
+        offer_marketing=_offer_marketing(request.user),
     )
     status = 200
     if request.method == "POST":
@@ -61,7 +63,11 @@ def permissions(request, provider_id: str):
                     process,
                     # Connecting (or sharing more) ends where it started: Privacy & sharing.
                     next_url=next_url or (back if connecting else None),
-                    data=permission_state(provider_id=provider_id, categories=granted),
+                    data=permission_state(
+                        provider_id=provider_id,
+                        categories=granted,
+                        marketing_opt_in=form.wants_marketing(),
+                    ),
                     scope=scopes_for(provider_id, granted),
                 )
             except RequestException:
@@ -85,6 +91,17 @@ def permissions(request, provider_id: str):
         },
         status=status,
     )
+
+
+def _offer_marketing(user) -> bool:
+    """The marketing-email offer shows unless the shopper has opted in already."""
+    if not apps.is_installed("personalization.outreach"):
+        return False
+    if not user.is_authenticated:
+        return True
+    from personalization.outreach.models import Subscriber
+
+    return not Subscriber.objects.filter(user=user, marketing_opt_in=True).exists()
 
 
 @login_required

@@ -90,7 +90,7 @@ class CampaignAdmin(admin.ModelAdmin):
     readonly_fields = ["status", "planned_at", "created_by", "created_at", "tools"]
     actions = ["schedule", "cancel"]
     fieldsets = [
-        (None, {"fields": ["name", "topic", "segments", "send_at", "held_policy"]}),
+        (None, {"fields": ["name", "topic", "segments", "send_at", "ends_at", "held_policy"]}),
         (
             "Content",
             {

@@ -356,13 +356,21 @@ ins AS (
         s.slot, s.slot, 0, s.rule, s.reason, '', %(now)s
     FROM shaped s
     ON CONFLICT (campaign_id, user_id) DO NOTHING
-    RETURNING id, user_id, rule, reason, slot_at
+    RETURNING id, user_id, status, rule, reason, slot_at
+),
+-- The outcome follows from the row itself (no join back to ``shaped``): dropped rows are
+-- dropped, a planned row on time is scheduled, any other planned row was deferred.
+decided AS (
+    SELECT i.*, CASE WHEN i.status = 'dropped' THEN 'dropped'
+                     WHEN i.rule = 'on_time' THEN 'scheduled'
+                     ELSE 'deferred' END AS outcome
+    FROM ins i
 )
 INSERT INTO outreach_outreachdecision (message_id, user_id, campaign_id, outcome, rule, reason,
     until, decided_at)
-SELECT i.id, i.user_id, %(campaign)s, s.outcome, i.rule, i.reason,
-    CASE WHEN s.outcome = 'deferred' THEN i.slot_at END, %(now)s
-FROM ins i JOIN shaped s ON s.user_id = i.user_id
+SELECT d.id, d.user_id, %(campaign)s, d.outcome, d.rule, d.reason,
+    CASE WHEN d.outcome = 'deferred' THEN d.slot_at END, %(now)s
+FROM decided d
 """
 
 # Messages whose window holds more counted emails than the cap allows, or that come closer

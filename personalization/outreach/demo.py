@@ -33,7 +33,10 @@ CAMPAIGNS = [
 
 
 def seed(*, stdout) -> None:
+    from datetime import timedelta
+
     from django.contrib.auth import get_user_model
+    from django.utils import timezone
 
     from personalization.segments import builtin
     from personalization.segments.models import Segment
@@ -79,6 +82,8 @@ def seed(*, stdout) -> None:
                 "text_template": TEXT,
                 "picks_count": 3,
                 "status": Campaign.Status.SCHEDULED,
+                # The weekly picks take shoppers who join the segment for a week.
+                "ends_at": timezone.now() + timedelta(days=7) if topic == "picks" else None,
             },
         )
         if created:

@@ -138,6 +138,7 @@ class MarketingConsentRecord(models.Model):
 
     class Source(models.TextChoices):
         SIGNUP = "signup", "Sign-up form"
+        PERMISSION_SCREEN = "permission_screen", "Social sign-in permission screen"
         ACCOUNT = "account", "Email preferences page"
         ONE_CLICK = "one_click", "One-click unsubscribe in an email"
         MAILTO = "mailto", "Unsubscribe email"
@@ -266,6 +267,12 @@ class Campaign(models.Model):
     send_at = models.DateTimeField(
         null=True, blank=True, help_text="When to start (UTC); empty means now once scheduled."
     )
+    ends_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Until then, shoppers who join a target segment after planning get the "
+        "campaign too (once each). Empty: only the members when it was planned.",
+    )
     held_policy = models.CharField(
         max_length=10, choices=HeldPolicy.choices, default=HeldPolicy.DEFER
     )
@@ -282,9 +289,29 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True)
+                | Q(send_at__isnull=True)
+                | Q(ends_at__gt=models.F("send_at")),
+                name="campaign_ends_after_it_starts",
+                violation_error_message="The campaign must end after it starts.",
+            )
+        ]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        if self.ends_at and self.send_at and self.ends_at <= self.send_at:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError({"ends_at": "The campaign must end after it starts."})
+
+    def takes_new_members(self, now) -> bool:
+        """True while shoppers who join a target segment are still added (``ends_at``)."""
+        return self.ends_at is not None and self.ends_at > now
 
 
 class OutreachMessageQuerySet(models.QuerySet):
@@ -372,13 +399,21 @@ class OutreachDecision(models.Model):
         FAILED = "failed", "Failed"
 
     message = models.ForeignKey(OutreachMessage, related_name="decisions", on_delete=models.CASCADE)
+    # ``user`` and ``campaign`` are copies of the message's (set in the same statement), kept
+    # for the shopper's and the campaign's decision logs. The database checks the message's
+    # foreign key only: a planned campaign writes 100,000 decisions, and checking the same
+    # user and campaign twice per row cost a third of the planning commit. Deleting a user or
+    # campaign still cascades here (Django's collector), and the message's own keys hold.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         related_name="outreach_decisions",
         on_delete=models.CASCADE,
         db_index=False,  # the (user, -decided_at) index serves it
+        db_constraint=False,
     )
-    campaign = models.ForeignKey(Campaign, related_name="decisions", on_delete=models.CASCADE)
+    campaign = models.ForeignKey(
+        Campaign, related_name="decisions", on_delete=models.CASCADE, db_constraint=False
+    )
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     rule = models.CharField(max_length=30)
     reason = models.CharField(max_length=200)

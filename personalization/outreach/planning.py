@@ -66,41 +66,67 @@ def campaign_plan(*, campaign_id: int, now: datetime | None = None) -> int:
     """Plan a scheduled campaign; returns the number of outbox rows added.
 
     Idempotent: shoppers already planned are skipped (and the unique constraint backs that up),
-    so a retried or duplicated task, or a re-plan after new shoppers joined a segment, adds
-    only what is missing. A cancelled or draft campaign plans nothing.
+    so a retried or duplicated task adds nothing twice. A planned campaign is planned again
+    (``replan_open_campaigns``) until its ``ends_at``: that adds the shoppers who joined a target
+    segment since, each once, under the same budget. A cancelled or draft campaign, or a
+    planned one past its end (or without one), plans nothing.
     """
     campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
-    if campaign.status not in (Campaign.Status.SCHEDULED, Campaign.Status.PLANNED):
+    if campaign.status == Campaign.Status.PLANNED:
+        # Planned already: only shoppers who joined a target segment since, until it ends.
+        if not campaign.takes_new_members(now or timezone.now()):
+            return 0
+    elif campaign.status != Campaign.Status.SCHEDULED:
         return 0
     params = {"campaign": campaign.pk, "topic": campaign.topic}
     eligible = _eligible_sql()
     with connection.cursor() as cursor:
-        # Lock first, count after: this statement's snapshot is older than the locks it waits
-        # for, so the slots are computed by the next statement.
-        cursor.execute(
-            "SELECT count(*) FROM (SELECT s.user_id FROM outreach_subscriber s "  # noqa: S608
-            f"WHERE s.user_id IN ({eligible}) ORDER BY s.user_id FOR UPDATE) locked"
-            if connection.features.has_select_for_update
-            else f"SELECT count(*) FROM ({eligible}) e",  # noqa: S608
-            params,
-        )
-        (candidates,) = cursor.fetchone()
+        if connection.vendor == "postgresql":
+            # Lock first, plan after: this statement's snapshot is older than the locks it
+            # waits for, so the slots are computed by the next statement. The locked ids are
+            # handed to it as they are (eligibility is not computed twice); the opt-in is
+            # checked again on the locked row (a shopper who opted out meanwhile is skipped).
+            cursor.execute(
+                "SELECT s.user_id FROM outreach_subscriber s "  # noqa: S608
+                f"WHERE s.user_id IN ({eligible}) AND s.marketing_opt_in "
+                "ORDER BY s.user_id FOR UPDATE",
+                params,
+            )
+            params["ids"] = [row[0] for row in cursor.fetchall()]
+            candidates = len(params["ids"])
+            eligible = "SELECT unnest(%(ids)s::integer[])"
+        else:
+            cursor.execute(f"SELECT count(*) FROM ({eligible}) e", params)  # noqa: S608
+            (candidates,) = cursor.fetchone()
         # The clock is read once the shoppers are locked: a plan that waited for another
         # campaign's plan starts after that plan's slots, not before them (an earlier start
         # would be deferred behind them by the gap rule even with a gap of 0 h).
         now = now or timezone.now()
-        if connection.vendor == "postgresql":
+        if not candidates:
+            added = 0
+        elif connection.vendor == "postgresql":
             added = _plan_sql(cursor, campaign, eligible, params, now)
         else:
             added = _plan_python(cursor, campaign, eligible, params, now)
-    campaign.status = Campaign.Status.PLANNED
-    campaign.planned_at = now
-    campaign.save(update_fields=["status", "planned_at"])
+    if campaign.status != Campaign.Status.PLANNED:
+        campaign.status = Campaign.Status.PLANNED
+        campaign.planned_at = now
+        campaign.save(update_fields=["status", "planned_at"])
     if candidates:
         from .tasks import send_due
 
         transaction.on_commit(lambda: send_due.delay())
     return added
+
+
+def replan_open_campaigns(*, now: datetime | None = None) -> dict[int, int]:
+    """Plan again every planned campaign that has not ended, for shoppers who joined its
+    segments since. Returns ``{campaign id: messages added}`` (0 when nobody new joined)."""
+    now = now or timezone.now()
+    ids = Campaign.objects.filter(status=Campaign.Status.PLANNED, ends_at__gt=now).values_list(
+        "pk", flat=True
+    )
+    return {pk: campaign_plan(campaign_id=pk) for pk in list(ids)}
 
 
 def _sql_params(campaign: Campaign, now: datetime) -> dict:

@@ -1,11 +1,23 @@
 """Bounces, complaints and unsubscribe emails reported back by the email provider.
 
-django-anymail turns each provider's webhooks into ``tracking`` and ``inbound`` signals (add
-``path("anymail/", include("anymail.urls"))`` and the provider's webhook secret to use them,
-see docs/outreach.md). Signals only carry the news here; the services decide.
+django-anymail turns each provider's webhooks (wired in ``urls.py`` under ``/anymail/``, HTTP
+basic auth with ``ANYMAIL["WEBHOOK_SECRET"]``) into ``tracking`` and ``inbound`` signals; see
+docs/outreach.md. Signals only carry the news here; the services decide. Without a webhook
+secret anyone could post to those URLs, so their events are then ignored (and
+``check --deploy`` warns).
 """
 
+import logging
+
+from django.conf import settings
+from django.core import checks
 from django.dispatch import receiver
+
+logger = logging.getLogger(__name__)
+
+# Provider bounce types that anymail reports as "bounced" but that are temporary refusals
+# (retried by the provider): they never suppress. (Postmark's bounce "Type" field.)
+SOFT_BOUNCE_TYPES = {("postmark", "SoftBounce"), ("postmark", "Transient")}
 
 try:
     from anymail.signals import inbound, tracking
@@ -48,10 +60,43 @@ def inbound_unsubscribe(*, subject: str) -> bool:
     return True
 
 
+def webhook_secret_set() -> bool:
+    """True when the provider webhooks check a basic-auth secret (``ANYMAIL["WEBHOOK_SECRET"]``)."""
+    return bool((getattr(settings, "ANYMAIL", None) or {}).get("WEBHOOK_SECRET"))
+
+
+def is_soft_bounce(*, esp_name: str, esp_event) -> bool:
+    """True for a provider bounce report that is a temporary refusal (``SOFT_BOUNCE_TYPES``)."""
+    kind = esp_event.get("Type") if isinstance(esp_event, dict) else None
+    return ((esp_name or "").lower(), kind) in SOFT_BOUNCE_TYPES
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_webhook_secret(app_configs=None, **kwargs):
+    """Deploy check: the bounce/complaint webhooks need their basic-auth secret."""
+    if webhook_secret_set():
+        return []
+    return [
+        checks.Warning(
+            "The email provider's bounce and complaint webhooks have no secret, so their "
+            "events are ignored.",
+            hint='Set ANYMAIL_WEBHOOK_SECRET ("user:password") and use it in the webhook URL.',
+            id="outreach.W001",
+        )
+    ]
+
+
 if tracking is not None:
 
     @receiver(tracking, dispatch_uid="outreach_tracking")
     def _on_tracking(sender, event, esp_name, **kwargs):
+        if not webhook_secret_set():
+            logger.warning("Ignored an unauthenticated %s webhook: no webhook secret", esp_name)
+            return
+        if event.event_type == "bounced" and is_soft_bounce(
+            esp_name=esp_name, esp_event=event.esp_event
+        ):
+            return
         tracking_event(
             event_type=event.event_type,
             recipient=event.recipient or "",
@@ -60,6 +105,9 @@ if tracking is not None:
 
     @receiver(inbound, dispatch_uid="outreach_inbound")
     def _on_inbound(sender, event, esp_name, **kwargs):
+        if not webhook_secret_set():
+            logger.warning("Ignored an unauthenticated %s webhook: no webhook secret", esp_name)
+            return
         message = event.message
         if message is not None:
             inbound_unsubscribe(subject=message.get("Subject", ""))

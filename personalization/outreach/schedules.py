@@ -11,7 +11,8 @@ SCHEDULES = [
         "name": "outreach: plan scheduled campaigns",
         "task": "outreach.plan_due_campaigns",
         "interval": {"every": 5, "period": "minutes"},
-        "description": "Plans scheduled campaigns whose planning task was lost.",
+        "description": "Plans scheduled campaigns whose planning task was lost, and adds "
+        "shoppers who joined a running campaign's segments (until it ends).",
     },
 ]
 

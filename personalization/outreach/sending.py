@@ -23,10 +23,12 @@ from __future__ import annotations
 import logging
 import smtplib
 import time
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
@@ -98,13 +100,98 @@ def _refusal(exc) -> tuple[int, str] | None:
     return None
 
 
-def message_send_next(*, connection, campaign_id: int | None = None) -> str | None:
+# The shopper's state for one send decision, in one round trip on PostgreSQL: the
+# ``Subscriber`` row locked, whether the address is suppressed or the topic muted, the send
+# times counted by the budget, and the shopper's latest engagement (for the unengaged streak).
+STATE_SQL = """
+SELECT s.marketing_opt_in, s.time_zone, s.frequency, s.paused_until,
+    EXISTS (SELECT 1 FROM outreach_suppression x WHERE x.email IN (%(email)s, %(digest)s)),
+    EXISTS (SELECT 1 FROM outreach_topicoptout t
+            WHERE t.user_id = s.user_id AND t.topic = %(topic)s),
+    ARRAY(SELECT o.sent_at FROM outreach_outreachmessage o
+          WHERE o.user_id = s.user_id AND o.status = 'sent'),
+    (SELECT max(e.occurred_at) FROM personalization_event e
+     WHERE e.user_id = s.user_id AND e.kind = ANY(%(engaging)s))
+FROM outreach_subscriber s WHERE s.user_id = %(user)s
+FOR UPDATE OF s
+"""
+
+
+@dataclass(frozen=True)
+class ShopperState:
+    """What a send decision needs to know about the shopper, read under their lock."""
+
+    opted_in: bool
+    time_zone: str
+    frequency: str
+    paused_until: datetime | None
+    suppressed: bool
+    muted: bool
+    sent_times: list[datetime]
+    streak: int
+
+
+def _shopper_state(*, user, topic: str) -> ShopperState:
+    """Lock the shopper's ``Subscriber`` row (created if missing) and read their state."""
+    address = user.email.lower()
+    if db_connection.vendor == "postgresql":
+        params = {
+            "user": user.pk,
+            "email": address,
+            "digest": suppression_digest(address),
+            "topic": topic,
+            "engaging": list(rules.ENGAGING_KINDS),
+        }
+        with db_connection.cursor() as cursor:
+            cursor.execute(STATE_SQL, params)
+            row = cursor.fetchone()
+            if row is None:  # no Subscriber row yet: create it, then lock and read
+                Subscriber.objects.get_or_create(user_id=user.pk)
+                cursor.execute(STATE_SQL, params)
+                row = cursor.fetchone()
+        opted_in, zone, frequency, paused_until, suppressed, muted, sent, engaged = row
+        sent = [t for t in sent if t is not None]
+        return ShopperState(
+            opted_in=opted_in,
+            time_zone=zone,
+            frequency=frequency,
+            paused_until=paused_until,
+            suppressed=suppressed,
+            muted=muted,
+            sent_times=sent,
+            streak=sum(1 for t in sent if engaged is None or t > engaged),
+        )
+    subscriber, _ = Subscriber.objects.get_or_create(user_id=user.pk)
+    subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+    sent = list(
+        OutreachMessage.objects.filter(user=user, status=OutreachMessage.Status.SENT).values_list(
+            "sent_at", flat=True
+        )
+    )
+    return ShopperState(
+        opted_in=subscriber.marketing_opt_in,
+        time_zone=subscriber.time_zone,
+        frequency=subscriber.frequency,
+        paused_until=subscriber.paused_until,
+        suppressed=Suppression.objects.filter(
+            email__in=[address, suppression_digest(address)]
+        ).exists(),
+        muted=TopicOptOut.objects.filter(user=user, topic=topic).exists(),
+        sent_times=sent,
+        streak=shopper_streaks([user.pk]).get(user.pk, 0),
+    )
+
+
+def message_send_next(
+    *, connection, campaign_id: int | None = None, config: BudgetSettings | None = None
+) -> str | None:
     """Claim, decide and send one due message. Returns the outcome, or None when none is due.
 
     Outcomes: "sent", "deferred", "dropped", "bounced", "retry", "failed". Connection errors
-    propagate (the transaction rolls back; the row stays planned for the next run).
+    propagate (the transaction rolls back; the row stays planned for the next run). ``config``:
+    the budget settings (read when not given).
     """
-    config = BudgetSettings.current()
+    config = config or BudgetSettings.current()
     ratelimit.acquire(config.send_rate_per_second, config.send_burst)
     with transaction.atomic():
         now = timezone.now()
@@ -112,39 +199,32 @@ def message_send_next(*, connection, campaign_id: int | None = None) -> str | No
         if campaign_id is not None:
             due = due.filter(campaign_id=campaign_id)
         message = (
-            due.select_for_update(skip_locked=True, of=("self",))
+            due.select_related("user", "campaign")
+            .select_for_update(skip_locked=True, of=("self",))
             .order_by("next_attempt_at", "pk")
             .first()
         )
         if message is None:
             return None
-        subscriber, _ = Subscriber.objects.get_or_create(user_id=message.user_id)
-        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
-        now = timezone.now()  # after the locks: the moment the decision is made
-        message = OutreachMessage.objects.select_related("user", "campaign").get(pk=message.pk)
         user, campaign = message.user, message.campaign
+        state = _shopper_state(user=user, topic=campaign.topic)
+        now = timezone.now()  # after the locks: the moment the decision is made
         if campaign.status == Campaign.Status.CANCELLED:
             return _drop(message, "cancelled", "the campaign was cancelled", now)
-        if not subscriber.marketing_opt_in or not user.is_active:
+        if not state.opted_in or not user.is_active:
             return _drop(message, rules.NOT_OPTED_IN, "no longer opted in to marketing", now)
-        address = user.email.lower()
-        if Suppression.objects.filter(email__in=[address, suppression_digest(address)]).exists():
+        if state.suppressed:
             return _drop(message, rules.SUPPRESSED, "the address is suppressed", now)
-        if TopicOptOut.objects.filter(user=user, topic=campaign.topic).exists():
+        if state.muted:
             return _drop(message, rules.TOPIC_MUTED, f"topic “{campaign.topic}” turned off", now)
-        sent_times = list(
-            OutreachMessage.objects.filter(
-                user=user, status=OutreachMessage.Status.SENT
-            ).values_list("sent_at", flat=True)
-        )
         verdict = rules.decide(
-            budget=rules.Budget.for_shopper(config, subscriber.frequency),
+            budget=rules.Budget.for_shopper(config, state.frequency),
             desired=now,
-            counted=sent_times,
-            streak=shopper_streaks([user.pk]).get(user.pk, 0),
-            tz=rules.zone(subscriber.time_zone, config.default_time_zone),
+            counted=state.sent_times,
+            streak=state.streak,
+            tz=rules.zone(state.time_zone, config.default_time_zone),
             policy=campaign.held_policy,
-            paused_until=subscriber.paused_until,
+            paused_until=state.paused_until,
         )
         if verdict.outcome == "dropped":
             return _drop(message, verdict.rule, verdict.reason, now)
@@ -230,6 +310,7 @@ def outbox_send_due(
     Returns counts by outcome, plus "more": 1 when it stopped with messages still due.
     """
     counts: dict[str, int] = {}
+    config = BudgetSettings.current()
     deadline = time.monotonic() + max_seconds
     connection = email_connection()
     connection.open()
@@ -238,7 +319,9 @@ def outbox_send_due(
             if time.monotonic() > deadline:
                 counts["more"] = 1
                 break
-            outcome = message_send_next(connection=connection, campaign_id=campaign_id)
+            outcome = message_send_next(
+                connection=connection, campaign_id=campaign_id, config=config
+            )
             if outcome is None:
                 break
             counts[outcome] = counts.get(outcome, 0) + 1

@@ -23,15 +23,15 @@ def plan_campaign(campaign_id: int) -> int:
 
 @shared_task(name="outreach.plan_due_campaigns", **RETRYING)
 def plan_due_campaigns() -> int:
-    """Beat: plan scheduled campaigns a lost task left unplanned. Returns how many."""
+    """Beat: plan scheduled campaigns a lost task left unplanned, and add the shoppers who
+    joined the segments of planned campaigns that have not ended. Returns messages added."""
     from .models import Campaign
 
     ids = list(
         Campaign.objects.filter(status=Campaign.Status.SCHEDULED).values_list("pk", flat=True)
     )
-    for pk in ids:
-        planning.campaign_plan(campaign_id=pk)
-    return len(ids)
+    added = sum(planning.campaign_plan(campaign_id=pk) for pk in ids)
+    return added + sum(planning.replan_open_campaigns().values())
 
 
 @shared_task(name="outreach.send_due", bind=True, soft_time_limit=120, time_limit=150, **RETRYING)

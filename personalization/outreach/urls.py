@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -10,4 +10,8 @@ urlpatterns = [
     path("email/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("email/preferences/<str:token>/", views.preferences_token, name="preferences_token"),
     path("account/email/", views.preferences, name="preferences"),
+    # The email provider's tracking (bounce, complaint) and inbound (mailto unsubscribe)
+    # webhooks, e.g. /anymail/postmark/tracking/, behind HTTP basic auth with
+    # ANYMAIL["WEBHOOK_SECRET"]; ``receivers.py`` turns them into suppressions.
+    path("anymail/", include("anymail.urls")),
 ]

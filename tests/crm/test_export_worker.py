@@ -7,7 +7,8 @@ from crm.models import ExportJob
 from crm.tasks import run_export
 from tests.crm.helpers import staff
 from tests.factories import UserFactory
-from tests.personalization.test_celery_worker import _wait_for, worker  # noqa: F401, F811
+from tests.workers import wait_for as _wait_for
+from tests.workers import worker  # noqa: F401
 
 pytestmark = [
     pytest.mark.postgres,

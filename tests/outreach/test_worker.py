@@ -2,23 +2,19 @@
 a worker killed (SIGKILL) mid-batch, two workers and duplicated tasks, and the budget under
 campaigns planned at the same moment."""
 
-import os
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import redis
-from django.db import connection, connections
+from django.db import connections
 
-from config.celery import app
 from personalization.outreach import planning
 from personalization.outreach.models import Campaign, OutreachMessage
 from personalization.outreach.tasks import send_due
+from tests.workers import celery_workers
+from tests.workers import wait_for as _wait_for
 
 from .conftest import campaign, opted_in, segment_of
 
@@ -28,81 +24,19 @@ pytestmark = [
     pytest.mark.celery,
     pytest.mark.django_db(transaction=True),
 ]
-BASE_DIR = Path(__file__).resolve().parents[2]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
 def worker(settings, sink):
-    """Start ``celery -A config worker`` processes on a queue of their own, sending to ``sink``."""
-    queue = f"outreach-test-{uuid.uuid4().hex[:8]}"
+    """Workers on a queue of their own, sending to ``sink`` (see ``tests.workers``)."""
     redis.Redis.from_url(settings.REDIS_URL).delete("celery")  # stale tasks of the default queue
-    procs = []
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": settings.REDIS_URL,
+    smtp = {
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(sink.port),
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "PYTHONUNBUFFERED": "1",
     }
-
-    def start():
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-Q",
-                queue,
-                "-n",
-                f"{queue}-{len(procs)}@%h",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        procs.append(proc)
-        return proc
-
-    app.conf.task_always_eager = False
-    try:
-        yield start, queue
-    finally:
-        app.conf.task_always_eager = True
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
-
-
-def _wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+    with celery_workers(settings, prefix="outreach-test", env=smtp) as started:
+        yield started
 
 
 def _planned(users, **kwargs):

@@ -10,7 +10,8 @@ from privacy.exporting import export_path
 from privacy.models import DataExport, ErasureRequest
 from privacy.tasks import build_export, run_erasure
 from tests.factories import UserFactory
-from tests.personalization.test_celery_worker import _wait_for, worker  # noqa: F401
+from tests.workers import wait_for as _wait_for
+from tests.workers import worker  # noqa: F401
 
 pytestmark = [
     pytest.mark.postgres,
