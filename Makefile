@@ -7,6 +7,8 @@ UV := $(BIN)/uv
 PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes (pytest-xdist): each has its own test database, cache key prefix and queues.
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint bench soak install migrate seed serve worker beat mailsink idp clean
 
@@ -38,7 +40,7 @@ lint: install
 
 test: lint
 	$(PY) manage.py makemigrations --check --dry-run
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench
