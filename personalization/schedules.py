@@ -6,6 +6,12 @@ can change or disable them in the admin and a re-run (migration, seeder) keeps t
 
 SCHEDULES = [
     {
+        "name": "personalization: copy the event stream into the database",
+        "task": "personalization.tasks.drain_event_stream",
+        "interval": {"every": 10, "period": "seconds"},
+        "description": "Bulk-inserts the views and searches queued in Redis (events.py).",
+    },
+    {
         "name": "personalization: build profiles (incremental)",
         "task": "personalization.tasks.build_profiles",
         "interval": {"every": 1, "period": "minutes"},
