@@ -40,11 +40,9 @@ def lamp():
 
 def card_of(response, product) -> str:
     page = response.content.decode()
-    found = re.search(
-        rf'<article class="card product-card">\s*<a href="{product.get_absolute_url()}".*?</article>',
-        page,
-        re.S,
-    )
+    url = product.get_absolute_url()
+    pattern = rf'<article class="card product-card">\s*<a href="{url}".*?</article>'
+    found = re.search(pattern, page, re.S)
     assert found, f"no card for {product} on the page"
     return found.group(0)
 
