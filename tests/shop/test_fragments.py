@@ -153,3 +153,40 @@ def test_the_signed_in_product_page_query_budget(client, lamp, django_assert_max
     with django_assert_max_num_queries(14):
         response = client.get(lamp.get_absolute_url())
     assert response.status_code == 200 and len(response.context["related"]) == 8
+
+
+def test_the_cached_rating_summary_follows_every_review_change(
+    lamp, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    from social.reviews.selectors import rating_summary, review_schema
+
+    ann, bob = UserFactory(is_staff=True), UserFactory(is_staff=True)  # approved at once
+    with django_capture_on_commit_callbacks(execute=True):
+        low = reviews.review_create(
+            user=ann, product=lamp, rating=2, title="Dim", body="Rather dim for a desk."
+        )
+        high = reviews.review_create(
+            user=bob, product=lamp, rating=4, title="Fine", body="Fine light for reading."
+        )
+    lamp.refresh_from_db()
+    first = rating_summary(lamp)
+    assert (first.count, first.average) == (2, 3.0)
+    assert dict((n, c) for n, c, _ in first.bars) == {5: 0, 4: 1, 3: 0, 2: 1, 1: 0}
+    assert {r["name"] for r in review_schema(lamp)} == {"Dim", "Fine"}
+    with django_assert_num_queries(0):  # the second read comes from the cache
+        assert rating_summary(lamp) == first
+
+    # same average and count, another distribution: the version moves, not the numbers
+    with django_capture_on_commit_callbacks(execute=True):
+        reviews.review_update(
+            user=ann, review_id=low.pk, rating=3, title="Dim", body="Rather dim for a desk."
+        )
+        reviews.review_update(
+            user=bob, review_id=high.pk, rating=3, title="Okay", body="Fine light for reading."
+        )
+    lamp.refresh_from_db()
+
+    after = rating_summary(lamp)
+    assert (after.count, after.average) == (2, 3.0)
+    assert dict((n, c) for n, c, _ in after.bars) == {5: 0, 4: 0, 3: 2, 2: 0, 1: 0}
+    assert {r["name"] for r in review_schema(lamp)} == {"Dim", "Okay"}
