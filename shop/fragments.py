@@ -19,31 +19,57 @@ fragment: they are rendered per request from the request's memo and small cached
 """
 
 import hashlib
+from functools import cache as once
 from uuid import uuid4
 
 from django.core.cache import cache
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
+
+from .lazy import visitor_is_cookieless
 
 CATALOGUE_VERSION_KEY = "shop:v:catalogue"
 CARD_KEY = "shop:card:{catalogue}:{pk}:{digest}"
 CARD_TEMPLATE = "shop/_product_card_body.html"
+SOCIAL_KEY = "shop:card-social:{catalogue}:{pk}:{count}:{page}"
+SOCIAL_TEMPLATE = "engagement/_card_social.html"
 CARD_TIMEOUT = 6 * 3600  # safety net only: keys change when the data does
 VERSION_TIMEOUT = 30 * 24 * 3600
 MEMO = "_agora_card_html"
+VERSION_MEMO = "_agora_catalogue_version"
+
+
+@once
+def _templates_version() -> str:
+    """A digest of the fragment templates' source: a deployment that changes them changes
+    every key (read once per process)."""
+    sources = [get_template(name).template.source for name in (CARD_TEMPLATE, SOCIAL_TEMPLATE)]
+    return hashlib.blake2b("\0".join(sources).encode(), digest_size=4).hexdigest()
 
 
 def catalogue_version() -> str:
-    """The catalogue's current version token (created on first use; never reused)."""
+    """The catalogue's current version token (created on first use; never reused), joined with
+    the fragment templates' digest."""
     version = cache.get(CATALOGUE_VERSION_KEY)
     if version is None:
         cache.add(CATALOGUE_VERSION_KEY, uuid4().hex[:12], VERSION_TIMEOUT)
         version = cache.get(CATALOGUE_VERSION_KEY) or "none"
-    return version
+    return f"{version}.{_templates_version()}"
 
 
 def catalogue_version_bump() -> None:
     """Give the catalogue a new version: every shared fragment is rendered again."""
     cache.set(CATALOGUE_VERSION_KEY, uuid4().hex[:12], VERSION_TIMEOUT)
+
+
+def _version_for(request) -> str:
+    """``catalogue_version()`` read once per request."""
+    if request is None:
+        return catalogue_version()
+    version = getattr(request, VERSION_MEMO, None)
+    if version is None:
+        version = catalogue_version()
+        setattr(request, VERSION_MEMO, version)
+    return version
 
 
 def product_version(product) -> str:
@@ -79,7 +105,7 @@ def cards_html(request, products) -> dict[int, str]:
     todo = [p for p in products if p.pk not in memo]
     if not todo:
         return memo
-    catalogue = catalogue_version()
+    catalogue = _version_for(request)
     keys = {_card_key(catalogue, p): p for p in todo}
     found = cache.get_many(list(keys))
     missing = {}
@@ -92,3 +118,29 @@ def cards_html(request, products) -> dict[int, str]:
     if missing:
         cache.set_many(missing, CARD_TIMEOUT)
     return memo
+
+
+def card_social_html(context, product) -> str:
+    """The like button under a card. For a visitor with no cookie (``shop.lazy``) it is the
+    same for everyone on the page, so it is cached, keyed by the catalogue version, the product,
+    its like count (from the request's batch of like summaries) and the page it returns to;
+    everyone else gets it rendered for them (their own like, social proof, CSRF token)."""
+    template = get_template(SOCIAL_TEMPLATE).template
+    request = context.get("request")
+    if request is None or not visitor_is_cookieless(request):
+        return template.render(context)
+    from social.engagement.selectors import like_summary_for_request
+
+    summary = like_summary_for_request(request, product)
+    page = context.get("like_next") or request.get_full_path()
+    key = SOCIAL_KEY.format(
+        catalogue=_version_for(request),
+        pk=product.pk,
+        count=summary.count,
+        page=hashlib.blake2b(page.encode(), digest_size=8).hexdigest(),
+    )
+    html = cache.get(key)
+    if html is None:
+        html = template.render(context)
+        cache.set(key, html, CARD_TIMEOUT)
+    return html

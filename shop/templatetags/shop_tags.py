@@ -47,3 +47,12 @@ def product_card_body(context, product):
     from ..fragments import cards_html
 
     return mark_safe(cards_html(context.get("request"), [product])[product.pk])  # noqa: S308 (rendered by our template)
+
+
+@register.simple_tag(takes_context=True)
+def product_card_social(context, product):
+    """The per-visitor part of a product card (like button, social proof): see
+    ``shop.fragments.card_social_html``."""
+    from ..fragments import card_social_html
+
+    return mark_safe(card_social_html(context, product))  # noqa: S308 (rendered by our template)

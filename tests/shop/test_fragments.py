@@ -190,3 +190,27 @@ def test_the_cached_rating_summary_follows_every_review_change(
     assert (after.count, after.average) == (2, 3.0)
     assert dict((n, c) for n, c, _ in after.bars) == {5: 0, 4: 0, 3: 2, 2: 0, 1: 0}
     assert {r["name"] for r in review_schema(lamp)} == {"Dim", "Okay"}
+
+
+def test_a_cookieless_visitor_gets_the_like_button_from_the_cache_with_the_right_count(
+    lamp, settings
+):
+    from django.test import Client
+
+    settings.ENGAGEMENT_SOCIAL_PROOF_MIN_LIKES = 1
+    visitor = Client()
+    first = visitor.get(list_url())
+    assert "engagement/_like_button.html" in rendered(first)
+    assert not first.cookies
+    second = visitor.get(list_url())
+    assert "engagement/_like_button.html" not in rendered(second)  # from the cache
+    assert card_of(second, lamp) == card_of(first, lamp)
+    assert "like-count" not in card_of(second, lamp)
+
+    assert engagement.like_add(user=UserFactory(), obj=lamp)
+
+    card = card_of(Client().get(list_url()), lamp)
+    assert re.search(r'class="like-count">1<', card)
+    # the button sends the visitor back to the page they were on
+    other = card_of(Client().get(list_url() + "?sort=price"), lamp)
+    assert 'name="next" value="/c/lights/?sort=price"' in other
