@@ -1,7 +1,8 @@
 """The beat schedules of personalization, kept in the database (django-celery-beat).
 
-``ensure_schedules`` creates missing PeriodicTask rows and leaves existing ones alone, so staff
-can change or disable them in the admin and a re-run (migration, seeder) keeps their edits.
+``ensure_schedules`` creates missing PeriodicTask rows and leaves existing ones alone
+(``config.beat``), so staff can change or disable them in the admin and a re-run (migration,
+seeder) keeps their edits.
 """
 
 SCHEDULES = [
@@ -32,30 +33,8 @@ SCHEDULES = [
 ]
 
 
-def ensure_schedules(
-    *, PeriodicTask=None, IntervalSchedule=None, CrontabSchedule=None, schedules=None
-) -> int:
-    """Create the missing schedules (``schedules``, default SCHEDULES); returns how many were
-    created. Models may be historical (a migration passes them)."""
-    if PeriodicTask is None:
-        from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
-    created = 0
-    for spec in SCHEDULES if schedules is None else schedules:
-        if PeriodicTask.objects.filter(name=spec["name"]).exists():
-            continue
-        kwargs = {}
-        if "interval" in spec:
-            kwargs["interval"], _ = IntervalSchedule.objects.get_or_create(**spec["interval"])
-        else:
-            kwargs["crontab"], _ = CrontabSchedule.objects.get_or_create(
-                day_of_week="*",
-                day_of_month="*",
-                month_of_year="*",
-                timezone="UTC",
-                **spec["crontab"],
-            )
-        PeriodicTask.objects.create(
-            name=spec["name"], task=spec["task"], description=spec["description"], **kwargs
-        )
-        created += 1
-    return created
+def ensure_schedules(**models) -> int:
+    """Create this app's missing ``SCHEDULES`` rows; see ``config.beat.ensure_periodic_tasks``."""
+    from config.beat import ensure_periodic_tasks
+
+    return ensure_periodic_tasks(SCHEDULES, **models)

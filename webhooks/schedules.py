@@ -1,17 +1,17 @@
 """The webhooks beat schedule (django-celery-beat row, created once; staff may edit it)."""
 
-SCHEDULE = {
-    "name": "webhooks: send due retries",
-    "task": "webhooks.send_due",
-    "description": "Sends webhook deliveries whose retry time has come.",
-}
+SCHEDULES = [
+    {
+        "name": "webhooks: send due retries",
+        "task": "webhooks.send_due",
+        "interval": {"every": 1, "period": "minutes"},
+        "description": "Sends webhook deliveries whose retry time has come.",
+    },
+]
 
 
-def ensure_schedule(*, PeriodicTask=None, IntervalSchedule=None) -> bool:
-    if PeriodicTask is None:
-        from django_celery_beat.models import IntervalSchedule, PeriodicTask
-    if PeriodicTask.objects.filter(name=SCHEDULE["name"]).exists():
-        return False
-    interval, _ = IntervalSchedule.objects.get_or_create(every=1, period="minutes")
-    PeriodicTask.objects.create(interval=interval, **SCHEDULE)
-    return True
+def ensure_schedule(**models) -> bool:
+    """Create the retry schedule if it is missing; True when it was created."""
+    from config.beat import ensure_periodic_tasks
+
+    return ensure_periodic_tasks(SCHEDULES, **models) == 1

@@ -6,22 +6,21 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-SCHEDULE = "loyalty: issue earned coupons"
+SCHEDULES = [
+    {
+        "name": "loyalty: issue earned coupons",
+        "task": "personalization.loyalty.tasks.issue_loyalty_coupons",
+        "interval": {"every": 1, "period": "hours"},
+        "description": "Refreshes tiers and issues earned coupons "
+        "(each at most once per occasion).",
+    },
+]
 
 
 def _ensure_schedule() -> int:
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+    from config.beat import ensure_periodic_tasks
 
-    if PeriodicTask.objects.filter(name=SCHEDULE).exists():
-        return 0
-    every, _ = IntervalSchedule.objects.get_or_create(every=1, period="hours")
-    PeriodicTask.objects.create(
-        name=SCHEDULE,
-        task="personalization.loyalty.tasks.issue_loyalty_coupons",
-        interval=every,
-        description="Refreshes tiers and issues earned coupons (each at most once per occasion).",
-    )
-    return 1
+    return ensure_periodic_tasks(SCHEDULES)
 
 
 RULES = [

@@ -16,26 +16,8 @@ SCHEDULES = [
 ]
 
 
-def ensure_schedules() -> int:
-    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+def ensure_schedules(**models) -> int:
+    """Create this app's missing ``SCHEDULES`` rows; see ``config.beat.ensure_periodic_tasks``."""
+    from config.beat import ensure_periodic_tasks
 
-    created = 0
-    for spec in SCHEDULES:
-        if PeriodicTask.objects.filter(name=spec["name"]).exists():
-            continue
-        kwargs = {}
-        if "interval" in spec:
-            kwargs["interval"], _ = IntervalSchedule.objects.get_or_create(**spec["interval"])
-        else:
-            kwargs["crontab"], _ = CrontabSchedule.objects.get_or_create(
-                day_of_week="*",
-                day_of_month="*",
-                month_of_year="*",
-                timezone="UTC",
-                **spec["crontab"],
-            )
-        PeriodicTask.objects.create(
-            name=spec["name"], task=spec["task"], description=spec["description"], **kwargs
-        )
-        created += 1
-    return created
+    return ensure_periodic_tasks(SCHEDULES, **models)

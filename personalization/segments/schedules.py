@@ -17,6 +17,7 @@ SCHEDULES = [
 
 
 def ensure_schedules(**models) -> int:
-    from personalization.schedules import ensure_schedules as ensure
+    """Create this app's missing ``SCHEDULES`` rows; see ``config.beat.ensure_periodic_tasks``."""
+    from config.beat import ensure_periodic_tasks
 
-    return ensure(schedules=SCHEDULES, **models)
+    return ensure_periodic_tasks(SCHEDULES, **models)

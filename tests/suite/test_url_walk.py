@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from django.apps import apps
+from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -367,6 +368,25 @@ GET_MAY_WRITE = {
 
 
 def _snapshot(skip: set[str]) -> dict[str, str]:
+    """What each table holds now, keyed by model label, to compare before and after a request.
+
+    On PostgreSQL: the rows this transaction inserted, updated and deleted per table
+    (``pg_stat_xact_user_tables``; the test runs in one transaction), a single query that also
+    sees an UPDATE writing the same values. Elsewhere: a digest of every row.
+    """
+    if connection.vendor == "postgresql":
+        labels = {
+            model._meta.db_table: model._meta.label_lower
+            for model in apps.get_models()
+            if model._meta.label_lower not in skip and not model._meta.proxy and model._meta.managed
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_xact_user_tables"
+                " WHERE schemaname = current_schema()"
+            )
+            writes = {name: f"{ins}:{upd}:{dele}" for name, ins, upd, dele in cursor.fetchall()}
+        return {label: writes.get(table, "0:0:0") for table, label in labels.items()}
     state = {}
     for model in apps.get_models():
         label = model._meta.label_lower
