@@ -107,7 +107,8 @@ def gunicorn(app: str, port: int, env: dict, log: Path):
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
+        # generous: on a loaded shared machine gunicorn's workers take long to import Django
+        deadline = time.monotonic() + 240
         while True:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)

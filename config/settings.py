@@ -118,6 +118,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.storefront",
+                "shop.context_processors.lazy_csrf",
             ],
         },
     },
@@ -140,6 +141,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, sessions, broker ----------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# View and search events go into a Redis stream drained in bulk by a task (personalization.events)
+AGORA_EVENT_STREAM = env_bool("AGORA_EVENT_STREAM", bool(REDIS_URL))
 if REDIS_URL:
     CACHES = {
         "default": {

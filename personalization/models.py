@@ -166,3 +166,19 @@ class ProfileBuildRun(models.Model):
 
     def __str__(self):
         return f"{self.get_mode_display()} ({self.from_event}, {self.to_event}]"
+
+
+class EventStreamCursor(models.Model):
+    """How far the Redis event stream has been copied into the Event table.
+
+    Written in the same transaction as the copied rows, so a drain that dies after its insert
+    and before it deletes the entries from Redis copies nothing twice on the next run.
+    """
+
+    stream = models.CharField(max_length=200, primary_key=True)
+    last_id = models.CharField(max_length=40, blank=True, help_text="Last stream entry copied.")
+    copied = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.stream} through {self.last_id or 'nothing'}"

@@ -7,6 +7,12 @@ seeder) keeps their edits.
 
 SCHEDULES = [
     {
+        "name": "personalization: copy the event stream into the database",
+        "task": "personalization.tasks.drain_event_stream",
+        "interval": {"every": 10, "period": "seconds"},
+        "description": "Bulk-inserts the views and searches queued in Redis (events.py).",
+    },
+    {
         "name": "personalization: build profiles (incremental)",
         "task": "personalization.tasks.build_profiles",
         "interval": {"every": 1, "period": "minutes"},

@@ -50,7 +50,11 @@ def _summary(result) -> dict:
     name="personalization.tasks.build_profiles", soft_time_limit=120, time_limit=150, **RETRYING
 )
 def build_profiles() -> dict:
-    """Incremental build from the watermark (scheduled every minute by beat)."""
+    """Incremental build from the watermark (scheduled every minute by beat); the streamed
+    events are copied in first, so the build sees them."""
+    from .events import stream_drain
+
+    stream_drain()
     result = services.profile_build_incremental()
     _after_build(result)
     return _summary(result)
@@ -85,3 +89,13 @@ def rebuild_profile(user_id: int) -> dict:
 def purge_old_events() -> int:
     """Apply the optional retention limit for raw events."""
     return services.events_purge_expired()
+
+
+@shared_task(
+    name="personalization.tasks.drain_event_stream", soft_time_limit=60, time_limit=90, **RETRYING
+)
+def drain_event_stream() -> int:
+    """Copy the Redis event stream into the Event table (scheduled every 10 s by beat)."""
+    from .events import stream_drain
+
+    return stream_drain()

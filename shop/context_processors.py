@@ -1,6 +1,7 @@
 from django.conf import settings
 
 from .cart import cart_count
+from .lazy import csrf_token_for_context
 from .selectors import category_tree
 
 
@@ -13,3 +14,13 @@ def storefront(request):
         "cart_count": cart_count(request),
         "currency": settings.AGORA_CURRENCY,
     }
+
+
+def lazy_csrf(request):
+    """On store pages marked ``@cookieless_for_visitors``, an anonymous visitor without a CSRF
+    cookie gets no token (so no Set-Cookie); ``agora.js`` makes one when a form is sent.
+
+    Everywhere else ``csrf_token`` is Django's own (this processor returns nothing).
+    """
+    token = csrf_token_for_context(request)
+    return {} if token is None else {"csrf_token": token}

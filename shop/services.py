@@ -67,10 +67,13 @@ def order_set_status(*, order_id, status: str, actor=None, note: str = "") -> Or
 
 
 def catalogue_changed() -> None:
-    """Forget cached catalogue data (category tree, filter choices) after an edit."""
+    """Forget cached catalogue data (category tree, filter choices) after an edit and give the
+    catalogue a new version, so every cached product card is rendered again (shop.fragments)."""
+    from .fragments import catalogue_version_bump
     from .selectors import CATEGORY_TREE_KEY, FACETS_KEY
 
     cache.delete_many([CATEGORY_TREE_KEY, FACETS_KEY])
+    catalogue_version_bump()
 
 
 def product_reindex(*, product_ids=None) -> int:

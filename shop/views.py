@@ -14,11 +14,12 @@ from social.engagement.services import attribute_order
 from social.reviews.selectors import review_schema
 
 from . import cart as carts
-from . import order_links
+from . import fragments, order_links
 from .checkout import Address, order_place
 from .exceptions import OrderLinkExpired, ShopError
 from .filters import SORTS, ProductFilter
 from .forms import CARD_FIELDS, CheckoutForm
+from .lazy import cookieless_for_visitors
 from .models import Order, Product, ShippingMethod
 from .pricing import QuoteChanged
 from .selectors import (
@@ -37,6 +38,7 @@ def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
+@cookieless_for_visitors
 def home(request):
     cards = Product.objects.visible().for_cards()
     context = {
@@ -44,9 +46,11 @@ def home(request):
         "new_arrivals": list(cards.order_by("-created_at", "-pk")[:8]),
         "categories": category_tree().roots,
     }
+    fragments.cards_html(request, context["top_rated"] + context["new_arrivals"])
     return render(request, "shop/home.html", context)
 
 
+@cookieless_for_visitors
 def product_list(request, slug=None):
     tree = category_tree()
     node = None
@@ -62,6 +66,7 @@ def product_list(request, slug=None):
     products = filterset.ordered(filterset.qs if valid else base).for_cards()
     paginator = Paginator(products, 24)
     page = paginator.get_page(request.GET.get("page"))
+    fragments.cards_html(request, list(page.object_list))  # one cache read for every card
     query = (filterset.form.cleaned_data.get("q") or "") if valid else ""
     if query and page.number == 1:
         events.record_for_request(
@@ -86,6 +91,7 @@ def product_list(request, slug=None):
     return render(request, "shop/product_list.html", context, status=status)
 
 
+@cookieless_for_visitors
 def product_detail(request, slug):
     product = product_for_page(slug=slug)
     if product is None:
@@ -93,12 +99,14 @@ def product_detail(request, slug):
     events.record_for_request(events.Event.Kind.VIEW, request, product=product)
     tree = category_tree()
     variants, images = list(product.variants.all()), list(product.images.all())
+    related = related_products(product)
+    fragments.cards_html(request, related)
     context = {
         "product": product,
         "variants": variants,
         "images": images,
         "breadcrumbs": tree.ancestors(product.category_id),
-        "related": related_products(product),
+        "related": related,
         "jsonld": product_jsonld(
             product, images=images, variants=variants, reviews=review_schema(product)
         ),

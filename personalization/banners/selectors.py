@@ -16,6 +16,7 @@
 """
 
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -197,7 +198,9 @@ def banner_choose(
     signed_in = user is not None and getattr(user, "is_authenticated", False)
     enabled, segment_ids = shopper_segments(user) if signed_in else (True, frozenset())
     browsing = set(category_ids) if enabled else set()
-    who = shopper_key(user=user, visitor=visitor)
+    # A visitor with no anonymous id (no session yet) cannot be counted or kept on one variant:
+    # frequency caps are not counted for them and the A/B variant is drawn at random per view.
+    who = shopper_key(user=user, visitor=visitor) if signed_in or visitor else None
     eligible = []
     for banner in banners:
         if banner.starts_at and banner.starts_at > now or banner.ends_at and banner.ends_at <= now:
@@ -218,10 +221,10 @@ def banner_choose(
                 eligible.append((banner, "browsing", None, matched[0]))
     if not eligible:
         return None
-    capped = [b for b, *_ in eligible if b.frequency_cap]
+    capped = [b for b, *_ in eligible if b.frequency_cap] if who else []
     counts = cache.get_many([CAP_KEY.format(b.id, who) for b in capped]) if capped else {}
     for banner, reason, segment_id, category_id in eligible:
-        if banner.frequency_cap:
+        if banner.frequency_cap and who:
             key = CAP_KEY.format(banner.id, who)
             if counts.get(key, 0) >= banner.frequency_cap:
                 continue
@@ -232,7 +235,7 @@ def banner_choose(
                     cache.set(key, 1, banner.cap_window_hours * 3600)
         return Choice(
             banner.id,
-            variant_for(banner, who),
+            variant_for(banner, who or f"v{uuid.uuid4().hex}"),
             placement,
             reason,
             segment_id=segment_id,

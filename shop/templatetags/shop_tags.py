@@ -4,6 +4,7 @@ from django import template
 from django.conf import settings
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -38,3 +39,20 @@ def query_with(context, **changes):
         else:
             params[key] = value
     return "?" + urlencode(sorted(params.lists()), doseq=True)
+
+
+@register.simple_tag(takes_context=True)
+def product_card_body(context, product):
+    """The shared body of a product card, from the fragment cache (``shop.fragments``)."""
+    from ..fragments import cards_html
+
+    return mark_safe(cards_html(context.get("request"), [product])[product.pk])  # noqa: S308 (rendered by our template)
+
+
+@register.simple_tag(takes_context=True)
+def product_card_social(context, product):
+    """The per-visitor part of a product card (like button, social proof): see
+    ``shop.fragments.card_social_html``."""
+    from ..fragments import card_social_html
+
+    return mark_safe(card_social_html(context, product))  # noqa: S308 (rendered by our template)

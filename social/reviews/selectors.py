@@ -1,8 +1,11 @@
 """Read-side queries for reviews and questions. Each runs a fixed number of queries."""
 
 from dataclasses import dataclass
+from uuid import uuid4
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from .models import Answer, HelpfulVote, Question, Review
@@ -42,8 +45,47 @@ def reviews_for_product(product, *, sort: str = DEFAULT_SORT, stars: int | None 
     return qs.order_by(*SORTS[parse_sort(sort)][1])
 
 
+# The rating summary and the JSON-LD reviews of a product page are cached under the product's
+# reviews version, which ``reviews_changed`` replaces after every commit that changes approved
+# reviews (``services.product_rating_refresh``). The version is read before the data, so a
+# summary computed from data older than a change is stored under the version that change
+# retired, and never read again. The timeout is a safety net (a renamed author, say).
+VERSION_KEY = "reviews:v:{}"
+CACHED_KEY = "reviews:{}:{}:{}"
+CACHE_TIMEOUT = 600
+
+
+def _reviews_version(product_id: int) -> str:
+    key = VERSION_KEY.format(product_id)
+    version = cache.get(key)
+    if version is None:
+        cache.add(key, uuid4().hex[:12], 30 * 24 * 3600)
+        version = cache.get(key) or "none"
+    return version
+
+
+def reviews_changed(*, product_id: int) -> None:
+    """After the current transaction commits, give the product's reviews a new version."""
+    key = VERSION_KEY.format(product_id)
+    transaction.on_commit(lambda: cache.set(key, uuid4().hex[:12], 30 * 24 * 3600))
+
+
+def _cached(name: str, product, compute):
+    key = CACHED_KEY.format(name, product.pk, _reviews_version(product.pk))
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, CACHE_TIMEOUT)
+    return value
+
+
 def rating_summary(product) -> RatingSummary:
-    """Average, count and the distribution of approved reviews in one query."""
+    """Average, count and the distribution of approved reviews: one query, then cached until
+    the product's approved reviews change."""
+    return _cached("summary", product, lambda: _rating_summary(product))
+
+
+def _rating_summary(product) -> RatingSummary:
     counts = (
         Review.objects.approved()
         .filter(product=product)
@@ -90,9 +132,14 @@ def display_name(user) -> str:
 
 
 def review_schema(product, *, limit: int = 5) -> list[dict]:
-    """schema.org Review dicts for the product JSON-LD: the most recent approved reviews."""
+    """schema.org Review dicts for the product JSON-LD: the most recent approved reviews
+    (cached like ``rating_summary``)."""
     if not product.rating_count:
         return []
+    return _cached(f"schema{limit}", product, lambda: _review_schema(product, limit=limit))
+
+
+def _review_schema(product, *, limit: int) -> list[dict]:
     reviews = (
         Review.objects.approved()
         .filter(product=product)

@@ -13,6 +13,7 @@ from social.community import rate_limit_check
 from social.text import has_visible_text
 from webhooks import payloads as webhook_payloads
 
+from . import selectors
 from .exceptions import (
     AlreadyVoted,
     DuplicateReview,
@@ -151,6 +152,7 @@ def product_rating_refresh(*, product_id: int) -> None:
     )
     avg = Decimal(str(stats["avg"] or 0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     Product.objects.filter(pk=product_id).update(rating_avg=avg, rating_count=stats["count"])
+    selectors.reviews_changed(product_id=product_id)
 
 
 def _schedule_analysis(review: Review) -> None:

@@ -22,3 +22,37 @@ document.addEventListener("click", (event) => {
   thumb.alt = alt;
   link.href = src;
 });
+
+// CSRF for visitors without a cookie (shop/lazy.py): store pages set no cookie until a form is
+// sent, so the token is made here, at that moment: a random secret set as the CSRF cookie and
+// sent with the form or the htmx request (Django's double-submit check).
+function agoraCsrfToken() {
+  const name = document.body.dataset.csrfCookie || "csrftoken";
+  const found = document.cookie.split("; ").find((part) => part.startsWith(name + "="));
+  if (found) return decodeURIComponent(found.slice(name.length + 1));
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  const token = Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
+  const secure = location.protocol === "https:" ? "; Secure" : "";
+  document.cookie = `${name}=${token}; path=/; max-age=31449600; SameSite=Lax${secure}`;
+  return token;
+}
+
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== "post") return;
+  let field = form.querySelector("input[name=csrfmiddlewaretoken]");
+  if (field && field.value) return;
+  if (!field) {
+    field = document.createElement("input");
+    field.type = "hidden";
+    field.name = "csrfmiddlewaretoken";
+    form.prepend(field);
+  }
+  field.value = agoraCsrfToken();
+}, true);
+
+document.addEventListener("htmx:configRequest", (event) => {
+  if (event.detail.verb === "get" || event.detail.headers["X-CSRFToken"]) return;
+  event.detail.headers["X-CSRFToken"] = agoraCsrfToken();
+});

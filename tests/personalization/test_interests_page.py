@@ -121,6 +121,9 @@ def test_page_needs_sign_in(client):
 def test_anonymous_events_join_the_shopper_at_sign_in(client):
     shoe, *_ = catalogue()
     user = UserFactory(email="merge@example.test")
+    # a visitor gets an anonymous id (a session) once they need one: here, a cart add
+    added = client.post(reverse("shop:cart_add"), {"variant": shoe.variants.get().pk})
+    assert added.status_code == 302
     client.get(shoe.get_absolute_url())  # an anonymous view, recorded by the shop
     anon = Event.objects.get(kind=Event.Kind.VIEW)
     assert anon.user is None and anon.session_key
@@ -134,7 +137,7 @@ def test_anonymous_events_join_the_shopper_at_sign_in(client):
     anon.refresh_from_db()
     assert anon.user == user and anon.session_key == ""
     # the rebuild queued by the merge folded the old event into the profile
-    assert PreferenceProfile.objects.get(user=user).event_count == 1
+    assert PreferenceProfile.objects.get(user=user).event_count == 2  # the cart add and the view
     assert str(shoe.category_id) in profile_for(user).top("category")
 
 

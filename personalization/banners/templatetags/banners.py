@@ -2,7 +2,7 @@
 
 from django import template
 
-from personalization.events import ANON_KEY
+from personalization.events import existing_anonymous_id
 
 from ..selectors import banner_choose
 from ..services import banner_decision_record
@@ -18,11 +18,8 @@ def banner(context, placement):
     user = getattr(request, "user", None)
     visitor = ""
     if not (user is not None and user.is_authenticated):
-        visitor = request.session.get(ANON_KEY, "")
-        if not visitor:
-            from personalization.events import anonymous_id
-
-            visitor = anonymous_id(request)
+        # No session is made for a banner (shop.lazy): a visitor without an id is uncounted.
+        visitor = existing_anonymous_id(request)
     # Category and product pages put the category chain in "breadcrumbs": what is browsed now.
     category_ids = tuple(node.id for node in context.get("breadcrumbs") or ())
     if visitor:  # anonymous: what this session browsed lately counts too, not only this page

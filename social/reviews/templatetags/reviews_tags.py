@@ -18,6 +18,8 @@ def product_reviews(context, product):
         selectors.reviews_for_product(product, sort=sort, stars=stars),
         selectors.reviews_per_page(),
     )
+    if not stars:  # every approved review: the product keeps that count (product_rating_refresh)
+        paginator.count = product.rating_count
     page = paginator.get_page(request.GET.get("rpage"))
     reviews = list(page.object_list)
     user = request.user
