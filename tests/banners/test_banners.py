@@ -198,6 +198,13 @@ def test_an_anonymous_visitor_gets_banners_from_what_their_session_browsed_latel
 
     home = client.get("/").content.decode()
     assert "Hello everybody" in home and "Gear for the hills" not in home, "nothing browsed yet"
+    # A visitor has an anonymous id (a session) once they need one, here a cart add of a product
+    # outside the banner's category; before that, pages set no cookie and nothing follows them.
+    mug = ProductFactory(name="Mug", category=CategoryFactory(name="Kitchen"))
+    added = client.post(reverse("shop:cart_add"), {"variant": mug.variants.get().pk})
+    assert added.status_code == 302 and client.session.session_key, "the visitor has a session"
+    home = client.get("/").content.decode()
+    assert "Hello everybody" in home and "Gear for the hills" not in home, "a mug is not outdoor"
     assert client.get(tent.get_absolute_url()).status_code == 200  # records the view event
     from personalization.models import Event
 
