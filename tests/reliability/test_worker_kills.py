@@ -175,16 +175,17 @@ def test_worker_killed_inside_a_segment_refresh_leaves_one_clean_refresh(workers
 def test_worker_killed_mid_webhook_request_delivers_once_with_one_webhook_id(workers):
     with Receiver() as receiver:
         receiver.hold = threading.Event()  # the receiver keeps the first request unanswered
-        endpoint = WebhookEndpoint.objects.create(url=receiver.url, events=["segment.entered"])
+        endpoint = WebhookEndpoint.objects.create(url=receiver.url, events=["customer.erased"])
         webhooks.endpoints_changed()
         first = workers()
         with transaction.atomic():  # deliveries are queued after commit
             message = webhooks.webhook_event_emit(
-                event="segment.entered", payload={"segment_id": 0, "customer_id": 7}
+                event="customer.erased", payload={"customer_id": 7, "test": "killed-mid-request"}
             )
         assert message is not None
         delivery = WebhookDelivery.objects.get(message=message)
         assert wait_for(receiver.arrived.is_set, timeout=180), "the worker never sent"
+        assert receiver.requests[0][0]["webhook-id"] == message.msg_id  # ours is the one held
         first.kill()  # SIGKILL mid-request: the receiver got it, its answer is never read
         first.wait(30)
         receiver.hold.set()
@@ -214,7 +215,7 @@ def test_worker_killed_mid_webhook_request_delivers_once_with_one_webhook_id(wor
         send_due.delay()
         with transaction.atomic():
             sentinel = webhooks.webhook_event_emit(
-                event="segment.entered", payload={"segment_id": 0, "customer_id": 8}
+                event="customer.erased", payload={"customer_id": 8, "test": "sentinel"}
             )
         assert wait_for(
             lambda: WebhookDelivery.objects.filter(message=sentinel, status="succeeded").exists(),
