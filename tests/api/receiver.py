@@ -29,6 +29,10 @@ class Receiver:
     def __init__(self):
         self.requests: list[tuple[dict, bytes]] = []
         self.statuses: list[int] = []  # answered in order; 200 once empty
+        # ``hold``: when set to an unset Event, every request is recorded (and ``arrived`` set),
+        # then its answer waits until the Event is set: a sender caught mid-request.
+        self.hold: threading.Event | None = None
+        self.arrived = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,6 +40,9 @@ class Receiver:
                 length = int(self.headers.get("content-length", 0))
                 body = self.rfile.read(length)
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                receiver.arrived.set()
+                if receiver.hold is not None:
+                    receiver.hold.wait(300)
                 code = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(code)
                 self.send_header("content-type", "text/plain")
@@ -57,5 +64,7 @@ class Receiver:
         return self
 
     def __exit__(self, *exc):
+        if self.hold is not None:
+            self.hold.set()
         self.server.shutdown()
         self.server.server_close()
