@@ -73,8 +73,10 @@ def is_soft_bounce(*, esp_name: str, esp_event) -> bool:
 
 @checks.register(checks.Tags.security, deploy=True)
 def check_webhook_secret(app_configs=None, **kwargs):
-    """Deploy check: the bounce/complaint webhooks need their basic-auth secret."""
-    if webhook_secret_set():
+    """Deploy check: when mail goes through an email provider (an anymail backend), its
+    bounce/complaint webhooks need their basic-auth secret. Plain SMTP has no such webhooks."""
+    backends = (settings.EMAIL_BACKEND, getattr(settings, "OUTREACH_EMAIL_BACKEND", "") or "")
+    if webhook_secret_set() or not any(b.startswith("anymail.") for b in backends):
         return []
     return [
         checks.Warning(

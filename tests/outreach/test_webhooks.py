@@ -152,6 +152,8 @@ def test_without_a_configured_secret_posts_are_ignored(client, settings):
         )
     assert response.status_code == 200
     assert not Suppression.objects.exists()
+    assert receivers.check_webhook_secret() == [], "plain SMTP has no provider webhooks"
+    settings.OUTREACH_EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
     assert [c.id for c in receivers.check_webhook_secret()] == ["outreach.W001"]
     settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}
     assert receivers.check_webhook_secret() == []
