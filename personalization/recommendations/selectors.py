@@ -12,11 +12,13 @@ The shared values are forgotten by each refresh of the recommendation tables, el
 RECOMMENDATIONS_SHARED_CACHE_SECONDS. A warm page reads one or two cache keys and runs no query.
 """
 
+import contextlib
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.cache import cache
 
+from config.cache import REDIS_DOWN
 from personalization.selectors import cache_unlink, profile_for
 
 from . import conf
@@ -208,9 +210,14 @@ def picks_fragment(user, *, product_id: int | None = None, limit: int = 8, skip=
     exclude = sorted({int(pk) for pk in skip} | ({product_id} if product_id else set()))
     variant = f"{limit}:{','.join(map(str, exclude))}"
     key = FRAGMENT_KEY.format(user.pk if signed_in else "anon")
+    cache_down = False
     client, full = _fragment_store()
     if client is not None:
-        html = client.hget(full(key), variant)
+        try:
+            html = client.hget(full(key), variant)
+        except REDIS_DOWN:  # the cache fails open (issue 16): render as on a miss, store nothing
+            html, client = None, None
+            cache_down = True
         if html is not None:
             return html.decode()
     else:
@@ -229,8 +236,9 @@ def picks_fragment(user, *, product_id: int | None = None, limit: int = 8, skip=
         pipe = client.pipeline()
         pipe.hset(full(key), variant, html.encode())
         pipe.expire(full(key), int(ttl), nx=True)
-        pipe.execute()
-    else:
+        with contextlib.suppress(REDIS_DOWN):  # fails open: the next page renders it again
+            pipe.execute()
+    elif not cache_down:
         cache.set(key, {**(cache.get(key) or {}), variant: html}, ttl)
     return html
 

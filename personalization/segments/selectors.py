@@ -45,6 +45,7 @@ def shopper_segments(user) -> tuple[bool, frozenset[int]]:
 
 def segment_cache_forget(*, user_ids) -> None:
     """Drop the cached segment ids of ``user_ids``."""
+    from config.cache import REDIS_DOWN
     from personalization.selectors import _redis_client
 
     keys = [CACHE_KEY.format(pk) for pk in user_ids]
@@ -54,7 +55,10 @@ def segment_cache_forget(*, user_ids) -> None:
         if client is None:
             cache.delete_many(batch)
         else:
-            client.unlink(*[cache.make_key(key) for key in batch])
+            try:
+                client.unlink(*[cache.make_key(key) for key in batch])
+            except REDIS_DOWN:
+                return  # Redis is down: nothing cached can be read either (the cache fails open)
 
 
 def segment_members(segment) -> QuerySet:
