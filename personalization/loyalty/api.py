@@ -149,7 +149,9 @@ class CouponIssueSerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=40, help_text="Empty: one is generated."
     )
     benefit_type = serializers.ChoiceField(choices=BenefitType.choices)
-    benefit_value = serializers.DecimalField(max_digits=10, decimal_places=2, required=False)
+    benefit_value = serializers.DecimalField(
+        max_digits=10, decimal_places=2, help_text="Percent, euros, or 0 for free shipping."
+    )
     valid_from = serializers.DateTimeField()
     valid_until = serializers.DateTimeField(required=False, allow_null=True)
     max_uses = serializers.IntegerField(required=False, allow_null=True, min_value=0)
