@@ -201,6 +201,8 @@ class StaffCouponList(generics.ListAPIView):
         nothing is saved. The shopper sees it in "My rewards" with ``reason``."""
         if not isinstance(request.data, dict):
             raise ValidationError(["Send a JSON object with the coupon's fields."])
+        # JSON types first (a list where a date goes ...); then the admin form's rules.
+        CouponIssueSerializer(data=request.data).is_valid(raise_exception=True)
         try:
             coupon = services.coupon_issue_staff(data=dict(request.data), issued_by=request.user)
         except DjangoValidationError as error:

@@ -98,6 +98,9 @@ CAMPAIGN_STAFF = {
 def _campaign_save(request, campaign_id=None):
     if not isinstance(request.data, dict):
         raise ValidationError(["Send a JSON object with the campaign's fields."])
+    # JSON types first (a list where a date goes ...); then the admin form's rules.
+    shape = CampaignWriteSerializer(data=request.data, partial=campaign_id is not None)
+    shape.is_valid(raise_exception=True)
     try:
         campaign = services.campaign_save(
             data=dict(request.data), campaign_id=campaign_id, created_by=request.user

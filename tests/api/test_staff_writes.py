@@ -94,6 +94,7 @@ def test_a_bad_campaign_is_refused_naming_the_field_and_nothing_is_saved(marketi
         ({"name": ""}, "name"),
         ({"send_at": "next tuesday"}, "send_at"),
         ({"colour": "red"}, "colour"),
+        ({"send_at": ["2030-03-01"]}, "send_at"),  # a JSON list where a date goes
     ]
     for extra, field in cases:
         response = marketing.post(CAMPAIGNS, campaign_body(**extra), format="json")
@@ -192,6 +193,7 @@ def test_a_bad_coupon_is_refused_naming_the_field_and_nothing_is_saved(marketing
         ({"code": "TAKEN"}, "code"),
         ({"code": "no/slash"}, "code"),
         ({"owner": 987654, "kind": "single"}, "owner"),
+        ({"valid_until": [now]}, "valid_until"),  # a JSON list where a date goes
     ]
     for extra, field in cases:
         response = COUPON_POST(marketing, {**base, "valid_from": now, **extra})
