@@ -330,19 +330,13 @@ IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
 
 
-@transaction.atomic
-def banner_variant_image_set(*, banner_id: int, variant_id: int, upload) -> BannerVariant:
-    """Set the image of one creative (``variant_id`` of banner ``banner_id``) from an uploaded
-    file, validated as the admin's image field validates it (Pillow must open it as an image:
-    ``forms.ImageField``), limited to IMAGE_FORMATS and IMAGE_MAX_BYTES (5 MiB).
-
-    The previous file is deleted after commit. Raises BannerVariant.DoesNotExist, BannerError
-    (no file, not an image, a format we do not show, too large); nothing changes then.
-    """
+def banner_image_check(upload):
+    """The uploaded creative image, checked: Pillow opens it (``forms.ImageField``), its format
+    is one of IMAGE_FORMATS and it is at most IMAGE_MAX_BYTES (5 MiB). The admin's creative
+    form and the API both use it. Returns the file (with ``.image``); raises BannerError."""
     from django import forms
     from django.core.exceptions import ValidationError
 
-    variant = BannerVariant.objects.select_for_update().get(pk=variant_id, banner_id=banner_id)
     if upload is None:
         raise BannerError("Choose an image file to upload.")
     if upload.size > IMAGE_MAX_BYTES:
@@ -359,6 +353,20 @@ def banner_variant_image_set(*, banner_id: int, variant_id: int, upload) -> Bann
         raise BannerError(
             f"Upload a {', '.join(sorted(IMAGE_FORMATS))} image (this one is {found or 'unknown'})."
         )
+    return checked
+
+
+@transaction.atomic
+def banner_variant_image_set(*, banner_id: int, variant_id: int, upload) -> BannerVariant:
+    """Set the image of one creative (``variant_id`` of banner ``banner_id``) from an uploaded
+    file, validated as the admin's image field validates it (Pillow must open it as an image:
+    ``forms.ImageField``), limited to IMAGE_FORMATS and IMAGE_MAX_BYTES (5 MiB).
+
+    The previous file is deleted after commit. Raises BannerVariant.DoesNotExist, BannerError
+    (no file, not an image, a format we do not show, too large); nothing changes then.
+    """
+    variant = BannerVariant.objects.select_for_update().get(pk=variant_id, banner_id=banner_id)
+    checked = banner_image_check(upload)
     checked.seek(0)
     old = variant.image.name if variant.image else ""
     storage = variant.image.storage

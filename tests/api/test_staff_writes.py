@@ -300,3 +300,19 @@ def test_a_role_without_banner_rights_cannot_upload(api, high_rates, banner):
     response = client.post(image_url(banner), {"image": image_file()}, format="multipart")
     assert response.status_code == 403 and response.json()["code"] == "permission_denied"
     assert not banner.variants.get().image
+
+
+def test_the_admin_creative_form_checks_images_the_same_way(banner):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from personalization.banners.admin import VariantForm
+
+    variant = banner.variants.get()
+    base = {f: getattr(variant, f) for f in ("name", "weight", "headline", "cta_label", "cta_url")}
+    base.update(banner=banner.pk, impressions=0, clicks=0)
+    bmp = SimpleUploadedFile("old.bmp", image_file("BMP").read(), content_type="image/bmp")
+    refused = VariantForm(data=base, files={"image": bmp}, instance=variant)
+    assert not refused.is_valid() and "BMP" in refused.errors["image"][0]
+    png = SimpleUploadedFile("ok.png", image_file().read(), content_type="image/png")
+    accepted = VariantForm(data=base, files={"image": png}, instance=variant)
+    assert accepted.is_valid(), accepted.errors
