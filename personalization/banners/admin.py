@@ -1,6 +1,8 @@
 """Banners in the admin: variants inline, figures per variant with significance, pick winner."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.html import format_html, format_html_join
 
 from . import services
@@ -9,8 +11,37 @@ from .models import Banner, BannerDecision, BannerVariant
 from .stats import banner_figures
 
 
+class VariantForm(forms.ModelForm):
+    """A creative; a new image is checked as the API checks it (``banner_image_check``)."""
+
+    class Meta:
+        model = BannerVariant
+        fields = [
+            "name",
+            "is_control",
+            "weight",
+            "headline",
+            "text",
+            "image",
+            "alt_text",
+            "cta_label",
+            "cta_url",
+        ]
+
+    def clean_image(self):
+        image = self.cleaned_data.get("image")
+        if isinstance(image, UploadedFile):
+            try:
+                services.banner_image_check(image)
+            except BannerError as error:
+                raise forms.ValidationError(str(error)) from None
+            image.seek(0)
+        return image
+
+
 class VariantInline(admin.StackedInline):
     model = BannerVariant
+    form = VariantForm
     extra = 1
     readonly_fields = ["impressions", "clicks"]
 

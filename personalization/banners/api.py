@@ -1,7 +1,8 @@
 """Banners over the API.
 
 - ``/api/v1/staff/banners/``: staff (the admin's banner permissions) list, read, create,
-  change and delete banners with their target segments, categories and creatives.
+  change and delete banners with their target segments, categories and creatives, and upload
+  a creative's image (``services.banner_variant_image_set``, multipart).
 - ``/api/v1/me/banners/<placement>/``: the banner chosen for the caller at a placement, with
   why, through the same ``banner_choose`` the pages use (the decision is stored, counted for
   the frequency cap and its "why" read back from that stored row).
@@ -11,6 +12,7 @@ from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -33,13 +35,14 @@ class BannerVariantSerializer(serializers.ModelSerializer):
             "weight",
             "headline",
             "text",
+            "image",
             "alt_text",
             "cta_label",
             "cta_url",
             "impressions",
             "clicks",
         ]
-        read_only_fields = ["id", "impressions", "clicks"]
+        read_only_fields = ["id", "image", "impressions", "clicks"]
 
 
 class BannerSerializer(serializers.ModelSerializer):
@@ -150,6 +153,34 @@ class BannerDetail(generics.RetrieveUpdateDestroyAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class VariantImageSerializer(serializers.Serializer):
+    image = serializers.ImageField(
+        help_text="JPEG, PNG, WebP or GIF, at most 5 MB (multipart/form-data)."
+    )
+
+
+class VariantImageView(APIView):
+    permission_classes = [Staff]
+    staff_permissions = ["banners.change_banner"]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": VariantImageSerializer}, responses=BannerVariantSerializer
+    )
+    def post(self, request, pk: int, variant_id: int):
+        """Upload (or replace) the image of creative ``variant_id`` of banner ``pk``, checked
+        as the admin checks it (a real image; JPEG, PNG, WebP or GIF; at most 5 MB): a 400
+        problem pointing at ``image`` otherwise, and the creative keeps its image."""
+        try:
+            with invalid_input(BannerError, field="image"):
+                variant = services.banner_variant_image_set(
+                    banner_id=pk, variant_id=variant_id, upload=request.FILES.get("image")
+                )
+        except BannerVariant.DoesNotExist:
+            raise NotFound("No such creative on this banner.") from None
+        return Response(BannerVariantSerializer(variant, context={"request": request}).data)
+
+
 class ChosenBannerSerializer(serializers.Serializer):
     decision = serializers.UUIDField(help_text="The stored decision (its why and its click).")
     banner_id = serializers.IntegerField()
@@ -214,5 +245,10 @@ class MyBannerView(APIView):
 urlpatterns = [
     path("staff/banners/", BannerList.as_view(), name="api-staff-banners"),
     path("staff/banners/<int:pk>/", BannerDetail.as_view(), name="api-staff-banner"),
+    path(
+        "staff/banners/<int:pk>/variants/<int:variant_id>/image/",
+        VariantImageView.as_view(),
+        name="api-staff-banner-variant-image",
+    ),
     path("me/banners/<str:placement>/", MyBannerView.as_view(), name="api-me-banner"),
 ]

@@ -323,3 +323,56 @@ def banner_delete(*, banner_id: int) -> bool:
     deleted = Banner.objects.filter(pk=banner_id).delete()[0] > 0
     banners_changed()
     return deleted
+
+
+# Creatives: the formats browsers show everywhere, and a size that keeps pages light.
+IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+
+
+def banner_image_check(upload):
+    """The uploaded creative image, checked: Pillow opens it (``forms.ImageField``), its format
+    is one of IMAGE_FORMATS and it is at most IMAGE_MAX_BYTES (5 MiB). The admin's creative
+    form and the API both use it. Returns the file (with ``.image``); raises BannerError."""
+    from django import forms
+    from django.core.exceptions import ValidationError
+
+    if upload is None:
+        raise BannerError("Choose an image file to upload.")
+    if upload.size > IMAGE_MAX_BYTES:
+        raise BannerError(
+            f"The image is {upload.size / 1048576:.1f} MB; at most "
+            f"{IMAGE_MAX_BYTES // 1048576} MB, please."
+        )
+    try:
+        checked = forms.ImageField().clean(upload)
+    except ValidationError as error:
+        raise BannerError(" ".join(error.messages)) from None
+    found = getattr(getattr(checked, "image", None), "format", None)
+    if found not in IMAGE_FORMATS:
+        raise BannerError(
+            f"Upload a {', '.join(sorted(IMAGE_FORMATS))} image (this one is {found or 'unknown'})."
+        )
+    return checked
+
+
+@transaction.atomic
+def banner_variant_image_set(*, banner_id: int, variant_id: int, upload) -> BannerVariant:
+    """Set the image of one creative (``variant_id`` of banner ``banner_id``) from an uploaded
+    file, validated as the admin's image field validates it (Pillow must open it as an image:
+    ``forms.ImageField``), limited to IMAGE_FORMATS and IMAGE_MAX_BYTES (5 MiB).
+
+    The previous file is deleted after commit. Raises BannerVariant.DoesNotExist, BannerError
+    (no file, not an image, a format we do not show, too large); nothing changes then.
+    """
+    variant = BannerVariant.objects.select_for_update().get(pk=variant_id, banner_id=banner_id)
+    checked = banner_image_check(upload)
+    checked.seek(0)
+    old = variant.image.name if variant.image else ""
+    storage = variant.image.storage
+    variant.image.save(checked.name, checked, save=False)
+    variant.save(update_fields=["image"])
+    if old and old != variant.image.name:
+        transaction.on_commit(lambda: storage.delete(old))
+    banners_changed()
+    return variant

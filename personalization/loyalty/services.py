@@ -546,3 +546,45 @@ def tiers_ensure_defaults() -> int:
         ]
     )
     return 3
+
+
+def coupon_issue_staff(*, data, issued_by=None) -> Coupon:
+    """Issue a coupon by hand from staff input, with the admin's rules (``CouponForm``), then
+    ``coupon_issue`` exactly as the admin's add page calls it.
+
+    ``data`` holds the form's fields: ``reason``, ``benefit_type``, ``benefit_value``,
+    ``owner`` (a user id; required for a single code), ``code`` (empty: generated), ``kind``,
+    ``valid_from``/``valid_until`` (ISO 8601), ``max_uses``, ``max_uses_per_shopper``,
+    ``combinable`` and the rule: ``min_subtotal``, ``categories``/``products`` (id lists),
+    ``first_order``, ``min_tier`` (a tier id). Raises ``django.core.exceptions.ValidationError``
+    with a dict of field -> messages on bad input; nothing is saved then.
+    """
+    from django.core.exceptions import ValidationError
+
+    from .forms import CouponForm
+
+    form = CouponForm(data=data)
+    if not form.is_valid():
+        raise ValidationError(
+            {field: [str(m) for m in messages] for field, messages in form.errors.items()}
+        )
+    values = form.cleaned_data
+    try:
+        return coupon_issue(
+            reason=values["reason"],
+            benefit_type=values["benefit_type"],
+            benefit_value=values["benefit_value"],
+            owner=values.get("owner"),
+            code=values.get("code") or "",
+            kind=values.get("kind") or "",
+            conditions=values["conditions"],
+            valid_from=values.get("valid_from"),
+            valid_until=values.get("valid_until"),
+            max_uses=values.get("max_uses"),
+            max_uses_per_shopper=values.get("max_uses_per_shopper"),
+            combinable=values.get("combinable", False),
+            issued_by=issued_by,
+        )
+    except ValueError as error:
+        field = "code" if "code is" in str(error) else "__all__"
+        raise ValidationError({field: [str(error)]}) from None

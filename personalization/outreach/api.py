@@ -1,16 +1,20 @@
 """Outreach over the API.
 
 - ``/api/v1/staff/campaigns/``: staff (the admin's campaign permissions) list and read
-  campaigns, schedule a draft and cancel one (``services.campaign_schedule`` / ``_cancel``).
+  campaigns, create a draft and change one (``services.campaign_save``, the admin form's
+  validation), schedule a draft and cancel one (``services.campaign_schedule`` / ``_cancel``).
 - ``/api/v1/me/email-preferences/``: the preference centre (marketing opt-in, topics,
   frequency, pause, time zone) through ``services.preferences_update``, as the page.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
-from rest_framework import generics, serializers
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -37,9 +41,12 @@ class CampaignSerializer(serializers.ModelSerializer):
             "segments",
             "topic",
             "subject_template",
+            "html_template",
+            "text_template",
             "picks_count",
             "coupon_ref",
             "send_at",
+            "ends_at",
             "held_policy",
             "planned_at",
             "created_at",
@@ -59,12 +66,59 @@ def campaigns():
     )
 
 
+class CampaignWriteSerializer(serializers.Serializer):
+    """The admin form's fields (documentation of the body; the form itself validates)."""
+
+    name = serializers.CharField(max_length=120)
+    topic = serializers.CharField(max_length=30, required=False)
+    segments = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        help_text="Target segment ids (shoppers in any of them, if opted in).",
+    )
+    send_at = serializers.DateTimeField(required=False, allow_null=True)
+    ends_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="After ``send_at`` when both are given."
+    )
+    held_policy = serializers.ChoiceField(choices=Campaign.HeldPolicy.choices, required=False)
+    subject_template = serializers.CharField(max_length=200)
+    html_template = serializers.CharField()
+    text_template = serializers.CharField()
+    picks_count = serializers.IntegerField(min_value=0, max_value=8, required=False)
+    coupon_ref = serializers.CharField(max_length=80, required=False, allow_blank=True)
+
+
+CAMPAIGN_STAFF = {
+    "GET": ["outreach.view_campaign"],
+    "POST": ["outreach.add_campaign"],
+    "PATCH": ["outreach.change_campaign"],
+}
+
+
+def _campaign_save(request, campaign_id=None):
+    if not isinstance(request.data, dict):
+        raise ValidationError(["Send a JSON object with the campaign's fields."])
+    # JSON types first (a list where a date goes ...); then the admin form's rules.
+    shape = CampaignWriteSerializer(data=request.data, partial=campaign_id is not None)
+    shape.is_valid(raise_exception=True)
+    try:
+        campaign = services.campaign_save(
+            data=dict(request.data), campaign_id=campaign_id, created_by=request.user
+        )
+    except DjangoValidationError as error:
+        raise ValidationError(error.message_dict) from None
+    except Campaign.DoesNotExist:
+        raise NotFound() from None
+    return campaigns().get(pk=campaign.pk)
+
+
 class CampaignList(generics.ListAPIView):
     """Campaigns, newest first, with their outbox counts; filter by ``status``."""
 
     permission_classes = [Staff]
-    staff_permissions = ["outreach.view_campaign"]
+    staff_permissions = CAMPAIGN_STAFF
     serializer_class = CampaignSerializer
+    parser_classes = [JSONParser]
     filterset_fields = ["status", "topic"]
     ordering = ("-created_at", "-id")
     queryset = Campaign.objects.none()
@@ -72,17 +126,50 @@ class CampaignList(generics.ListAPIView):
     def get_queryset(self):
         return campaigns()
 
+    @extend_schema(
+        request=CampaignWriteSerializer,
+        responses={201: CampaignSerializer},
+        examples=[
+            OpenApiExample(
+                "Spring offers",
+                value={
+                    "name": "Spring offers",
+                    "topic": "offers",
+                    "segments": [1],
+                    "subject_template": "{{ first_name }}, spring picks for you",
+                    "html_template": "<p>Hello {{ first_name }}</p>",
+                    "text_template": "Hello {{ first_name }}",
+                    "send_at": "2030-03-01T09:00:00Z",
+                    "held_policy": "defer",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        """Create a draft campaign, validated as the admin's form (a 400 problem names each
+        bad field; nothing is saved). Schedule it with ``schedule/``."""
+        campaign = _campaign_save(request)
+        return Response(CampaignSerializer(campaign).data, status=status.HTTP_201_CREATED)
+
 
 class CampaignDetail(generics.RetrieveAPIView):
     """One campaign with its outbox counts."""
 
     permission_classes = [Staff]
-    staff_permissions = ["outreach.view_campaign"]
+    staff_permissions = CAMPAIGN_STAFF
     serializer_class = CampaignSerializer
+    parser_classes = [JSONParser]
     queryset = Campaign.objects.none()
 
     def get_queryset(self):
         return campaigns()
+
+    @extend_schema(request=CampaignWriteSerializer, responses=CampaignSerializer)
+    def patch(self, request, pk: int):
+        """Change a draft campaign (fields left out keep their value), validated as the
+        admin's form; 409 ``campaign_not_draft`` once it is scheduled or cancelled."""
+        return Response(CampaignSerializer(_campaign_save(request, pk)).data)
 
 
 class CampaignSchedule(APIView):

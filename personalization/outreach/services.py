@@ -16,7 +16,7 @@ from django.utils import timezone
 from personalization import events
 
 from . import topics
-from .exceptions import OutreachError
+from .exceptions import CampaignNotDraft, OutreachError
 from .models import (
     Campaign,
     MarketingConsentRecord,
@@ -296,3 +296,60 @@ def campaign_cancel(*, campaign: Campaign) -> int:
         ]
     )
     return len(pending)
+
+
+# The fields staff edit on a campaign, as the admin's form shows them (CampaignAdmin.fieldsets).
+CAMPAIGN_FIELDS = [
+    "name",
+    "topic",
+    "segments",
+    "send_at",
+    "ends_at",
+    "held_policy",
+    "subject_template",
+    "html_template",
+    "text_template",
+    "picks_count",
+    "coupon_ref",
+]
+
+
+@transaction.atomic
+def campaign_save(*, data: dict, campaign_id: int | None = None, created_by=None) -> Campaign:
+    """Create a draft campaign, or change a draft, validated as the admin's form validates it.
+
+    ``data`` maps some of ``CAMPAIGN_FIELDS`` to form values (strings, numbers, ISO 8601
+    datetimes, ``segments`` a list of segment ids); on a change the fields left out keep their
+    value. Raises ``django.core.exceptions.ValidationError`` with a dict of field -> messages
+    (nothing saved) on bad input, ``CampaignNotDraft`` when the campaign is no longer a draft
+    (checked under a row lock, so a concurrent schedule wins cleanly) and
+    ``Campaign.DoesNotExist`` for an unknown id.
+    """
+    from django.core.exceptions import ValidationError
+    from django.forms import model_to_dict, modelform_factory
+
+    instance = None
+    initial: dict = {}
+    if campaign_id is not None:
+        instance = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if instance.status != Campaign.Status.DRAFT:
+            raise CampaignNotDraft(
+                f"Only a draft campaign can be changed; this one is {instance.status}."
+            )
+        initial = model_to_dict(instance, fields=CAMPAIGN_FIELDS)
+        initial["segments"] = [s.pk for s in initial.get("segments", [])]
+    unknown = sorted(set(data) - set(CAMPAIGN_FIELDS))
+    if unknown:
+        raise ValidationError({key: ["There is no such field."] for key in unknown[:10]})
+    form_class = modelform_factory(Campaign, fields=CAMPAIGN_FIELDS)
+    form = form_class(data={**initial, **data}, instance=instance)
+    if not form.is_valid():
+        raise ValidationError(
+            {field: [str(m) for m in messages] for field, messages in form.errors.items()}
+        )
+    campaign = form.save(commit=False)
+    if instance is None:
+        campaign.created_by = created_by
+    campaign.save()
+    form.save_m2m()
+    return campaign

@@ -38,7 +38,8 @@ def customer_service(db):
 FEATURE_PERMISSIONS = (
     [("segments", f"{action}_segment") for action in ("view", "add", "change", "delete")]
     + [("banners", f"{action}_banner") for action in ("view", "add", "change", "delete")]
-    + [("loyalty", "view_coupon"), ("outreach", "view_campaign"), ("outreach", "change_campaign")]
+    + [("loyalty", "view_coupon"), ("loyalty", "add_coupon")]
+    + [("outreach", f"{action}_campaign") for action in ("view", "add", "change")]
     + [
         ("crm", f"{action}_{model}")
         for model in ("note", "task")

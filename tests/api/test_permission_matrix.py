@@ -96,6 +96,10 @@ MATRIX = {
     ("GET", "/api/v1/me/rewards/"): "shopper",
     ("GET", "/api/v1/me/coupons/"): "shopper",
     ("GET", "/api/v1/staff/coupons/"): "staff",
+    ("POST", "/api/v1/staff/coupons/"): "staff",
+    ("POST", "/api/v1/staff/campaigns/"): "staff",
+    ("PATCH", "/api/v1/staff/campaigns/{pk}/"): "staff",
+    ("POST", "/api/v1/staff/banners/{pk}/variants/{variant_id}/image/"): "staff",
     ("GET", "/api/v1/staff/campaigns/"): "staff",
     ("GET", "/api/v1/staff/campaigns/{pk}/"): "staff",
     ("POST", "/api/v1/staff/campaigns/{pk}/schedule/"): "staff",
@@ -137,6 +141,7 @@ PARAMS = {
     "token_id": "999999",
     "placement": "home_hero",
     "customer_pk": "999999",
+    "variant_id": "999999",
 }
 REFUSED = {
     "not_authenticated",
