@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -291,7 +291,11 @@ def coupon_issue(
         facts={"issued_by": getattr(issued_by, "pk", None)} if issued_by else {},
     )
     coupon.full_clean(exclude=["owner", "issued_by", "earn_rule"])
-    coupon.save()
+    try:
+        with transaction.atomic():  # the unique code settles a race between two staff saves
+            coupon.save()
+    except IntegrityError:
+        raise ValueError(f"That code is already in use: {coupon.code}.") from None
     from .hooks import coupons_issued
 
     coupons_issued(coupon_ids=[coupon.pk])
