@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,9 @@ def test_the_compose_process_commands_run_outside_docker(tmp_path):
         REDIS_URL=settings.REDIS_URL,
         SECURE_SSL_REDIRECT="0",
         CACHE_KEY_PREFIX="deploytest",
+        # Its worker and beat use a queue of their own: parallel test processes share Redis, and
+        # their workers on the default queue must not take (or be sent) this stack's tasks.
+        CELERY_TASK_DEFAULT_QUEUE=f"deploytest-{uuid.uuid4().hex[:8]}",
     )
     migrate = subprocess.run(
         compose_command("migrate"), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120

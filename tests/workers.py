@@ -45,11 +45,15 @@ def wait_for(predicate, timeout: float = 60.0) -> bool:
 def celery_workers(settings, *, prefix: str = "test", queue: str | None = "", env=None):
     """Yield ``(start, queue)``: ``start()`` launches one more worker process and returns it.
 
-    ``queue``: "" makes a queue of this test's own (``<prefix>-<random>``), None listens on the
-    default queue. ``env``: extra environment for the workers. Tasks run eagerly again and every
-    worker is stopped (terminate, then kill) on the way out.
+    ``queue``: "" makes a queue of this test's own (``<prefix>-<random>``); None makes such a
+    queue the *default* queue of the workers and of this process while they run, so tasks sent
+    without a queue (``delay()`` in the code under test, in the test or in the worker) reach
+    these workers and no other test's (parallel test processes share Redis). ``env``: extra
+    environment for the workers. Tasks run eagerly again and every worker is stopped
+    (terminate, then kill) on the way out.
     """
-    if queue == "":
+    as_default = queue is None
+    if not queue:
         queue = f"{prefix}-{uuid.uuid4().hex[:8]}"
     procs: list[subprocess.Popen] = []
     environment = {
@@ -58,6 +62,7 @@ def celery_workers(settings, *, prefix: str = "test", queue: str | None = "", en
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "PYTHONUNBUFFERED": "1",
+        **({"CELERY_TASK_DEFAULT_QUEUE": queue} if as_default else {}),
         **(env or {}),
     }
 
@@ -100,10 +105,14 @@ def celery_workers(settings, *, prefix: str = "test", queue: str | None = "", en
         return proc
 
     app.conf.task_always_eager = False
+    default_queue = app.conf.task_default_queue
+    if as_default:
+        app.conf.task_default_queue = queue
     try:
         yield start, queue
     finally:
         app.conf.task_always_eager = True
+        app.conf.task_default_queue = default_queue
         for proc in procs:
             if proc.poll() is None:
                 proc.terminate()
