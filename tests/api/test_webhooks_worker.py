@@ -19,9 +19,6 @@ pytestmark = [
     pytest.mark.redis,
     pytest.mark.celery,
     pytest.mark.django_db(transaction=True),
-    # Workers on the default queue: one test process runs all of these, one after the other
-    # (make test distributes with --dist loadgroup), so no other test's worker takes their tasks.
-    pytest.mark.xdist_group("celery-default-queue"),
 ]
 
 
