@@ -136,84 +136,33 @@ def _work(*, customer, request):
     }
 
 
+#: The customer 360's own sections: (key, title, context, order, column, permission). Each
+#: renders ``crm/sections/<key>.html``; other apps add theirs with ``crm.sections.register``.
+CORE_SECTIONS = [
+    ("identity", "Identity and contact", _identity, 10, "side", ""),
+    ("score", "Engagement score", _score, 15, "side", ""),
+    ("consents", "Consent", _consents, 20, "side", ""),
+    ("social", "Social profile (shared by the shopper)", _social, 25, "side", ""),
+    ("graph", "Social graph", _graph, 30, "side", ""),
+    ("profile", "Preference profile", _profile, 10, "main", ""),
+    ("orders", "Orders", _orders, 20, "main", "shop.view_order"),
+    ("content", "Reviews and posts", _content, 30, "main", ""),
+    ("engagement", "Likes, shares and what they brought", _engagement, 40, "main", ""),
+    ("work", "Notes and tasks", _work, 5, "main", "crm.view_note"),
+]
+
+
 def register_core() -> None:
-    sections.register(
-        key="identity",
-        title="Identity and contact",
-        template="crm/sections/identity.html",
-        context=_identity,
-        order=10,
-        column="side",
-    )  # noqa: E501
-    sections.register(
-        key="score",
-        title="Engagement score",
-        template="crm/sections/score.html",
-        context=_score,
-        order=15,
-        column="side",
-    )  # noqa: E501
-    sections.register(
-        key="consents",
-        title="Consent",
-        template="crm/sections/consents.html",
-        context=_consents,
-        order=20,
-        column="side",
-    )  # noqa: E501
-    sections.register(
-        key="social",
-        title="Social profile (shared by the shopper)",
-        template="crm/sections/social.html",
-        context=_social,
-        order=25,
-        column="side",
-    )  # noqa: E501
-    sections.register(
-        key="graph",
-        title="Social graph",
-        template="crm/sections/graph.html",
-        context=_graph,
-        order=30,
-        column="side",
-    )  # noqa: E501
-    sections.register(
-        key="profile",
-        title="Preference profile",
-        template="crm/sections/profile.html",
-        context=_profile,
-        order=10,
-    )  # noqa: E501
-    sections.register(
-        key="orders",
-        title="Orders",
-        template="crm/sections/orders.html",
-        context=_orders,
-        order=20,
-        permission="shop.view_order",
-    )  # noqa: E501
-    sections.register(
-        key="content",
-        title="Reviews and posts",
-        template="crm/sections/content.html",
-        context=_content,
-        order=30,
-    )  # noqa: E501
-    sections.register(
-        key="engagement",
-        title="Likes, shares and what they brought",
-        template="crm/sections/engagement.html",
-        context=_engagement,
-        order=40,
-    )  # noqa: E501
-    sections.register(
-        key="work",
-        title="Notes and tasks",
-        template="crm/sections/work.html",
-        context=_work,
-        order=5,
-        permission="crm.view_note",
-    )  # noqa: E501
+    for key, title, context, order, column, permission in CORE_SECTIONS:
+        sections.register(
+            key=key,
+            title=title,
+            template=f"crm/sections/{key}.html",
+            context=context,
+            order=order,
+            column=column,
+            permission=permission,
+        )
 
     from personalization.models import Event
     from shop.models import OrderEvent
