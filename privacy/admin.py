@@ -33,8 +33,45 @@ class StaffExportForm(forms.ModelForm):
         fields = ["user"]
 
 
+class RequestAdmin(ServiceChangeAdmin):
+    """A request staff make once and never edit: adding one shows ``add_form`` with
+    ``add_fields`` and hands it to ``request_create(form, staff)`` (a service); afterwards every
+    field is read-only and the request can be neither changed nor deleted (the audit log keeps
+    it)."""
+
+    add_form: type[forms.ModelForm]
+    add_fields: list[str] = []
+
+    def request_create(self, form, staff):
+        raise NotImplementedError  # each request admin names its service
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        created = self.request_create(form, request.user)
+        obj.pk = created.pk
+        obj.__dict__.update({k: v for k, v in created.__dict__.items() if k != "_state"})
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(DataExport)
-class DataExportAdmin(ServiceChangeAdmin):
+class DataExportAdmin(RequestAdmin):
     """Adding an export here asks for the shopper's data as staff; the archive is built by the
     same task as the shopper's own, and the download link works for staff with view
     permission on exports."""
@@ -57,18 +94,8 @@ class DataExportAdmin(ServiceChangeAdmin):
         "download",
     ]
 
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = StaffExportForm
-        return super().get_form(request, obj, **kwargs)
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj is not None else []
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ["user", "reason"]
-        return self.readonly_fields
+    add_form = StaffExportForm
+    add_fields = ["user", "reason"]
 
     @admin.display(description="Download")
     def download(self, obj):
@@ -76,22 +103,10 @@ class DataExportAdmin(ServiceChangeAdmin):
             return format_html('<a href="{}">Download zip</a>', services.export_download_url(obj))
         return "—"
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            return
-        created = services.export_request(
-            user=form.cleaned_data["user"],
-            requested_by=request.user,
-            reason=form.cleaned_data["reason"],
+    def request_create(self, form, staff):
+        return services.export_request(
+            user=form.cleaned_data["user"], requested_by=staff, reason=form.cleaned_data["reason"]
         )
-        obj.pk = created.pk
-        obj.__dict__.update({k: v for k, v in created.__dict__.items() if k != "_state"})
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class StaffErasureForm(forms.ModelForm):
@@ -112,7 +127,7 @@ class StaffErasureForm(forms.ModelForm):
 
 
 @admin.register(ErasureRequest)
-class ErasureRequestAdmin(ServiceChangeAdmin):
+class ErasureRequestAdmin(RequestAdmin):
     """Adding a request here erases the shopper's account at once (no grace period), through
     the same registry and task as the shopper's own request."""
 
@@ -132,36 +147,16 @@ class ErasureRequestAdmin(ServiceChangeAdmin):
         "error",
     ]
 
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = StaffErasureForm
-        return super().get_form(request, obj, **kwargs)
+    add_form = StaffErasureForm
+    add_fields = ["user", "keep_content", "reason"]
 
-    def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj is not None else []
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ["user", "keep_content", "reason"]
-        return self.readonly_fields
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            return
-        created = services.erasure_request(
+    def request_create(self, form, staff):
+        return services.erasure_request(
             user=form.cleaned_data["user"],
-            requested_by=request.user,
+            requested_by=staff,
             keep_content=form.cleaned_data["keep_content"],
             reason=form.cleaned_data["reason"],
         )
-        obj.pk = created.pk
-        obj.__dict__.update({k: v for k, v in created.__dict__.items() if k != "_state"})
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AuditEntry)
