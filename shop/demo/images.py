@@ -28,6 +28,22 @@ COLOURS = {
     "Silver": (190, 194, 200),
 }
 SIZE = 480
+#: A short-sleeved top's outline (points around the centre, before scaling and rotation).
+T_SHIRT = [
+    (-60, -80),
+    (-110, -50),
+    (-90, -10),
+    (-60, -25),
+    (-60, 90),
+    (60, 90),
+    (60, -25),
+    (90, -10),
+    (110, -50),
+    (60, -80),
+    (25, -80),
+    (0, -60),
+    (-25, -80),
+]
 
 
 def _backdrop(rgb, rnd):
@@ -60,23 +76,7 @@ def _shape(draw, kind, rgb, cx, cy, scale, angle):
 
     if kind == "top":
         draw.polygon(
-            rot(
-                [
-                    (-60, -80),
-                    (-110, -50),
-                    (-90, -10),
-                    (-60, -25),
-                    (-60, 90),
-                    (60, 90),
-                    (60, -25),
-                    (90, -10),
-                    (110, -50),
-                    (60, -80),
-                    (25, -80),
-                    (0, -60),
-                    (-25, -80),
-                ]
-            ),
+            rot(T_SHIRT),
             fill=rgb,
             outline=dark,
         )
@@ -224,21 +224,7 @@ def _sleeved(draw, rgb, dark, cx, cy, s, rot, *, long_sleeves, collar=None, hood
             (-25, -80),
         ]
     else:
-        outline = [
-            (-60, -80),
-            (-110, -50),
-            (-90, -10),
-            (-60, -25),
-            (-60, 90),
-            (60, 90),
-            (60, -25),
-            (90, -10),
-            (110, -50),
-            (60, -80),
-            (25, -80),
-            (0, -60),
-            (-25, -80),
-        ]
+        outline = T_SHIRT
     if hood:
         draw.ellipse(_box(cx, cy, s, -45, -125, 45, -50), fill=rgb, outline=dark, width=3)
         draw.ellipse(_box(cx, cy, s, -28, -110, 28, -62), fill=dark)
