@@ -17,22 +17,55 @@ logger = logging.getLogger("agora.tasks")
 
 
 class Task(CeleryTask):
-    """Every Agora task: publishing never breaks the request that asked for it.
+    """Every Agora task: publishing never breaks the request that asked for it, and a call the
+    broker refused is not lost.
 
-    While the broker (Redis) is unreachable, ``apply_async``/``delay`` log the task at ERROR and
-    return ``None`` instead of raising kombu's ``OperationalError`` from an ``on_commit`` hook,
-    which would turn an order that *was* placed into a 500 page. Work that must not be lost is
-    therefore never only in the broker: it has a row that a beat sweep picks up again (order
-    confirmations: ``shop.tasks.send_pending_confirmations``; outreach: the outbox; webhooks:
+    While the broker (Redis) is unreachable, ``apply_async``/``delay`` (and ``retry``, which
+    publishes through them) store the call as a ``taskoutbox.ParkedTask`` row (task name, JSON
+    args and kwargs, ``countdown``/``eta`` as an absolute time, queue and the other options of
+    ``taskoutbox.services.KEPT_OPTIONS``) and return ``None`` instead of raising kombu's
+    ``OperationalError`` from an ``on_commit`` hook, which would turn an order that *was* placed
+    into a 500 page. The beat task ``taskoutbox.publish_parked`` (every 30 s) publishes the rows
+    again once the broker is back, at least once, so every Agora task must be idempotent (a
+    re-run changes nothing twice). Inside an atomic block the row is part of that transaction.
+
+    If the database is unreachable as well, the call is logged at ERROR with its arguments and
+    lost: nothing else can be done. Some work has its own database sweep besides (order
+    confirmations: ``shop.tasks.send_pending_confirmations``; outreach: its outbox; webhooks:
     their delivery rows; profiles: the event watermark) (issue 16).
     """
 
-    def apply_async(self, *args, **kwargs):
+    def apply_async(
+        self,
+        args=None,
+        kwargs=None,
+        task_id=None,
+        producer=None,
+        link=None,
+        link_error=None,
+        shadow=None,
+        **options,
+    ):
         try:
-            return super().apply_async(*args, **kwargs)
+            return super().apply_async(
+                args, kwargs, task_id, producer, link, link_error, shadow, **options
+            )
         except BROKER_DOWN as exc:
-            logger.error("task %s not queued (broker unreachable): %s", self.name, exc)
+            from taskoutbox.services import task_park
+
+            task_park(
+                name=self.name,
+                args=args,
+                kwargs=kwargs,
+                options={**options, **({"shadow": shadow} if shadow else {})},
+                error=exc,
+            )
             return None
+
+    def publish(self, args=None, kwargs=None, **options):
+        """``apply_async`` without the outbox: raises ``BROKER_DOWN`` errors (the outbox's
+        drain uses it, so a still-down broker does not park the row a second time)."""
+        return super().apply_async(args, kwargs, **options)
 
 
 app = Celery("agora", task_cls=Task)
