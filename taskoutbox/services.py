@@ -12,6 +12,7 @@ import json
 import logging
 from datetime import UTC, datetime, timedelta
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -67,8 +68,10 @@ def _plain_options(options: dict, now: datetime) -> tuple[dict, datetime | None]
 def task_park(*, name: str, args, kwargs, options: dict, error: BaseException | str) -> bool:
     """Keep one task call that the broker refused, as a ``ParkedTask`` row; True if kept.
 
-    ``args`` (a list/tuple or None), ``kwargs`` (a dict or None) must survive a JSON round trip
-    (the broker's serializer is JSON, and every Agora task takes ids). ``options`` are
+    ``args`` (a list/tuple or None), ``kwargs`` (a dict or None) are stored as JSON (the
+    broker's serializer is JSON too, and every Agora task takes ids); dates, decimals and UUIDs
+    become strings (``DjangoJSONEncoder``), which a task taking such values must accept.
+    ``options`` are
     ``apply_async``'s keyword options: ``countdown``/``eta`` become the absolute ``eta``,
     ``expires`` an absolute time; ``KEPT_OPTIONS`` are stored, the rest dropped.
 
@@ -79,8 +82,8 @@ def task_park(*, name: str, args, kwargs, options: dict, error: BaseException | 
     """
     now = timezone.now()
     try:
-        plain_args = json.loads(json.dumps(list(args or ())))
-        plain_kwargs = json.loads(json.dumps(dict(kwargs or {})))
+        plain_args = json.loads(json.dumps(list(args or ()), cls=DjangoJSONEncoder))
+        plain_kwargs = json.loads(json.dumps(dict(kwargs or {}), cls=DjangoJSONEncoder))
         kept, eta = _plain_options(options or {}, now)
         json.dumps(kept)
         ParkedTask.objects.create(
@@ -106,7 +109,7 @@ def task_park(*, name: str, args, kwargs, options: dict, error: BaseException | 
 
 
 def _publish(row: ParkedTask) -> None:
-    """Publish one parked call; raises ``BROKER_DOWN`` errors, ``KeyError`` for a task this
+    """Publish one parked call; raises ``BROKER_DOWN`` errors, ``NotRegistered`` for a task this
     process does not know."""
     from config.celery import app
 
