@@ -5,13 +5,13 @@ and nothing is done twice. Real worker subprocesses, PostgreSQL, Redis and an HT
 
 import json
 import threading
+import time
 from datetime import timedelta
 
 import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from personalization.segments import services as segments
@@ -192,23 +192,22 @@ def test_worker_killed_mid_webhook_request_delivers_once_with_one_webhook_id(wor
         delivery.refresh_from_db()
         assert delivery.status == WebhookDelivery.Status.SENDING
         assert not WebhookAttempt.objects.filter(delivery=delivery).exists()
-        # A worker still sending is never doubled: the sweep leaves a fresh 'sending' alone.
+        # A worker still sending is never doubled: the sweep leaves a fresh 'sending' alone,
+        # and so does another task for the same delivery (a new task id: not its claim).
         assert webhooks.deliveries_release_stuck() == 0
+        deliver.delay(delivery.pk)  # queued ahead of the killed task's message coming back
 
         workers()
-        # The original task again (as an acks_late redelivery would bring it): it is not due,
-        # so nothing is sent while the delivery is still 'sending'.
-        deliver.delay(delivery.pk)
-        # The clock passes the stale window (3 x timeout + 60 s) that the beat sweep waits
-        # before it decides the sender is dead; then the sweep runs on the new worker.
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            last_attempt_at=F("last_attempt_at") - timedelta(hours=1)
-        )
-        send_due.delay()
+        ready = time.monotonic()
+        # No sweep and no clock games: the killed task's own message comes back (acks_late;
+        # here after the 5 s visibility timeout, at once when a prefork pool process dies) and
+        # takes its claim over, well before the stale window (3 x timeout + 60 s = 90 s).
         assert wait_for(
             lambda: WebhookDelivery.objects.get(pk=delivery.pk).status == "succeeded",
             timeout=240,
-        ), list(WebhookDelivery.objects.values("status", "last_error"))
+        ), list(WebhookDelivery.objects.values("status", "last_error", "claimed_by"))
+        recovered = time.monotonic() - ready
+        assert recovered < 90, f"recovered after {recovered:.0f} s: by the sweep, not the claim"
         # A sentinel delivered after the redundant tasks proves they have all run (one solo
         # worker takes the default queue in order).
         deliver.delay(delivery.pk)
