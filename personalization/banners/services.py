@@ -14,13 +14,12 @@ import uuid
 from collections import Counter
 
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from redis.exceptions import ResponseError
 
-from config.cache import REDIS_DOWN
+from config.cache import REDIS_DOWN, raw_redis
 
 from .exceptions import BannerError
 from .models import Banner, BannerDecision, BannerVariant
@@ -39,13 +38,6 @@ def _queue_key() -> str:
 FLUSH_BATCH = 5000
 
 
-def _redis():
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        return backend._cache.get_client(None, write=True)
-    return None
-
-
 def banner_decision_record(*, choice: Choice, user=None, visitor: str = "") -> str:
     """Store why ``choice`` was made, now; returns the decision's uuid (for why/click links)."""
     decision_uuid = uuid.uuid4().hex
@@ -61,7 +53,7 @@ def banner_decision_record(*, choice: Choice, user=None, visitor: str = "") -> s
         "category_id": choice.category_id,
         "chosen_at": timezone.now().isoformat(),
     }
-    client = _redis()
+    client = raw_redis()
     queued = False
     if client is not None:
         try:
@@ -131,7 +123,7 @@ def banner_decisions_flush() -> int:
     only one flush ever writes a list, and re-writing a half-written list adds nothing twice.
     Redis unreachable: 0 (decisions were written straight to PostgreSQL meanwhile).
     """
-    client = _redis()
+    client = raw_redis()
     if client is None:
         return 0
     total = 0

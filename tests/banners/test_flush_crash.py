@@ -5,6 +5,7 @@ no ``except Exception`` runs), on real Redis and PostgreSQL."""
 
 import pytest
 
+from config.cache import raw_redis
 from personalization import events
 from personalization.banners import services
 from personalization.banners.models import BannerDecision, BannerVariant
@@ -62,7 +63,7 @@ def test_a_flush_killed_midway_loses_nothing_and_doubles_nothing(
     monkeypatch.setattr(services, "_write", dying_write)
     with pytest.raises(Crash):
         services.banner_decisions_flush()
-    client = services._redis()
+    client = raw_redis()
     assert client.llen(services._queue_key()) == 0, "the queue was taken by the dead flush"
     assert len(_processing(client)) == 1, "its processing list is left behind"
     written_before = BannerDecision.objects.count()
@@ -121,17 +122,17 @@ class CrashAfterCommit:
 
 def test_the_event_stream_drain_killed_after_its_commit_copies_nothing_twice(settings, monkeypatch):
     settings.AGORA_EVENT_STREAM = True
-    client = events._redis()
+    client = raw_redis()
     client.delete(events.stream_key())
     for i in range(5):
         events.record_streamed(Event.Kind.SEARCH, session_key=f"crash-{i}", query=f"q{i}")
     assert client.xlen(events.stream_key()) == 5  # precondition: the events are streamed
-    monkeypatch.setattr(events, "_redis", lambda: CrashAfterCommit(client))
+    monkeypatch.setattr(events, "raw_redis", lambda: CrashAfterCommit(client))
     with pytest.raises(Crash):
         events.stream_drain(batch=3)
     assert Event.objects.filter(session_key__startswith="crash-").count() == 3
     assert client.xlen(events.stream_key()) == 5, "nothing was trimmed by the dead drain"
-    monkeypatch.setattr(events, "_redis", lambda: client)
+    monkeypatch.setattr(events, "raw_redis", lambda: client)
     assert events.stream_drain(batch=3) == 2
     keys = sorted(
         Event.objects.filter(session_key__startswith="crash-").values_list("session_key", flat=True)
@@ -142,7 +143,7 @@ def test_the_event_stream_drain_killed_after_its_commit_copies_nothing_twice(set
 
 def test_the_event_stream_drain_killed_before_its_commit_loses_nothing(settings, monkeypatch):
     settings.AGORA_EVENT_STREAM = True
-    client = events._redis()
+    client = raw_redis()
     client.delete(events.stream_key())
     for i in range(4):
         events.record_streamed(Event.Kind.SEARCH, session_key=f"lost-{i}", query=f"q{i}")

@@ -207,6 +207,7 @@ def test_worker_killed_mid_webhook_request_delivers_once_with_one_webhook_id(wor
             timeout=240,
         ), list(WebhookDelivery.objects.values("status", "last_error", "claimed_by"))
         recovered = time.monotonic() - ready
+        print(f"webhook delivery recovered {recovered:.1f} s after the new worker was ready")
         assert recovered < 90, f"recovered after {recovered:.0f} s: by the sweep, not the claim"
         # A sentinel delivered after the redundant tasks proves they have all run (one solo
         # worker takes the default queue in order).
