@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -232,3 +233,58 @@ def test_worker_killed_mid_webhook_request_delivers_once_with_one_webhook_id(wor
     for headers, body in ours:
         assert headers["webhook-id"] == message.msg_id  # one idempotency key for both
         assert verify(endpoint.secret, headers, body)
+
+
+def _pool_process(worker) -> int:
+    """The pid of a prefork worker's one pool process (Linux: /proc/<pid>/task/<pid>/children)."""
+    path = Path(f"/proc/{worker.pid}/task/{worker.pid}/children")
+    assert wait_for(lambda: path.read_text().split(), timeout=60), "no pool process"
+    return int(path.read_text().split()[0])
+
+
+def test_pool_process_killed_mid_webhook_request_is_redelivered_at_once(settings):
+    """Production's case (prefork): the pool process dies (OOM killer, SIGKILL) mid-request. Its
+    parent gives the message back at once (reject_on_worker_lost), the new pool process runs the
+    same task id, takes the delivery's claim over and delivers: in seconds, where it waited for
+    the stale sweep (3 x timeout + 60 s) before. The visibility timeout stays an hour here."""
+    import os
+    import signal
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    env = {"WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1", "CELERY_VISIBILITY_TIMEOUT": "3600"}
+    with (
+        celery_workers(settings, prefix="pool", queue=None, env=env, pool="prefork") as (
+            start,
+            _,
+        ),
+        Receiver() as receiver,
+    ):
+        receiver.hold = threading.Event()
+        endpoint = WebhookEndpoint.objects.create(url=receiver.url, events=["customer.erased"])
+        webhooks.endpoints_changed()
+        worker = start()
+        with transaction.atomic():
+            message = webhooks.webhook_event_emit(
+                event="customer.erased", payload={"customer_id": 9, "test": "pool-process-killed"}
+            )
+        delivery = WebhookDelivery.objects.get(message=message)
+        assert wait_for(receiver.arrived.is_set, timeout=180), "the worker never sent"
+        os.kill(_pool_process(worker), signal.SIGKILL)  # mid-request
+        killed = time.monotonic()
+        receiver.hold.set()
+        assert wait_for(
+            lambda: WebhookDelivery.objects.get(pk=delivery.pk).status == "succeeded",
+            timeout=180,
+        ), list(WebhookDelivery.objects.values("status", "last_error", "claimed_by"))
+        recovered = time.monotonic() - killed
+        print(f"webhook delivery recovered {recovered:.1f} s after its pool process was killed")
+        assert recovered < 90, f"recovered after {recovered:.0f} s: by the sweep, not the claim"
+        assert worker.poll() is None  # the same worker, a new pool process
+
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
+    log = list(WebhookAttempt.objects.filter(delivery=delivery).values("response_status"))
+    assert log == [{"response_status": 200}]
+    ours = [h for h, b in receiver.requests if json.loads(b)["data"] == message.payload]
+    assert len(ours) == 2 and {h["webhook-id"] for h in ours} == {message.msg_id}
+    assert all(verify(endpoint.secret, h, b) for h, b in receiver.requests)
