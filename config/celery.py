@@ -28,6 +28,8 @@ class Task(CeleryTask):
     into a 500 page. The beat task ``taskoutbox.publish_parked`` (every 30 s) publishes the rows
     again once the broker is back, at least once, so every Agora task must be idempotent (a
     re-run changes nothing twice). Inside an atomic block the row is part of that transaction.
+    Periodic runs sent by beat (header ``celery_beat_task``) are not parked: the next run on
+    schedule does their work.
 
     If the database is unreachable as well, the call is logged at ERROR with its arguments and
     lost: nothing else can be done. Some work has its own database sweep besides (order
@@ -51,6 +53,11 @@ class Task(CeleryTask):
                 args, kwargs, task_id, producer, link, link_error, shadow, **options
             )
         except BROKER_DOWN as exc:
+            if (options.get("headers") or {}).get("celery_beat_task"):
+                # A periodic run: beat sends the next one on time; parking every missed run of
+                # an outage would only replay hundreds of redundant sweeps afterwards.
+                logger.warning("periodic task %s skipped (broker unreachable): %s", self.name, exc)
+                return None
             from taskoutbox.services import task_park
 
             task_park(

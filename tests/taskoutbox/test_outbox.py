@@ -66,6 +66,11 @@ def test_a_call_the_broker_refuses_is_parked_with_its_arguments_time_and_queue(d
     assert "parked in the outbox" in caplog.text
 
 
+def test_a_periodic_run_from_beat_is_not_parked_the_next_run_does_its_work(down):
+    assert note.apply_async(args=[1], headers={"celery_beat_task": True}) is None
+    assert not ParkedTask.objects.exists()
+
+
 def test_the_drain_publishes_each_row_deletes_it_and_a_second_run_finds_nothing(down):
     note.delay(1)
     note.apply_async(args=[2], countdown=3600, queue="later")  # still in the future
