@@ -3,12 +3,13 @@ down; a Redis of the test's own: it can be stopped), with tasks published, not r
 
 from contextlib import contextmanager
 
-from config.celery import app
+from config.celery import app, broker_pause_reset
 
 
 def _reset_pools() -> None:
     app._pool = None  # Celery builds both lazily from conf.broker_url on the next publish
     app.amqp._producer_pool = None
+    broker_pause_reset()  # another broker: try it at once
 
 
 @contextmanager

@@ -4,6 +4,7 @@ broker here is a real one that is not there (a closed port) or the shared test R
 
 import logging
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
@@ -14,7 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from bench.pages import free_port
-from config.celery import app
+from config.celery import app, broker_pause_reset
 from taskoutbox import services
 from taskoutbox.models import ParkedTask
 from taskoutbox.schedules import SCHEDULES
@@ -64,6 +65,24 @@ def test_a_call_the_broker_refuses_is_parked_with_its_arguments_time_and_queue(d
     assert (second.args, second.kwargs, second.eta) == ([8], {}, None)
     assert "Broker unreachable" in first.error
     assert "parked in the outbox" in caplog.text
+
+
+def test_after_a_refusal_calls_are_parked_at_once_until_a_publish_goes_through(down):
+    started = time.perf_counter()
+    note.delay(1)  # tries: kombu's connection attempts and publish retries
+    tried = time.perf_counter() - started
+    started = time.perf_counter()
+    for i in range(10):
+        note.delay(i)
+    paused = (time.perf_counter() - started) / 10
+    assert ParkedTask.objects.count() == 11
+    assert "moments ago" in ParkedTask.objects.last().error
+    assert paused < tried / 3, (paused, tried)  # no connection attempt while paused
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(services, "_publish", lambda row: broker_pause_reset())  # a drain got through
+        assert services.parked_publish(limit=1) == 1
+    note.delay(99)
+    assert "moments ago" not in ParkedTask.objects.last().error  # tried again
 
 
 def test_a_periodic_run_from_beat_is_not_parked_the_next_run_does_its_work(down):
