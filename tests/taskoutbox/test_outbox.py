@@ -2,6 +2,7 @@
 the beat task when the broker is back, once, and nothing breaks the caller meanwhile. The
 broker here is a real one that is not there (a closed port) or the shared test Redis."""
 
+import io
 import logging
 import threading
 import time
@@ -157,9 +158,11 @@ def test_values_kombu_would_send_are_kept_as_json(down):
 def test_the_beat_schedule_runs_the_drain_every_30_seconds():
     from django_celery_beat.models import PeriodicTask
 
-    from taskoutbox.schedules import ensure_schedules
+    from taskoutbox import demo
 
-    ensure_schedules()
+    out = io.StringIO()
+    demo.seed(stdout=out)  # the demo seeder makes it (the migration did already)
+    assert "taskoutbox:" in out.getvalue()
     row = PeriodicTask.objects.get(name=SCHEDULES[0]["name"])
     assert row.task == publish_parked.name == "taskoutbox.publish_parked"
     assert (row.interval.every, row.interval.period) == (30, "seconds")
