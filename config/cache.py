@@ -5,8 +5,8 @@ unreachable, which turns each page that reads a cached fragment into a 500. The 
 holds nothing that cannot be recomputed (fragments, profiles, rate-limit counters; sessions are
 written through to the database by ``cached_db``), so a miss is the right answer: the page is
 slower, not broken. This is django-redis's ``IGNORE_EXCEPTIONS`` for Django's own backend, which
-the project already uses (``personalization.selectors`` and ``banners.services`` reach its
-client). Every swallowed failure is logged at WARNING on ``agora.cache``; once Redis answers
+the project already uses (``raw_redis`` below hands its client to the code that needs lists
+and streams). Every swallowed failure is logged at WARNING on ``agora.cache``; once Redis answers
 again the next call uses it, with no restart.
 """
 
@@ -21,6 +21,24 @@ logger = logging.getLogger("agora.cache")
 
 #: The errors that mean "Redis is not there", not "the call was wrong".
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
+
+
+def raw_redis(alias: str = "default"):
+    """The redis-py client behind the Django cache ``alias``, or None when that cache is not
+    Redis (the embedded demo's local-memory cache): for what a cache API cannot say (lists,
+    streams, pipelines: banner decisions, the event stream, profile and segment reads).
+
+    Getting it never connects. Its calls are *not* fail-open: they raise ``REDIS_DOWN`` errors
+    while Redis is unreachable, and every caller catches them and falls back to what loses
+    nothing (write straight to PostgreSQL, read from PostgreSQL, skip a flush or a drain until
+    Redis is back). The keys it writes are the caller's to prefix (``caches[alias].make_key``).
+    """
+    from django.core.cache import caches
+
+    backend = caches[alias]
+    if isinstance(backend, RedisCache):
+        return backend._cache.get_client(None, write=True)
+    return None
 
 
 def _fail_open(default):

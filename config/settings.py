@@ -571,6 +571,9 @@ WEBHOOKS_DISABLE_AFTER_HOURS = float(os.environ.get("WEBHOOKS_DISABLE_AFTER_HOUR
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 WEBHOOKS_ALERT_EMAILS = env_list("WEBHOOKS_ALERT_EMAILS")  # empty: every active staff account
 AGORA_DEMO_SEEDERS += ["api.demo.seed"]
+# --- task outbox (issue 16): task calls parked while the broker is down ---------------------
+INSTALLED_APPS += ["taskoutbox"]
+AGORA_DEMO_SEEDERS += ["taskoutbox.demo.seed"]
 
 
 # --- end of app sections -------------------------------------------------------------------

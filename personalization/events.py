@@ -14,11 +14,12 @@ from uuid import uuid4
 
 from django.conf import settings
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+
+from config.cache import raw_redis
 
 from .models import Event, EventStreamCursor
 
@@ -98,18 +99,11 @@ def record_for_request(kind: str, request, **kwargs) -> Event | None:
 # --- the Redis stream ------------------------------------------------------------------------
 
 
-def _redis():
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        return backend._cache.get_client(None, write=True)
-    return None
-
-
 def stream_client():
     """The Redis client events are streamed to, or None when the stream is off."""
     if not getattr(settings, "AGORA_EVENT_STREAM", False):
         return None
-    return _redis()
+    return raw_redis()
 
 
 def stream_key() -> str:
@@ -182,7 +176,7 @@ def stream_drain(*, batch: int = DRAIN_BATCH) -> int:
     under a row lock that serialises concurrent drains; entries are deleted from Redis only
     after that commit, and a later drain starts after the cursor. Does nothing without Redis.
     """
-    client = _redis()
+    client = raw_redis()
     if client is None:
         return 0
     key = stream_key()

@@ -4,11 +4,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from django.utils import timezone
 
-from config.cache import REDIS_DOWN
+from config.cache import REDIS_DOWN, raw_redis
 
 from .building import DIMENSIONS, decay_factor
 from .models import PreferenceProfile, ProfileBuildRun, RemovedInterest, ShopperChoice
@@ -106,7 +105,7 @@ def profile_cache_forget(*, user_ids) -> None:
 def cache_unlink(keys) -> None:
     """Delete many cache keys fast (UNLINK on Redis, ``delete_many`` elsewhere)."""
     keys = list(keys)
-    client = _redis_client()
+    client = raw_redis()
     # The cache's key function puts the key between a fixed prefix and suffix (":1:key" by
     # default): build them once instead of calling make_key per key.
     prefix, _, suffix = cache.make_key("\x00").partition("\x00")
@@ -123,13 +122,6 @@ def cache_unlink(keys) -> None:
                 # Redis is down: nothing cached can be read either; the keys go with it or
                 # expire (issue 16, the cache fails open).
                 return
-
-
-def _redis_client():
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        return backend._cache.get_client(None, write=True)
-    return None
 
 
 def personalization_enabled(*, user) -> bool:

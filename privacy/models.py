@@ -64,6 +64,8 @@ class DataExport(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     downloaded_at = models.DateTimeField(null=True, blank=True)
+    # When the "ready" email went out: a re-run email task sends nothing twice (issue 16).
+    ready_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -71,10 +71,33 @@ def pending_confirmation_ids(*, older_than: timedelta, limit: int = 500) -> list
     )
 
 
-def send_order_status(*, order_id: int) -> None:
-    order = Order.objects.select_related("shipping_method").get(pk=order_id)
-    _send(
-        order,
-        subject=f"Your Agora order {order.number}: {order.get_status_display().lower()}",
-        template="order_status",
-    )
+#: The statuses whose change is emailed to the shopper (``order_set_status``).
+EMAILED_STATUSES = frozenset({Order.Status.SHIPPED, Order.Status.CANCELLED, Order.Status.REFUNDED})
+
+
+def send_order_status(*, order_id: int) -> bool:
+    """Email the order's current status if it is one that is emailed and its email has not
+    gone out yet; returns whether it was sent now.
+
+    Idempotent like the confirmation: the row is locked while the email goes out and
+    ``status_emailed`` is set in the same transaction, so a re-run task (a redelivery, a call
+    parked while the broker was down, the same call queued twice) sends nothing twice; an
+    SMTP failure (``OSError``) rolls back and leaves it owed. Two quick changes (shipped, then
+    refunded) before the worker runs send the current one only.
+    """
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("shipping_method")
+            .filter(pk=order_id, status__in=EMAILED_STATUSES)
+            .first()
+        )
+        if order is None or order.status_emailed == order.status:
+            return False
+        _send(
+            order,
+            subject=f"Your Agora order {order.number}: {order.get_status_display().lower()}",
+            template="order_status",
+        )
+        Order.objects.filter(pk=order.pk).update(status_emailed=order.status)
+    return True

@@ -297,6 +297,9 @@ class Order(models.Model):
     # Redis outage or an SMTP server that is down loses no confirmation (issue 16).
     confirmation_due = models.BooleanField(default=False, editable=False)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The last status whose email went out ("" none): a status is reached at most once
+    # (ALLOWED_TRANSITIONS has no cycle), so a re-run status email task sends nothing twice.
+    status_emailed = models.CharField(max_length=20, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

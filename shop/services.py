@@ -59,7 +59,9 @@ def order_set_status(*, order_id, status: str, actor=None, note: str = "") -> Or
     reviews_reverify(
         user_id=order.user_id, product_ids=list(order.lines.values_list("product_id", flat=True))
     )
-    if status in {S.SHIPPED, S.CANCELLED, S.REFUNDED}:
+    from .emails import EMAILED_STATUSES
+
+    if status in EMAILED_STATUSES:
         from .tasks import send_order_status_email
 
         transaction.on_commit(lambda: send_order_status_email.delay(order.pk))

@@ -42,7 +42,9 @@ def wait_for(predicate, timeout: float = 60.0) -> bool:
 
 
 @contextmanager
-def celery_workers(settings, *, prefix: str = "test", queue: str | None = "", env=None):
+def celery_workers(
+    settings, *, prefix: str = "test", queue: str | None = "", env=None, pool: str = "solo"
+):
     """Yield ``(start, queue)``: ``start()`` launches one more worker process and returns it.
 
     ``queue``: "" makes a queue of this test's own (``<prefix>-<random>``); None makes such a
@@ -77,7 +79,8 @@ def celery_workers(settings, *, prefix: str = "test", queue: str | None = "", en
             "-A",
             "config",
             "worker",
-            "--pool=solo",
+            f"--pool={pool}",
+            *(["--concurrency=1"] if pool == "prefork" else []),
             "--loglevel=INFO",
             "--without-gossip",
             "--without-mingle",

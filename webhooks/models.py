@@ -104,6 +104,9 @@ class WebhookDelivery(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=255, blank=True)
+    # The Celery task id of the attempt in flight ('sending'): the same message delivered
+    # again (acks_late + reject_on_worker_lost after its worker died) may take the claim over.
+    claimed_by = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import registry, signing, transport
@@ -195,23 +196,39 @@ def retry_delay(attempts: int) -> timedelta | None:
     return RETRY_SCHEDULE[attempts - 1] if 1 <= attempts <= len(RETRY_SCHEDULE) else None
 
 
-def _claim(delivery_id: int, *, force: bool) -> bool:
+def _claim(delivery_id: int, *, force: bool, claim: str = "") -> bool:
+    """Mark the delivery 'sending' for this attempt, in one conditional UPDATE; True if taken.
+
+    Free to take: a due pending/retrying delivery (``force``: any that is not 'sending'), or a
+    'sending' one whose claim is ``claim`` itself. A task's id is its claim, and the broker
+    hands the *same* message (same id) back only once the worker running it is gone (acks_late
+    + reject_on_worker_lost: at once when a pool process dies; after the visibility timeout,
+    which is far longer than the task time limit, when the whole worker died), so taking over
+    one's own claim never doubles a live send. Another task for the delivery finds it taken.
+    """
     now = timezone.now()
-    qs = WebhookDelivery.objects.filter(pk=delivery_id, endpoint__is_active=True)
-    if not force:
-        qs = qs.filter(
-            status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING],
-            next_attempt_at__lte=now,
-        )
+    S = WebhookDelivery.Status
+    if force:
+        free = ~Q(status=S.SENDING)
     else:
-        qs = qs.exclude(status=WebhookDelivery.Status.SENDING)
-    return qs.update(status=WebhookDelivery.Status.SENDING, last_attempt_at=now) == 1
+        free = Q(status__in=[S.PENDING, S.RETRYING], next_attempt_at__lte=now)
+    if claim:
+        free |= Q(status=S.SENDING, claimed_by=claim)
+    qs = WebhookDelivery.objects.filter(free, pk=delivery_id, endpoint__is_active=True)
+    return qs.update(status=S.SENDING, last_attempt_at=now, claimed_by=claim[:64]) == 1
 
 
-def delivery_attempt(*, delivery_id: int, redelivery: bool = False) -> WebhookDelivery | None:
+def delivery_attempt(
+    *, delivery_id: int, redelivery: bool = False, claim: str = ""
+) -> WebhookDelivery | None:
     """Send one delivery now if it is due (or at once for a redelivery); record the attempt and
-    decide what comes next. Returns the delivery, or None when it was not due or taken."""
-    if not _claim(delivery_id, force=redelivery):
+    decide what comes next. Returns the delivery, or None when it was not due or taken.
+
+    ``claim``: the calling task's id (see ``_claim``): a worker killed mid-send is recovered as
+    soon as the broker delivers its task again, not only by the stale sweep
+    (``deliveries_release_stuck``). At least once: the receiver may get the request twice,
+    with the same ``webhook-id`` (its idempotency key)."""
+    if not _claim(delivery_id, force=redelivery, claim=claim):
         return None
     delivery = WebhookDelivery.objects.select_related("endpoint", "message").get(pk=delivery_id)
     endpoint, message = delivery.endpoint, delivery.message

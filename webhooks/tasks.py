@@ -4,15 +4,20 @@ from celery import shared_task
 
 from . import services
 
+# acks_late + reject_on_worker_lost (settings, and said here because recovery depends on them):
+# a worker that dies mid-send gives the message back, and its second run (same task id) takes
+# the delivery's claim over at once (``services._claim``).
+RECOVERING = {"ignore_result": True, "acks_late": True, "reject_on_worker_lost": True}
 
-@shared_task(name="webhooks.deliver", ignore_result=True)
-def deliver(delivery_id: int) -> None:
-    services.delivery_attempt(delivery_id=delivery_id)
+
+@shared_task(name="webhooks.deliver", bind=True, **RECOVERING)
+def deliver(self, delivery_id: int) -> None:
+    services.delivery_attempt(delivery_id=delivery_id, claim=self.request.id or "")
 
 
-@shared_task(name="webhooks.redeliver", ignore_result=True)
-def redeliver(delivery_id: int) -> None:
-    services.delivery_attempt(delivery_id=delivery_id, redelivery=True)
+@shared_task(name="webhooks.redeliver", bind=True, **RECOVERING)
+def redeliver(self, delivery_id: int) -> None:
+    services.delivery_attempt(delivery_id=delivery_id, redelivery=True, claim=self.request.id or "")
 
 
 @shared_task(name="webhooks.send_due", ignore_result=True)

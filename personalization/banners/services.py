@@ -8,22 +8,25 @@ once: slower, never lost.
 """
 
 import json
+import logging
+import time
 import uuid
 from collections import Counter
 
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from redis.exceptions import ResponseError
 
-from config.cache import REDIS_DOWN
+from config.cache import REDIS_DOWN, raw_redis
 
 from .exceptions import BannerError
 from .models import Banner, BannerDecision, BannerVariant
 from .selectors import Choice, banners_cache_forget
 
 QUEUE_KEY = "bn:decisions"
+logger = logging.getLogger("agora.banners")
 
 
 def _queue_key() -> str:
@@ -33,13 +36,6 @@ def _queue_key() -> str:
 
 
 FLUSH_BATCH = 5000
-
-
-def _redis():
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        return backend._cache.get_client(None, write=True)
-    return None
 
 
 def banner_decision_record(*, choice: Choice, user=None, visitor: str = "") -> str:
@@ -57,7 +53,7 @@ def banner_decision_record(*, choice: Choice, user=None, visitor: str = "") -> s
         "category_id": choice.category_id,
         "chosen_at": timezone.now().isoformat(),
     }
-    client = _redis()
+    client = raw_redis()
     queued = False
     if client is not None:
         try:
@@ -73,30 +69,88 @@ def banner_decision_record(*, choice: Choice, user=None, visitor: str = "") -> s
     return decision_uuid
 
 
+#: A processing list older than this (seconds, from the time in its name) belongs to a flush
+#: that died (the task's hard time limit is 150 s); the next flush takes it over.
+ORPHAN_AFTER_SECONDS = 300
+
+
+def _processing_key(started: float) -> str:
+    return f"{_queue_key()}:processing:{int(started)}:{uuid.uuid4().hex}"
+
+
+def _orphans(client, now: float) -> list[str]:
+    """Processing lists of flushes that died (or failed: their time is 0), oldest first."""
+    found = []
+    for raw in client.scan_iter(match=f"{_queue_key()}:processing:*", count=100):
+        key = raw.decode() if isinstance(raw, bytes) else raw
+        try:
+            started = int(key.rsplit(":", 2)[-2])
+        except ValueError:
+            continue
+        if now - started > ORPHAN_AFTER_SECONDS:
+            found.append((started, key))
+    return [key for _, key in sorted(found)]
+
+
+def _flush_list(client, key: str) -> int:
+    """Write every decision of the processing list ``key``, then delete it; returns how many
+    rows were new. On an error the list is kept, renamed as failed (time 0), for the next flush."""
+    written = 0
+    for start in range(0, client.llen(key), FLUSH_BATCH):
+        raw = client.lrange(key, start, start + FLUSH_BATCH - 1)
+        try:
+            written += _write([json.loads(item) for item in raw])
+        except Exception:
+            try:
+                client.rename(key, f"{_queue_key()}:processing:0:{uuid.uuid4().hex}")
+            except Exception as exc:  # Redis gone too: the list keeps its name, ages, is taken
+                logger.warning("banner decisions left in %s for a later flush: %s", key, exc)
+            raise
+    client.delete(key)
+    return written
+
+
 def banner_decisions_flush() -> int:
-    """Write the queued decisions (idempotent: a uuid is written once); returns how many."""
-    client = _redis()
+    """Write the queued decisions to PostgreSQL; returns how many rows were new.
+
+    Crash-safe and exactly once: the queue is first RENAMEd (atomically) to a processing list
+    of this flush's own, so the page keeps appending to a fresh queue; its decisions are
+    written in batches (``_write``: a decision's uuid, made when it was recorded, is unique,
+    and rows already there are skipped with their impressions, in the same transaction); the
+    list is deleted only after the last batch committed. A flush killed anywhere in between
+    leaves its list behind, and a later flush takes over lists older than
+    ``ORPHAN_AFTER_SECONDS`` (one that failed with an error at once) by another RENAME, so
+    only one flush ever writes a list, and re-writing a half-written list adds nothing twice.
+    Redis unreachable: 0 (decisions were written straight to PostgreSQL meanwhile).
+    """
+    client = raw_redis()
     if client is None:
         return 0
     total = 0
-    while True:
-        pipe = client.pipeline()
-        pipe.lrange(_queue_key(), 0, FLUSH_BATCH - 1)
-        pipe.ltrim(_queue_key(), FLUSH_BATCH, -1)
-        raw, _ = pipe.execute()
-        if not raw:
-            return total
-        rows = [json.loads(item) for item in raw]
+    try:
+        now = time.time()
+        for orphan in _orphans(client, now):
+            mine = _processing_key(now)
+            try:
+                client.rename(orphan, mine)  # only one flush wins an orphan
+            except ResponseError:
+                continue  # taken by another flush meanwhile
+            total += _flush_list(client, mine)
+        mine = _processing_key(now)
         try:
-            _write(rows)
-        except Exception:
-            client.lpush(_queue_key(), *reversed(raw))  # put them back for the next run
-            raise
-        total += len(rows)
+            client.rename(_queue_key(), mine)
+        except ResponseError:  # no such key: nothing is queued
+            return total
+        return total + _flush_list(client, mine)
+    except REDIS_DOWN as exc:
+        logger.warning("banner decisions not flushed (Redis unreachable): %s", exc)
+        return total
 
 
 @transaction.atomic
-def _write(rows) -> None:
+def _write(rows) -> int:
+    """Insert the decisions of ``rows`` (dicts as recorded) that are not there yet and count
+    their impressions; returns how many were new. Idempotent by decision uuid."""
     from datetime import datetime
 
     from personalization.segments.models import Segment
@@ -144,6 +198,7 @@ def _write(rows) -> None:
     impressions = Counter(d.variant_id for d in decisions)
     for variant_id, count in impressions.items():
         BannerVariant.objects.filter(pk=variant_id).update(impressions=F("impressions") + count)
+    return len(decisions)
 
 
 def _why(row) -> tuple[list, list[str]]:

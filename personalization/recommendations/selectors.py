@@ -185,9 +185,9 @@ FRAGMENT_KEY = "rec:html:{}"  # one hash per shopper ("anon": every anonymous vi
 
 def _fragment_store():
     """(raw Redis client, full key for a cache key) or (None, None) off Redis."""
-    from personalization.selectors import _redis_client
+    from config.cache import raw_redis
 
-    client = _redis_client()
+    client = raw_redis()
     if client is None:
         return None, None
     prefix, _, suffix = cache.make_key("\x00").partition("\x00")

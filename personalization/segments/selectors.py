@@ -45,11 +45,10 @@ def shopper_segments(user) -> tuple[bool, frozenset[int]]:
 
 def segment_cache_forget(*, user_ids) -> None:
     """Drop the cached segment ids of ``user_ids``."""
-    from config.cache import REDIS_DOWN
-    from personalization.selectors import _redis_client
+    from config.cache import REDIS_DOWN, raw_redis
 
     keys = [CACHE_KEY.format(pk) for pk in user_ids]
-    client = _redis_client()
+    client = raw_redis()
     for start in range(0, len(keys), 5000):
         batch = keys[start : start + 5000]
         if client is None:

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -49,7 +50,8 @@ def _email_off(notes) -> tuple[set, set]:
 
 
 def send_emails(*, notification_ids: list[int]) -> int:
-    """Email each notification once (``emailed_at`` makes a retried task send nothing twice),
+    """Email each notification once (``emailed_at``, set under a row lock while the email goes
+    out, makes a retried, parked or duplicated task send nothing twice),
     only when the shopper asked for email on that subscription (``Subscription.email``) or was
     mentioned."""
     sent = 0
@@ -86,7 +88,15 @@ def send_emails(*, notification_ids: list[int]) -> int:
         message.attach_alternative(
             render_to_string("forums/emails/notification.html", context), "text/html"
         )
-        message.send()
-        Notification.objects.filter(pk=note.pk).update(emailed_at=timezone.now())
+        with transaction.atomic():
+            # Claim it: a copy of this task running at the same moment skips it, and an SMTP
+            # failure (OSError) rolls the claim back for the retry.
+            mine = Notification.objects.select_for_update(skip_locked=True).filter(
+                pk=note.pk, emailed_at__isnull=True
+            )
+            if not list(mine.values_list("pk", flat=True)):
+                continue
+            message.send()
+            Notification.objects.filter(pk=note.pk).update(emailed_at=timezone.now())
         sent += 1
     return sent

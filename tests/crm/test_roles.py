@@ -34,6 +34,7 @@ PAGES = {
     "webhooks.WebhookDelivery": ("", "", "", "lcd"),
     "webhooks.WebhookEndpoint": ("", "", "", "lacd"),
     "webhooks.WebhookMessage": ("", "", "", "lcd"),
+    "taskoutbox.ParkedTask": ("", "", "", "lc"),
     "account.EmailAddress": ("", "lc", "", "lacd"),
     "auth.Group": ("", "", "", "lacd"),
     "auth.User": ("", "", "", "lacd"),

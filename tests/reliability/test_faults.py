@@ -17,6 +17,7 @@ from config import mailsink
 from shop import emails
 from shop.models import Order
 from shop.tasks import send_order_confirmation, send_pending_confirmations
+from taskoutbox.models import ParkedTask
 from tests.community_factories import order_for
 from tests.factories import ProductFactory, UserFactory
 
@@ -83,6 +84,8 @@ def test_redis_down_pages_serve_sessions_survive_orders_placed_and_nothing_lost(
             assert shopper.codes["pay-approve 3xx"] == 1, shopper.codes
             order = Order.objects.get(email=store["emails"][0])
             assert order.confirmation_due  # the broker was down: the row remembers it
+            parked = ParkedTask.objects.filter(task="shop.tasks.send_order_confirmation")
+            assert [p.args for p in parked] == [[order.pk]]  # and the call is in the outbox
             assert not [k for k in shopper.codes if k.endswith(" 5xx")], shopper.errors
 
             own.start()  # Redis is back: no restart of gunicorn

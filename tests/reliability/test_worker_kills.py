@@ -5,13 +5,14 @@ and nothing is done twice. Real worker subprocesses, PostgreSQL, Redis and an HT
 
 import json
 import threading
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from personalization.segments import services as segments
@@ -192,23 +193,22 @@ def test_worker_killed_mid_webhook_request_delivers_once_with_one_webhook_id(wor
         delivery.refresh_from_db()
         assert delivery.status == WebhookDelivery.Status.SENDING
         assert not WebhookAttempt.objects.filter(delivery=delivery).exists()
-        # A worker still sending is never doubled: the sweep leaves a fresh 'sending' alone.
+        # A worker still sending is never doubled: the sweep leaves a fresh 'sending' alone,
+        # and so does another task for the same delivery (a new task id: not its claim).
         assert webhooks.deliveries_release_stuck() == 0
+        deliver.delay(delivery.pk)  # queued ahead of the killed task's message coming back
 
         workers()
-        # The original task again (as an acks_late redelivery would bring it): it is not due,
-        # so nothing is sent while the delivery is still 'sending'.
-        deliver.delay(delivery.pk)
-        # The clock passes the stale window (3 x timeout + 60 s) that the beat sweep waits
-        # before it decides the sender is dead; then the sweep runs on the new worker.
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            last_attempt_at=F("last_attempt_at") - timedelta(hours=1)
-        )
-        send_due.delay()
+        ready = time.monotonic()
+        # No sweep and no clock games: the killed task's own message comes back (acks_late;
+        # here after the 5 s visibility timeout, whenever kombu next restores unacknowledged
+        # messages) and takes its claim over. (With production's prefork pool the parent gives
+        # it back at once: the next test.)
         assert wait_for(
             lambda: WebhookDelivery.objects.get(pk=delivery.pk).status == "succeeded",
-            timeout=240,
-        ), list(WebhookDelivery.objects.values("status", "last_error"))
+            timeout=300,
+        ), list(WebhookDelivery.objects.values("status", "last_error", "claimed_by"))
+        print(f"webhook delivery recovered {time.monotonic() - ready:.1f} s after the new worker")
         # A sentinel delivered after the redundant tasks proves they have all run (one solo
         # worker takes the default queue in order).
         deliver.delay(delivery.pk)
@@ -232,3 +232,58 @@ def test_worker_killed_mid_webhook_request_delivers_once_with_one_webhook_id(wor
     for headers, body in ours:
         assert headers["webhook-id"] == message.msg_id  # one idempotency key for both
         assert verify(endpoint.secret, headers, body)
+
+
+def _pool_process(worker) -> int:
+    """The pid of a prefork worker's one pool process (Linux: /proc/<pid>/task/<pid>/children)."""
+    path = Path(f"/proc/{worker.pid}/task/{worker.pid}/children")
+    assert wait_for(lambda: path.read_text().split(), timeout=60), "no pool process"
+    return int(path.read_text().split()[0])
+
+
+def test_pool_process_killed_mid_webhook_request_is_redelivered_at_once(settings):
+    """Production's case (prefork): the pool process dies (OOM killer, SIGKILL) mid-request. Its
+    parent gives the message back at once (reject_on_worker_lost), the new pool process runs the
+    same task id, takes the delivery's claim over and delivers: in seconds, where it waited for
+    the stale sweep (3 x timeout + 60 s) before. The visibility timeout stays an hour here."""
+    import os
+    import signal
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    env = {"WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1", "CELERY_VISIBILITY_TIMEOUT": "3600"}
+    with (
+        celery_workers(settings, prefix="pool", queue=None, env=env, pool="prefork") as (
+            start,
+            _,
+        ),
+        Receiver() as receiver,
+    ):
+        receiver.hold = threading.Event()
+        endpoint = WebhookEndpoint.objects.create(url=receiver.url, events=["customer.erased"])
+        webhooks.endpoints_changed()
+        worker = start()
+        with transaction.atomic():
+            message = webhooks.webhook_event_emit(
+                event="customer.erased", payload={"customer_id": 9, "test": "pool-process-killed"}
+            )
+        delivery = WebhookDelivery.objects.get(message=message)
+        assert wait_for(receiver.arrived.is_set, timeout=180), "the worker never sent"
+        os.kill(_pool_process(worker), signal.SIGKILL)  # mid-request
+        killed = time.monotonic()
+        receiver.hold.set()
+        assert wait_for(
+            lambda: WebhookDelivery.objects.get(pk=delivery.pk).status == "succeeded",
+            timeout=180,
+        ), list(WebhookDelivery.objects.values("status", "last_error", "claimed_by"))
+        recovered = time.monotonic() - killed
+        print(f"webhook delivery recovered {recovered:.1f} s after its pool process was killed")
+        assert recovered < 90, f"recovered after {recovered:.0f} s: by the sweep, not the claim"
+        assert worker.poll() is None  # the same worker, a new pool process
+
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
+    log = list(WebhookAttempt.objects.filter(delivery=delivery).values("response_status"))
+    assert log == [{"response_status": 200}]
+    ours = [h for h, b in receiver.requests if json.loads(b)["data"] == message.payload]
+    assert len(ours) == 2 and {h["webhook-id"] for h in ours} == {message.msg_id}
+    assert all(verify(endpoint.secret, h, b) for h, b in receiver.requests)
