@@ -269,3 +269,36 @@ def test_a_personalized_home_page_costs_the_same_queries_as_one_without(client, 
         else:
             assert "Hello everybody" in page
     assert counts["ann"] == counts["bob"], counts
+
+
+def test_a_cookieless_visitor_gets_the_default_banner_and_no_session(client):
+    """A visitor without a session (no cart, no like) who browses a category still gets the
+    banner for everyone on the home page: nothing follows them from page to page, and showing
+    banners never creates a session or sets a cookie for them."""
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    from tests.factories import CategoryFactory, ProductFactory
+
+    outdoor = CategoryFactory(name="Outdoor")
+    tent = ProductFactory(name="Tent", category=outdoor)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        browsing = Banner.objects.create(name="Outdoor", placement=Placement.HOME_HERO, priority=5)
+        browsing.categories.add(outdoor)
+        BannerVariant.objects.create(banner=browsing, name="A", headline="Gear for the hills")
+        default = Banner.objects.create(name="Everyone", placement=Placement.HOME_HERO)
+        BannerVariant.objects.create(banner=default, name="A", headline="Hello everybody")
+        services.banners_changed()
+
+    product_page = client.get(tent.get_absolute_url())
+    assert product_page.status_code == 200
+    home = client.get("/")
+    page = home.content.decode()
+    assert "Hello everybody" in page and "Gear for the hills" not in page
+    for response in (product_page, home):
+        assert settings.SESSION_COOKIE_NAME not in response.cookies, "no cookie for a banner"
+    assert settings.SESSION_COOKIE_NAME not in client.cookies
+    assert not Session.objects.exists(), "no session was created"
+    services.banner_decisions_flush()
+    decision = BannerDecision.objects.get(banner=default)
+    assert (decision.reason, decision.user_id, decision.visitor) == ("everyone", None, "")
