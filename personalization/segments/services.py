@@ -138,7 +138,8 @@ def segments_refresh(*, segment_ids=None, user_ids=None) -> RefreshResult:
     set is computed once, the difference is computed before anything is written and applied
     by three plain statements (see ``DIFF_SQL``); member counts and ``refreshed_at`` are
     written after it commits. Figure: ``python -m bench --only bench.segments`` (100,000
-    shoppers, 22 built-in segments): 6 s from empty, 1.1 s steady on a loaded 2-core machine.
+    shoppers, 22 built-in segments): 6-9 s from empty, 1.1-1.3 s steady on a 2-core machine
+    at load 1-4 (the deferred foreign-key checks at commit are ~40 % of the first).
     """
     import time
 
