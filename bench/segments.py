@@ -3,7 +3,8 @@
 Rows: segments.refresh_from_empty (all built-in segments, membership emptied first),
 segments.refresh_steady (the same again: nothing changes), banners.choose_personalized and
 banners.choose_without_personalization (choosing and recording the home hero banner for one
-shopper, warm cache, same run; both must make no database query).
+shopper, warm cache, same run; both must make no database query), and the home page itself
+with and without personalization, interleaved in the same run (banners.home_page_*).
 A third of the bench shoppers get an age band and interests they consent to (set here).
 """
 
@@ -81,6 +82,38 @@ def _choose_timings(user, samples=2000) -> tuple[float, int, str]:
     return statistics.median(timings), len(queries), choice.reason
 
 
+def _page_timings(member, other, samples=300) -> dict:
+    """The home page for two shoppers, interleaved in one loop on a warm cache: ``member`` gets
+    the targeted banner and their own picks, ``other`` turned personalization off (the same page
+    without personalization: the banner for everyone and the popular picks). Returns medians in
+    ms and the queries of one warm page each. Through Django's test client (middleware,
+    session, template) in this process, so the difference is what personalization adds."""
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    clients = {}
+    for name, user in (("personalized", member), ("off", other)):
+        client = Client()
+        client.force_login(user)
+        assert client.get("/").status_code == 200  # warm
+        clients[name] = client
+    timings = {name: [] for name in clients}
+    for _ in range(samples):
+        for name, client in clients.items():
+            started = time.perf_counter()
+            client.get("/")
+            timings[name].append(time.perf_counter() - started)
+    queries, pages = {}, {}
+    for name, client in clients.items():
+        with CaptureQueriesContext(connection) as captured:
+            pages[name] = client.get("/").content.decode()
+        queries[name] = len(captured)
+    assert "Bench A" in pages["personalized"] or "Bench B" in pages["personalized"]
+    assert "Bench default" in pages["off"]
+    medians = {name: statistics.median(values) * 1e3 for name, values in timings.items()}
+    return {"ms": medians, "queries": queries}
+
+
 def run(*, shoppers: int, events: int) -> list[dict]:
     from django.contrib.auth import get_user_model
 
@@ -119,6 +152,13 @@ def run(*, shoppers: int, events: int) -> list[dict]:
         f"choose+record: personalized {personalized * 1e3:.3f} ms ({q1} queries), "
         f"without personalization {plain * 1e3:.3f} ms ({q2} queries)"
     )
+    page = _page_timings(member, other)
+    added = page["ms"]["personalized"] - page["ms"]["off"]
+    log(
+        f"home page: personalized {page['ms']['personalized']:.3f} ms "
+        f"({page['queries']['personalized']} queries), personalization off "
+        f"{page['ms']['off']:.3f} ms ({page['queries']['off']} queries): adds {added:.3f} ms"
+    )
     flushed = banner_decisions_flush()
     log(f"flushed {flushed:,} queued decisions")
     return [
@@ -149,5 +189,32 @@ def run(*, shoppers: int, events: int) -> list[dict]:
             "unit": "ms",
             "size": f"median of 2000, warm cache, {q2} DB queries",
             "reference": "same page, personalization off",
+        },
+        {
+            "name": "banners.home_page_personalized",
+            "value": round(page["ms"]["personalized"], 4),
+            "unit": "ms",
+            "size": (
+                f"median of 300, warm, test client in-process, {page['queries']['personalized']} "
+                "DB queries (session, user, page)"
+            ),
+            "reference": "the home page with a targeted banner and own picks",
+        },
+        {
+            "name": "banners.home_page_personalization_off",
+            "value": round(page["ms"]["off"], 4),
+            "unit": "ms",
+            "size": f"median of 300, interleaved with the above, {page['queries']['off']} queries",
+            "reference": "the same page without personalization, same run",
+        },
+        {
+            "name": "banners.home_page_added_by_personalization",
+            "value": round(added, 4),
+            "unit": "ms",
+            "size": (
+                f"difference of the two medians; queries {page['queries']['personalized']} vs "
+                f"{page['queries']['off']}"
+            ),
+            "reference": "issue 9: no query and at most 2 ms added to the page",
         },
     ]

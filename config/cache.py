@@ -13,7 +13,7 @@ again the next call uses it, with no restart.
 import functools
 import logging
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -68,6 +68,29 @@ def _const(value):
     return lambda *args, **kwargs: value
 
 
+class ReusingRedisCacheClient(RedisCacheClient):
+    """Django's client, keeping one ``redis.Redis`` per connection pool.
+
+    Django builds a new ``redis.Redis`` for every cache call, and its constructor fills a
+    response-callback table of ~170 entries: 0.15-0.18 ms a call, more than the round trip to a
+    local Redis (cProfile of a warm banner choice: 0.36 of its 0.49 ms). A ``redis.Redis`` is
+    thread-safe and only wraps the pool, so one per pool is enough; the pools are Django's
+    (redis-py resets a pool's connections in a forked child).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            client = self._client(connection_pool=self._get_connection_pool(write))
+            self._clients[index] = client
+        return client
+
+
 class FailOpenRedisCache(RedisCache):
     """``RedisCache`` whose reads return the miss value and writes do nothing while Redis is down.
 
@@ -78,6 +101,10 @@ class FailOpenRedisCache(RedisCache):
     outage a cap restarts, which shows a banner once more, never breaks the page). Other
     errors (a wrong key, an unpicklable value) still raise.
     """
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = ReusingRedisCacheClient  # RedisCache.__init__ sets its own
 
     get = _fail_open(_default_arg)(RedisCache.get)
     get_many = _fail_open(_const({}))(RedisCache.get_many)

@@ -189,14 +189,23 @@ def banner_choose(
     ``category_ids``: the categories the shopper is browsing (the page's category and its
     ancestors). Returns None when no banner is eligible. Counts a view for the frequency cap.
     """
+    from personalization.segments.selectors import CACHE_KEY as SEGMENTS_KEY
     from personalization.segments.selectors import shopper_segments
 
     now = now or timezone.now()
-    banners = active_banners(placement)
+    signed_in = user is not None and getattr(user, "is_authenticated", False)
+    # Warm: one cache round trip (MGET) for the placement's banners and the shopper's segments.
+    banners_key = ACTIVE_KEY.format(placement)
+    segments_key = SEGMENTS_KEY.format(user.pk) if signed_in else None
+    found = cache.get_many([banners_key, segments_key] if signed_in else [banners_key])
+    banners = found.get(banners_key)
+    if banners is None:
+        banners = active_banners(placement)
     if not banners:
         return None
-    signed_in = user is not None and getattr(user, "is_authenticated", False)
-    enabled, segment_ids = shopper_segments(user) if signed_in else (True, frozenset())
+    enabled, segment_ids = True, frozenset()
+    if signed_in:
+        enabled, segment_ids = found.get(segments_key) or shopper_segments(user)
     browsing = set(category_ids) if enabled else set()
     # A visitor with no anonymous id (no session yet) cannot be counted or kept on one variant:
     # frequency caps are not counted for them and the A/B variant is drawn at random per view.
@@ -221,18 +230,11 @@ def banner_choose(
                 eligible.append((banner, "browsing", None, matched[0]))
     if not eligible:
         return None
-    capped = [b for b, *_ in eligible if b.frequency_cap] if who else []
-    counts = cache.get_many([CAP_KEY.format(b.id, who) for b in capped]) if capped else {}
     for banner, reason, segment_id, category_id in eligible:
         if banner.frequency_cap and who:
-            key = CAP_KEY.format(banner.id, who)
-            if counts.get(key, 0) >= banner.frequency_cap:
-                continue
-            if not cache.add(key, 1, banner.cap_window_hours * 3600):
-                try:
-                    cache.incr(key)
-                except ValueError:  # expired between add and incr
-                    cache.set(key, 1, banner.cap_window_hours * 3600)
+            views = _cap_count(CAP_KEY.format(banner.id, who), banner.cap_window_hours * 3600)
+            if views > banner.frequency_cap:
+                continue  # this view would pass the cap: the next eligible banner instead
         return Choice(
             banner.id,
             variant_for(banner, who or f"v{uuid.uuid4().hex}"),
@@ -242,3 +244,35 @@ def banner_choose(
             category_id=category_id,
         )
     return None
+
+
+def _cap_count(key: str, window_seconds: int) -> int:
+    """Count one view against a frequency cap; returns the views in the window, this one
+    included. The window starts at the first view (the key's expiry is set once).
+
+    Redis: INCR and EXPIRE NX in one round trip (a view past the cap is counted too, which
+    changes nothing: the banner stays capped until the window ends). While Redis is down the
+    count restarts (the cache fails open: the banner may show once more, the page never
+    breaks). Elsewhere: the cache's add / incr.
+    """
+    from config.cache import REDIS_DOWN
+    from personalization.selectors import _redis_client
+
+    client = _redis_client()
+    if client is not None:
+        full = cache.make_key(key)
+        try:
+            pipe = client.pipeline(transaction=False)
+            pipe.incr(full)
+            pipe.expire(full, window_seconds, nx=True)
+            views, _ = pipe.execute()
+            return int(views)
+        except REDIS_DOWN:
+            return 1
+    if cache.add(key, 1, window_seconds):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, window_seconds)
+        return 1

@@ -12,7 +12,7 @@ from .exceptions import SegmentError
 from .models import Segment, SegmentMembership, SegmentMembershipHistory
 from .rules import REGISTRY, Env, RuleError, tree_clean, tree_compile, tree_explain
 from .selectors import segment_preview
-from .services import segment_save_rules, segments_refresh
+from .services import segment_save_rules, segments_hold_refresh, segments_refresh
 
 EXAMPLE = {
     "op": "and",
@@ -135,6 +135,16 @@ class SegmentAdmin(admin.ModelAdmin):
         context["rule_types"] = sorted(REGISTRY.values(), key=lambda r: r.label)
         context["preview_url"] = reverse("admin:segments_segment_preview")
         return super().render_change_form(request, context, *args, **kwargs)
+
+    def delete_model(self, request, obj):
+        # the admin's delete view runs in a transaction: wait for a running refresh of the
+        # segment (it would insert members of a deleted segment), keep the next one out
+        segments_hold_refresh(segment_ids=[obj.pk])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        segments_hold_refresh(segment_ids=list(queryset.values_list("pk", flat=True)))
+        super().delete_queryset(request, queryset)
 
     @admin.action(description="Refresh membership now")
     def refresh_now(self, request, queryset):

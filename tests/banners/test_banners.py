@@ -220,3 +220,85 @@ def test_an_anonymous_visitor_gets_banners_from_what_their_session_browsed_latel
 
     stranger = Client().get("/").content.decode()
     assert "Hello everybody" in stranger and "Gear for the hills" not in stranger
+
+
+def test_the_personalized_parts_of_a_page_run_no_query_once_warm(setup, django_assert_num_queries):
+    """What the home page adds for a shopper (the chosen banner, recorded, and their picks)
+    reads only the cache once warm: no database query at all."""
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    page = Template(
+        '{% load banners recommendation_tags %}{% banner "home_hero" %}{% picked_for_you %}'
+    )
+    from personalization import events
+    from personalization.models import Event
+    from personalization.recommendations.services import recommendation_data_refresh
+    from tests.factories import ProductFactory
+
+    tent = ProductFactory(name="Tent")
+    events.record(Event.Kind.PURCHASE, user=setup["bob"], product=tent, value=tent.price, order="1")
+    recommendation_data_refresh()
+    request = RequestFactory().get("/")
+    request.user = setup["ann"]
+    cold = page.render(Context({"request": request}))
+    assert "For the young ones" in cold and "data-picks=" in cold, "precondition"
+    with django_assert_num_queries(0):
+        warm = page.render(Context({"request": request}))
+    assert warm.count("For the young ones") == 1 and "Tent" in warm
+    assert services.banner_decisions_flush() == 2, "both views were recorded"
+
+
+def test_a_personalized_home_page_costs_the_same_queries_as_one_without(client, setup):
+    """Same page, same run: a shopper with a targeted banner and personal picks and a shopper
+    who turned personalization off run the same number of queries once the cache is warm, and
+    none of them reads segments, banners or recommendations."""
+    ann, bob = setup["ann"], setup["bob"]
+    pz_services.personalization_set_enabled(user=bob, enabled=False)
+    counts = {}
+    for shopper in (ann, bob):
+        client.force_login(shopper)
+        client.get("/")  # warms the caches
+        with CaptureQueriesContext(connection) as warm:
+            page = client.get("/").content.decode()
+        counts[shopper.username] = len(warm)
+        tables = ("segments_", "banners_", "recommendations_")
+        assert not [q["sql"] for q in warm if any(t in q["sql"] for t in tables)]
+        if shopper == ann:
+            assert "For the young ones" in page, "precondition: the personalized page"
+        else:
+            assert "Hello everybody" in page
+    assert counts["ann"] == counts["bob"], counts
+
+
+def test_a_cookieless_visitor_gets_the_default_banner_and_no_session(client):
+    """A visitor without a session (no cart, no like) who browses a category still gets the
+    banner for everyone on the home page: nothing follows them from page to page, and showing
+    banners never creates a session or sets a cookie for them."""
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    from tests.factories import CategoryFactory, ProductFactory
+
+    outdoor = CategoryFactory(name="Outdoor")
+    tent = ProductFactory(name="Tent", category=outdoor)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        browsing = Banner.objects.create(name="Outdoor", placement=Placement.HOME_HERO, priority=5)
+        browsing.categories.add(outdoor)
+        BannerVariant.objects.create(banner=browsing, name="A", headline="Gear for the hills")
+        default = Banner.objects.create(name="Everyone", placement=Placement.HOME_HERO)
+        BannerVariant.objects.create(banner=default, name="A", headline="Hello everybody")
+        services.banners_changed()
+
+    product_page = client.get(tent.get_absolute_url())
+    assert product_page.status_code == 200
+    home = client.get("/")
+    page = home.content.decode()
+    assert "Hello everybody" in page and "Gear for the hills" not in page
+    for response in (product_page, home):
+        assert settings.SESSION_COOKIE_NAME not in response.cookies, "no cookie for a banner"
+    assert settings.SESSION_COOKIE_NAME not in client.cookies
+    assert not Session.objects.exists(), "no session was created"
+    services.banner_decisions_flush()
+    decision = BannerDecision.objects.get(banner=default)
+    assert (decision.reason, decision.user_id, decision.visitor) == ("everyone", None, "")

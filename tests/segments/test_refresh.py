@@ -281,3 +281,144 @@ def test_two_refreshes_at_once_write_each_entry_once():
     assert SegmentMembership.objects.filter(segment=segment).count() == 6
     history = SegmentMembershipHistory.objects.filter(segment=segment, action="entered")
     assert history.count() == 6
+
+
+def test_a_partial_refresh_scores_rfm_against_every_shopper():
+    """After a profile build only the changed shoppers are re-evaluated, but their RFM scores
+    still use the quintile cut points of all buyers: the top spender stays a big spender when
+    a refresh looks at them alone (cut points among one shopper would score them 1)."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from personalization.models import PreferenceProfile
+
+    buyers = [UserFactory(username=f"buyer{n}") for n in range(10)]
+    for n, user in enumerate(buyers, start=1):
+        PreferenceProfile.objects.create(
+            user=user,
+            order_count=n,
+            monetary=Decimal(100 * n),
+            last_purchase_at=timezone.now(),
+            event_count=n,
+        )
+    big = make_segment(
+        "big",
+        {"op": "and", "rules": [{"type": "rfm_score", "params": {"dimension": "m", "min": 5}}]},
+    )
+    refresh(segment_ids=[big.pk])
+    top = buyers[-1]
+    assert top.pk in set(segment_members(big).values_list("pk", flat=True)), "precondition"
+    again = refresh(segment_ids=[big.pk], user_ids=[top.pk])
+    assert (again.entered, again.left) == (0, 0)
+    assert segment_members(big).filter(pk=top.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_a_segment_does_not_wait_for_a_running_refresh(monkeypatch):
+    """Real threads on PostgreSQL: while a refresh of the segment is in the middle of its
+    transaction, saving new rules commits at once; the running refresh keeps the version it
+    read, and the next refresh applies the new one."""
+    import threading
+
+    from django.db import connection
+
+    ann, bob = UserFactory(username="ann"), UserFactory(username="bob")
+    share(ann)
+    share(bob, age="45-54")
+    segment = make_segment("young", AGE)
+    paused, release, errors = threading.Event(), threading.Event(), []
+    count_changes = services._count_changes
+
+    def slow_count_changes(*args, **kwargs):  # runs inside the refresh's transaction
+        paused.set()
+        release.wait(timeout=60)
+        return count_changes(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_count_changes", slow_count_changes)
+
+    def run(target):
+        try:
+            target()
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    refreshing = threading.Thread(
+        target=run, args=(lambda: services.segments_refresh(segment_ids=[segment.pk]),)
+    )
+    refreshing.start()
+    assert paused.wait(timeout=60), "the refresh reached the middle of its transaction"
+    older = {"op": "and", "rules": [{"type": "age_band", "params": {"bands": ["45-54"]}}]}
+    saving = threading.Thread(
+        target=run, args=(lambda: services.segment_update(segment_id=segment.pk, rules=older),)
+    )
+    saving.start()
+    saving.join(timeout=10)
+    saved_while_refreshing = not saving.is_alive()
+    release.set()
+    saving.join(timeout=60)
+    refreshing.join(timeout=60)
+    assert errors == []
+    assert saved_while_refreshing, "saving waited for the running refresh"
+    segment.refresh_from_db()
+    assert segment.version == 2 and segment.member_count == 1
+    assert list(segment_members(segment)) == [ann], "the running refresh used the rules it read"
+    monkeypatch.setattr(services, "_count_changes", count_changes)
+    services.segments_refresh(segment_ids=[segment.pk])
+    assert list(segment_members(segment)) == [bob]
+    history = SegmentMembershipHistory.objects.filter(segment=segment).order_by("pk")
+    assert list(history.values_list("user__username", "action", "rule_version")) == [
+        ("ann", "entered", 1),
+        ("ann", "left", 2),
+        ("bob", "entered", 2),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_segment_waits_for_its_running_refresh(monkeypatch):
+    """Real threads: a delete during a refresh waits for it, then removes the segment with the
+    members the refresh wrote (never a refresh that fails on a vanished segment)."""
+    import threading
+
+    from django.db import connection
+
+    ann = UserFactory(username="ann")
+    share(ann)
+    segment = make_segment("young", AGE)
+    paused, release, errors = threading.Event(), threading.Event(), []
+    count_changes = services._count_changes
+
+    def slow_count_changes(*args, **kwargs):
+        paused.set()
+        release.wait(timeout=60)
+        return count_changes(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_count_changes", slow_count_changes)
+
+    def run(target):
+        try:
+            target()
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    refreshing = threading.Thread(
+        target=run, args=(lambda: services.segments_refresh(segment_ids=[segment.pk]),)
+    )
+    refreshing.start()
+    assert paused.wait(timeout=60)
+    deleting = threading.Thread(
+        target=run, args=(lambda: services.segment_delete(segment_id=segment.pk),)
+    )
+    deleting.start()
+    deleting.join(timeout=3)
+    assert deleting.is_alive(), "the delete waits for the running refresh"
+    release.set()
+    refreshing.join(timeout=60)
+    deleting.join(timeout=60)
+    assert errors == []
+    assert not Segment.objects.filter(pk=segment.pk).exists()
+    assert not SegmentMembership.objects.filter(user=ann).exists()
