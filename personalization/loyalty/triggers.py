@@ -46,6 +46,11 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def placed(n: int) -> str:
+    """The reason of an Nth-order coupon given to a shopper already past their Nth order."""
+    return f"Because you have placed {n} order{'' if n == 1 else 's'} with us"
+
+
 def not_issued(statuses, *, trigger: str, occasion: str):
     """Leave out shoppers who already hold this occasion (the re-run then reads almost nothing;
     the unique constraint still decides)."""
@@ -157,9 +162,7 @@ class NthOrder(TriggerType):
             Candidate(
                 user_id,
                 f"order:{n}",
-                f"Because this is your {ordinal(n)} order"
-                if total == n
-                else f"Because you have placed {n} orders with us",
+                f"Because this is your {ordinal(n)} order" if total == n else placed(n),
                 {"orders": total, "n": n},
             )
             for user_id, total in rows.iterator(5000)
@@ -178,7 +181,7 @@ class NthOrder(TriggerType):
             "n": n,
             "occasion": f"order:{n}",
             "exact": f"Because this is your {ordinal(n)} order",
-            "more": f"Because you have placed {n} orders with us",
+            "more": placed(n),
         }
 
     def still_earned(self, coupon, status):
