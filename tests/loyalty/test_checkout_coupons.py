@@ -222,6 +222,7 @@ def test_a_coupon_that_expires_before_payment_is_shown_and_asked_again(client, c
     order = Order.objects.get()
     assert (order.discount_total, order.total) == (Decimal("0.00"), Decimal("34.90"))
     assert not OrderDiscount.objects.exists()
+    assert Coupon.objects.get(code="SOON").uses == 0, "the expired code was not consumed"
 
 
 def test_a_forged_or_missing_quote_is_never_charged(client, checkout_data):
