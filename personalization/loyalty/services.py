@@ -220,9 +220,7 @@ def consent_withdrawn_revoke(*, now=None) -> int:
             .annotate(consent=Subquery(latest))
             .exclude(consent=ConsentRecord.Action.GRANTED)
         )
-        revoked += Coupon.objects.filter(
-            pk__in=list(withdrawn.values_list("pk", flat=True))
-        ).update(
+        revoked += Coupon.objects.filter(pk__in=withdrawn.values("pk")).update(
             revoked_at=now,
             revoked_reason=f"you stopped sharing your {trigger.consent} with us",
         )
