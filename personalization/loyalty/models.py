@@ -152,7 +152,9 @@ class Coupon(models.Model):
         SHARED = "shared", "Shared (public code)"
         BULK = "bulk", "Generated in bulk"
 
-    code = models.CharField(max_length=40, unique=True)
+    # unique by the constraint below: a unique field would add a second, LIKE-only index that
+    # no lookup uses (codes are found by equality) and every issued coupon pays for
+    code = models.CharField(max_length=40)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SINGLE)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -193,6 +195,7 @@ class Coupon(models.Model):
         blank=True,
         related_name="+",
         on_delete=models.SET_NULL,
+        db_index=False,  # partial index below: earned coupons (most of them) have none
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=255, blank=True)
@@ -203,6 +206,7 @@ class Coupon(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
+            models.UniqueConstraint(fields=["code"], name="coupon_code_unique"),
             models.UniqueConstraint(
                 fields=["owner", "trigger", "occasion"],
                 condition=~Q(occasion=""),
@@ -222,7 +226,14 @@ class Coupon(models.Model):
                 name="coupon_single_has_owner",
             ),
         ]
-        indexes = [models.Index(fields=["owner", "-created_at"], name="coupon_owner_recent")]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="coupon_owner_recent"),
+            models.Index(
+                fields=["issued_by"],
+                condition=Q(issued_by__isnull=False),
+                name="coupon_issued_by",
+            ),
+        ]
 
     def __str__(self):
         return self.code

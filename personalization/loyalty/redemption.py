@@ -149,13 +149,14 @@ class CouponDiscounts:
 
     def record(self, *, order, discounts, context: PricingContext) -> None:
         """Consume one use of each coupon on ``order`` (conditional UPDATEs) and write the
-        redemption rows; raises CodeNotApplicable if a limit was reached meanwhile."""
+        redemption rows; raises CodeNotApplicable if a limit was reached meanwhile. A coupon
+        that took nothing off this order (free shipping on an order that ships free anyway, a
+        percentage of a few cents that rounds to €0.00) is not consumed: the shopper keeps it."""
         from personalization import events
 
         key = shopper_key(context.user, context.email)
+        discounts = [d for d in discounts if d.reference is not None and d.amount > 0]
         for discount in discounts:
-            if discount.reference is None:
-                continue
             coupon_id = discount.reference
             taken = (
                 Coupon.objects.filter(pk=coupon_id)

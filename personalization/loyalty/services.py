@@ -220,9 +220,7 @@ def consent_withdrawn_revoke(*, now=None) -> int:
             .annotate(consent=Subquery(latest))
             .exclude(consent=ConsentRecord.Action.GRANTED)
         )
-        revoked += Coupon.objects.filter(
-            pk__in=list(withdrawn.values_list("pk", flat=True))
-        ).update(
+        revoked += Coupon.objects.filter(pk__in=withdrawn.values("pk")).update(
             revoked_at=now,
             revoked_reason=f"you stopped sharing your {trigger.consent} with us",
         )
@@ -357,8 +355,13 @@ def coupons_issue_earned(*, now=None, refresh: bool = True) -> EarnResult:
     (``INSERT ... ON CONFLICT DO NOTHING``), however often this runs or is retried; at most
     ``LOYALTY_MAX_EARNED_PER_30_DAYS`` earned coupons per shopper in any 30 days (runs are
     serialized by a transaction-level advisory lock on PostgreSQL, so two runs cannot both
-    fill the same gap); triggers whose data source is not in ``LOYALTY_ALLOWED_SOURCES`` are
-    skipped; the birthday trigger reads only shoppers whose birthday consent stands.
+    fill the same gap), a shopper's occasions admitted in rule order (``EarnRule`` ordering);
+    triggers whose data source is not in ``LOYALTY_ALLOWED_SOURCES`` are skipped; the birthday
+    trigger reads only shoppers whose birthday consent stands.
+
+    On PostgreSQL every trigger, the cap and the codes are set-based SQL (``earning.py``);
+    SQLite (the embedded demo) runs the same rules in Python. ``candidates`` in the result
+    counts the (shopper, trigger, occasion) found that were not issued before.
     """
     started = time.perf_counter()
     phases: dict[str, float] = {}
@@ -377,126 +380,70 @@ def coupons_issue_earned(*, now=None, refresh: bool = True) -> EarnResult:
             loyalty_refresh(now=now)
         consent_withdrawn_revoke(now=now)
         lap("refresh")
-        skipped = []
-        found = []
+        skipped, active = [], []
         for rule in EarnRule.objects.filter(is_active=True).select_related("tier"):
             trigger = TRIGGERS.get(rule.trigger)
             if trigger is None or trigger.source not in allowed:
                 skipped.append(rule.name)
-                continue
-            found += [(rule, c) for c in trigger.candidates(rule, now=now)]
-        lap("candidates")
-        if not found:
-            return EarnResult(0, 0, 0, skipped, time.perf_counter() - started)
-        # occasions already issued: drop them before counting against the cap (the unique
-        # constraint still decides; this only keeps the cap's count honest)
-        users = {c.user_id for _, c in found}
-        issued_before = Coupon.objects.filter(trigger__in=EARNED).exclude(occasion="")
-        if len(users) <= 5000:
-            issued_before = issued_before.filter(owner_id__in=users)
-        existing = set(
-            issued_before.values_list("owner_id", "trigger", "occasion").iterator(10_000)
-        )
-        fresh = [
-            (rule, c) for rule, c in found if (c.user_id, rule.trigger, c.occasion) not in existing
-        ]
-        recent = dict(
-            Coupon.objects.filter(trigger__in=EARNED, created_at__gte=now - timedelta(days=30))
-            .values("owner_id")
-            .annotate(n=Count("pk"))
-            .values_list("owner_id", "n")
-        )
-        admitted, held, seen = [], 0, set()
-        for rule, c in fresh:
-            key = (c.user_id, rule.trigger, c.occasion)
-            if key in seen:
-                continue
-            seen.add(key)
-            if recent.get(c.user_id, 0) >= cap:
-                held += 1
-                continue
-            recent[c.user_id] = recent.get(c.user_id, 0) + 1
-            admitted.append((rule, c))
-        lap("dedupe_and_cap")
+            else:
+                active.append((rule, trigger))
         if connection.vendor == "postgresql":
-            issued_ids = _insert_earned_copy(admitted, now=now)
+            from .earning import issue_earned
+
+            done = issue_earned(rules=active, now=now, cap=cap)
+            candidates, held, issued_ids = done.candidates, done.held_by_cap, done.coupon_ids
         else:
-            Coupon.objects.bulk_create(
-                [_earned_coupon(rule, c, now) for rule, c in admitted],
-                ignore_conflicts=True,
-                batch_size=2000,
-            )
-            issued_ids = list(
-                Coupon.objects.filter(trigger__in=EARNED, created_at=now).values_list(
-                    "pk", flat=True
-                )
-            )
+            candidates, held, issued_ids = _issue_earned_python(active, now=now, cap=cap)
+        lap("issue")
         if issued_ids:
             from .hooks import coupons_issued
 
             coupons_issued(coupon_ids=issued_ids)
-        issued = len(issued_ids)
-        lap("insert")
-    logger.info("loyalty earn run: %s issued, phases %s", issued, phases)
-    return EarnResult(len(found), issued, held, skipped, time.perf_counter() - started)
+        lap("hooks")
+    lap("commit")
+    logger.info("loyalty earn run: %s issued, phases %s", len(issued_ids), phases)
+    return EarnResult(candidates, len(issued_ids), held, skipped, time.perf_counter() - started)
 
 
-COPY_TABLE = """
-CREATE TEMP TABLE loyalty_new_coupon (owner_id bigint, trigger text, occasion text,
-    earn_rule_id bigint, benefit_type text, benefit_value numeric, conditions jsonb,
-    valid_until timestamptz, combinable boolean, reason text, facts jsonb) ON COMMIT DROP
-"""
-
-COPY_INSERT = """
-INSERT INTO loyalty_coupon (code, kind, owner_id, benefit_type, benefit_value, conditions,
-    valid_from, valid_until, max_uses, max_uses_per_shopper, uses, combinable, trigger, occasion,
-    earn_rule_id, reason, facts, batch, issued_by_id, revoked_at, revoked_reason, created_at)
-SELECT 'TY-' || upper(substr(md5(random()::text || n.owner_id || n.occasion), 1, 10)), 'single',
-    n.owner_id, n.benefit_type, n.benefit_value, n.conditions, %(now)s, n.valid_until, 1, 1, 0,
-    n.combinable, n.trigger, n.occasion, n.earn_rule_id, n.reason, n.facts, '', NULL, NULL, '',
-    %(now)s
-FROM loyalty_new_coupon n
-ON CONFLICT DO NOTHING
-RETURNING id
-"""
-
-
-def _insert_earned_copy(admitted, *, now) -> list[int]:
-    """PostgreSQL: COPY the admitted coupons into a temporary table, then one INSERT ... SELECT
-    ... ON CONFLICT DO NOTHING (the unique occasion decides; a rare code collision only delays
-    that coupon to the next run). No model instances: 150,000 coupons in a few seconds."""
-    import json
-
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS loyalty_new_coupon")
-        cursor.execute(COPY_TABLE)
-        with cursor.cursor.copy("COPY loyalty_new_coupon FROM STDIN") as copy:
-            for rule, c in admitted:
-                conditions = list(c.conditions)
-                if rule.min_subtotal:
-                    conditions.append({"type": "min_subtotal", "amount": str(rule.min_subtotal)})
-                copy.write_row(
-                    (
-                        c.user_id,
-                        rule.trigger,
-                        c.occasion[:120],
-                        rule.pk,
-                        rule.benefit_type,
-                        rule.benefit_value,
-                        json.dumps(conditions),
-                        now + timedelta(days=rule.valid_days),
-                        rule.combinable,
-                        c.reason[:255],
-                        json.dumps({**c.facts, "rule": rule.pk, "rule_name": rule.name}),
-                    )
-                )
-        cursor.execute(COPY_INSERT, {"now": now})
-        ids = [row[0] for row in cursor.fetchall()]
-        if len(ids) > 1000:
-            # fresh statistics, or the next run's "already issued" anti-join is planned as if
-            # the table were still small (a nested loop over every shopper)
-            cursor.execute("ANALYZE loyalty_coupon")
-        return ids
+def _issue_earned_python(active, *, now, cap) -> tuple[int, int, list[int]]:
+    """SQLite: the triggers' Python candidates, the cap counted in Python, a bulk insert.
+    Returns (fresh candidates, held by the cap, new coupon ids)."""
+    found = [(rule, c) for rule, trigger in active for c in trigger.candidates(rule, now=now)]
+    if not found:
+        return 0, 0, []
+    # occasions already issued: drop them before counting against the cap (the unique
+    # constraint still decides; this only keeps the cap's count honest)
+    existing = set(
+        Coupon.objects.filter(trigger__in=EARNED)
+        .exclude(occasion="")
+        .values_list("owner_id", "trigger", "occasion")
+    )
+    recent = dict(
+        Coupon.objects.filter(trigger__in=EARNED, created_at__gte=now - timedelta(days=30))
+        .values("owner_id")
+        .annotate(n=Count("pk"))
+        .values_list("owner_id", "n")
+    )
+    admitted, held, seen = [], 0, set()
+    for rule, c in found:
+        key = (c.user_id, rule.trigger, c.occasion[:120])
+        if key in existing or key in seen:
+            continue
+        seen.add(key)
+        if recent.get(c.user_id, 0) >= cap:
+            held += 1
+            continue
+        recent[c.user_id] = recent.get(c.user_id, 0) + 1
+        admitted.append((rule, c))
+    Coupon.objects.bulk_create(
+        [_earned_coupon(rule, c, now) for rule, c in admitted],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    issued_ids = list(
+        Coupon.objects.filter(trigger__in=EARNED, created_at=now).values_list("pk", flat=True)
+    )
+    return len(seen), held, issued_ids
 
 
 def _earned_coupon(rule: EarnRule, candidate, now) -> Coupon:

@@ -54,6 +54,18 @@ def shopper_zones(user_ids) -> dict[int, ZoneInfo]:
     return zones
 
 
+def zone_named(name: str | None) -> ZoneInfo | None:
+    """The zone called ``name``; None for an empty name or one ``zoneinfo`` does not know."""
+    from zoneinfo import ZoneInfoNotFoundError
+
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 def shopper_zone(user_id) -> ZoneInfo:
     """The shopper's own time zone, else the store's."""
     return shopper_zones([user_id]).get(user_id) or zone()

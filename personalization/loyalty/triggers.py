@@ -6,6 +6,11 @@ the *occasion* (``order:5``, ``tier:gold``, ``birthday:2026``, ``win-back:<last 
 coupon per (shopper, trigger, occasion) with ``ON CONFLICT DO NOTHING`` on the unique
 constraint, so a trigger issues at most once per shopper and occasion however often it runs.
 
+Each class says it twice: ``select`` is one PostgreSQL ``SELECT`` the earning run turns into
+coupons without a Python loop over shoppers (``earning.py``); ``candidates`` is the same rule
+in the ORM and Python, used on SQLite (the embedded demo) and by any trigger without SQL. A
+contract test holds both to the same shoppers, occasions, reasons and conditions.
+
 ``source`` says where the data comes from: ``store`` (orders), ``own_text`` (the shopper's own
 reviews and posts), ``granted`` (demographic data the shopper granted on the permission screen,
 used only while the grant stands, ``consent`` names the category). Settings
@@ -14,6 +19,7 @@ used only while the grant stands, ``consent`` names the category). Settings
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -40,6 +46,11 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def placed(n: int) -> str:
+    """The reason of an Nth-order coupon given to a shopper already past their Nth order."""
+    return f"Because you have placed {n} order{'' if n == 1 else 's'} with us"
+
+
 def not_issued(statuses, *, trigger: str, occasion: str):
     """Leave out shoppers who already hold this occasion (the re-run then reads almost nothing;
     the unique constraint still decides)."""
@@ -51,6 +62,26 @@ def not_issued(statuses, *, trigger: str, occasion: str):
     return statuses.exclude(Exists(issued))
 
 
+# a SELECT of no candidate, with the columns ``TriggerType.select`` promises
+NOTHING = """SELECT NULL::bigint AS owner_id, ''::text AS occasion, ''::text AS reason,
+    '{}'::jsonb AS facts, '[]'::jsonb AS conditions WHERE false"""
+
+
+def _utc_iso(moment) -> str:
+    """``2026-03-08T23:30:00.000000+00:00`` (what the SQL of a trigger writes too)."""
+    from datetime import UTC
+
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _status_table() -> str:
+    return _table(LoyaltyStatus)
+
+
 class TriggerType:
     trigger = ""
     source = "store"
@@ -58,6 +89,15 @@ class TriggerType:
 
     def candidates(self, rule: EarnRule, *, now) -> list[Candidate]:
         raise NotImplementedError  # every trigger finds its shoppers
+
+    def select(self, rule: EarnRule, *, now) -> tuple[str, dict] | None:
+        """PostgreSQL: ``(sql, params)`` of one ``SELECT`` giving the rows ``candidates``
+        gives, as columns ``owner_id`` (int), ``occasion`` (text), ``reason`` (text),
+        ``facts`` (jsonb object) and ``conditions`` (jsonb list). Params are named
+        (``%(name)s``) and must not start with ``_`` (the caller's). None: no SQL (the run
+        then copies ``candidates`` in). Shoppers already holding the occasion may be included:
+        the caller leaves them out."""
+        return None
 
     def still_earned(self, coupon, status: LoyaltyStatus | None) -> bool:
         """After a cancellation or refund: is an unused coupon of this trigger still earned?"""
@@ -86,6 +126,21 @@ class TierReached(TriggerType):
             for user_id in rows.iterator(5000)
         ]
 
+    def select(self, rule, *, now):
+        if rule.tier is None:
+            return NOTHING, {}
+        tier = rule.tier
+        sql = f"""SELECT s.user_id AS owner_id, %(occasion)s AS occasion, %(reason)s AS reason,
+            %(facts)s::jsonb AS facts, '[]'::jsonb AS conditions
+            FROM {_status_table()} s JOIN {_table(type(tier))} t ON t.id = s.tier_id
+            WHERE t.position >= %(position)s"""  # noqa: S608
+        return sql, {
+            "occasion": f"tier:{tier.slug}",
+            "reason": f"Because you reached {tier.name}",
+            "facts": json.dumps({"tier": tier.slug, "tier_position": tier.position}),
+            "position": tier.position,
+        }
+
     def still_earned(self, coupon, status):
         position = coupon.facts.get("tier_position", 0)
         return status is not None and status.tier is not None and status.tier.position >= position
@@ -107,13 +162,27 @@ class NthOrder(TriggerType):
             Candidate(
                 user_id,
                 f"order:{n}",
-                f"Because this is your {ordinal(n)} order"
-                if total == n
-                else f"Because you have placed {n} orders with us",
+                f"Because this is your {ordinal(n)} order" if total == n else placed(n),
                 {"orders": total, "n": n},
             )
             for user_id, total in rows.iterator(5000)
         ]
+
+    def select(self, rule, *, now):
+        n = int(rule.threshold)
+        if n < 1:
+            return NOTHING, {}
+        sql = f"""SELECT s.user_id AS owner_id, %(occasion)s AS occasion,
+            CASE WHEN s.orders_total = %(n)s THEN %(exact)s ELSE %(more)s END AS reason,
+            jsonb_build_object('orders', s.orders_total, 'n', %(n)s) AS facts,
+            '[]'::jsonb AS conditions
+            FROM {_status_table()} s WHERE s.orders_total >= %(n)s"""  # noqa: S608
+        return sql, {
+            "n": n,
+            "occasion": f"order:{n}",
+            "exact": f"Because this is your {ordinal(n)} order",
+            "more": placed(n),
+        }
 
     def still_earned(self, coupon, status):
         return status is not None and status.orders_total >= coupon.facts.get("n", 0)
@@ -136,6 +205,20 @@ class SpendThreshold(TriggerType):
             Candidate(user_id, f"spend:{amount}", words, {"threshold": str(amount)})
             for user_id in rows.iterator(5000)
         ]
+
+    def select(self, rule, *, now):
+        amount = rule.threshold
+        if amount <= 0:
+            return NOTHING, {}
+        sql = f"""SELECT s.user_id AS owner_id, %(occasion)s AS occasion, %(reason)s AS reason,
+            %(facts)s::jsonb AS facts, '[]'::jsonb AS conditions
+            FROM {_status_table()} s WHERE s.spend_total >= %(amount)s"""  # noqa: S608
+        return sql, {
+            "amount": amount,
+            "occasion": f"spend:{amount}",
+            "reason": f"Because you have spent {money(amount)} with us",
+            "facts": json.dumps({"threshold": str(amount)}),
+        }
 
     def still_earned(self, coupon, status):
         threshold = Decimal(coupon.facts.get("threshold", "0"))
@@ -196,6 +279,48 @@ class Birthday(TriggerType):
             )
         return result
 
+    def select(self, rule, *, now):
+        from django.apps import apps
+
+        from social.models import ConsentRecord, SocialProfile
+
+        from .settings import local_today, zone
+
+        days = max(0, int(rule.threshold or 7))
+        store_today = local_today(now)
+        wide = {store_today + timedelta(days=d) for d in range(-1, days + 2)}
+        local, zone_join = "%(store_tz)s", ""
+        if apps.is_installed("personalization.outreach"):
+            # the shopper's own zone when PostgreSQL knows it (as ``settings.shopper_zones``)
+            subscriber = _table(apps.get_model("outreach", "Subscriber"))
+            local = "COALESCE(z.name, %(store_tz)s)"
+            zone_join = f"""LEFT JOIN {subscriber} sub ON sub.user_id = p.user_id
+                LEFT JOIN (SELECT name FROM pg_timezone_names) z ON z.name = sub.time_zone"""  # noqa: S608
+        sql = f"""SELECT p.user_id AS owner_id, 'birthday:' || b.year AS occasion,
+            %(reason)s AS reason, jsonb_build_object('consent', %(consent)s, 'year', b.year)
+            AS facts, '[]'::jsonb AS conditions
+            FROM {_table(SocialProfile)} p {zone_join}
+            CROSS JOIN LATERAL (SELECT (%(now)s::timestamptz AT TIME ZONE {local})::date AS day) t
+            CROSS JOIN LATERAL (
+                SELECT extract(year FROM d)::int AS year
+                FROM generate_series(t.day::timestamp, (t.day + %(days)s)::timestamp,
+                    interval '1 day') d
+                WHERE extract(month FROM d) = p.birthday_month
+                    AND extract(day FROM d) = p.birthday_day
+                ORDER BY d LIMIT 1) b
+            WHERE p.birthday_month * 100 + p.birthday_day = ANY(%(wide)s)
+                AND (SELECT c.action FROM {_table(ConsentRecord)} c WHERE c.user_id = p.user_id
+                    AND c.category = %(consent)s ORDER BY c.id DESC LIMIT 1) = %(granted)s"""  # noqa: S608
+        return sql, {
+            "reason": "Happy birthday! You shared your birthday with us, so here is a treat",
+            "consent": self.consent,
+            "store_tz": zone().key,
+            "now": now,
+            "days": days,
+            "wide": sorted(d.month * 100 + d.day for d in wide),
+            "granted": ConsentRecord.Action.GRANTED.value,
+        }
+
 
 class WinBack(TriggerType):
     """Shoppers whose last order is at least ``threshold`` days old (default 90); once per lapse
@@ -217,10 +342,25 @@ class WinBack(TriggerType):
                     user_id,
                     f"win-back:{last:%Y-%m-%d}",
                     f"We miss you: it has been {since} since your last order",
-                    {"last_order_at": last.isoformat(), "days": days},
+                    {"last_order_at": _utc_iso(last), "days": days},
                 )
             )
         return result
+
+    def select(self, rule, *, now):
+        days = max(1, int(rule.threshold or 90))
+        sql = f"""SELECT s.user_id AS owner_id,
+            'win-back:' || to_char(s.last_order_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS occasion,
+            'We miss you: it has been ' || CASE WHEN d.days / 30 >= 2
+                THEN (d.days / 30) || ' months' ELSE d.days || ' days' END
+                || ' since your last order' AS reason,
+            jsonb_build_object('last_order_at', to_char(s.last_order_at AT TIME ZONE 'UTC',
+                'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'), 'days', %(days)s) AS facts,
+            '[]'::jsonb AS conditions
+            FROM {_status_table()} s CROSS JOIN LATERAL (SELECT floor(extract(epoch FROM
+                %(now)s::timestamptz - s.last_order_at) / 86400)::int AS days) d
+            WHERE s.last_order_at <= %(cutoff)s"""  # noqa: S608
+        return sql, {"days": days, "now": now, "cutoff": now - timedelta(days=days)}
 
 
 class ReplacementIntent(TriggerType):
@@ -272,6 +412,48 @@ class ReplacementIntent(TriggerType):
                         )
                     )
         return result
+
+    def select(self, rule, *, now):
+        from social.forums.models import Post
+        from social.reviews.models import Review
+
+        days = max(1, int(rule.threshold or 30))
+        wanted = 'intents @> \'[{"intent": "replacement"}]\'::jsonb'
+        sql = f"""SELECT t.author_id AS owner_id,
+            'replacement:' || split_part(t.word, ' ', 1) || ':' || t.pk || ':'
+                || (m.match->>'category_id') AS occasion,
+            'We read in your ' || t.word || ' that you need a new '
+                || COALESCE(NULLIF(substring(r.rest FROM '(\\S+)\\s*$'), ''),
+                    lower(COALESCE(m.match->>'category', '')))
+                || ' ("' || q.quote || '")' AS reason,
+            jsonb_build_object('source', t.word, 'object_id', t.pk, 'match', m.match) AS facts,
+            jsonb_build_array(jsonb_build_object('type', 'categories',
+                'ids', jsonb_build_array(m.match->'category_id'),
+                'names', jsonb_build_array(COALESCE(m.match->'category', '""'::jsonb))))
+                AS conditions
+            FROM (
+                SELECT 'review' AS word, id AS pk, author_id, intents FROM {_table(Review)}
+                WHERE status <> %(rejected)s AND created_at >= %(since)s AND {wanted}
+                UNION ALL
+                SELECT 'forum post', id, author_id, intents FROM {_table(Post)}
+                WHERE NOT is_deleted AND NOT is_hidden AND created_at >= %(since)s
+                    AND {wanted}
+            ) t
+            CROSS JOIN LATERAL (
+                SELECT DISTINCT ON (e.value->'category_id') e.value AS match
+                FROM jsonb_array_elements(t.intents) WITH ORDINALITY e(value, n)
+                WHERE e.value->>'intent' = 'replacement'
+                ORDER BY e.value->'category_id', e.n) m
+            CROSS JOIN LATERAL (SELECT regexp_replace(COALESCE(m.match->>'matched', ''),
+                '^\\s+|\\s+$', '', 'g') AS quote) q
+            CROSS JOIN LATERAL (SELECT CASE
+                WHEN starts_with(q.quote, COALESCE(m.match->>'phrase', ''))
+                THEN substring(q.quote FROM length(COALESCE(m.match->>'phrase', '')) + 1)
+                ELSE '' END AS rest) r"""  # noqa: S608
+        return sql, {
+            "rejected": Review.Status.REJECTED.value,
+            "since": now - timedelta(days=days),
+        }
 
 
 TRIGGERS: dict[str, TriggerType] = {}

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from personalization.loyalty.models import Coupon
 from personalization.loyalty.services import coupons_issue_earned
 from shop.models import Order, Product
 from tests.browser import browser, screenshot
@@ -103,3 +104,93 @@ def test_code_discount_confirm_again_and_rewards_in_a_real_browser(live_server):
             Product.objects.filter(pk=product.pk).update(price=Decimal("20.99"))
             page.close()
     assert {k: v for k, v in problems.items() if v} == {}
+
+
+def test_my_rewards_reads_well_at_phone_and_desktop_widths(live_server, client):
+    """Tier, progress, and coupons in every state with their conditions, expiry and why, at
+    390 px and 1280 px: nothing wider than the screen, no serious axe finding (screenshots
+    loyalty-rewards-full-<width>.png in test-artifacts/)."""
+    from datetime import timedelta
+
+    from axe_playwright_python.sync_playwright import Axe
+    from django.conf import settings
+    from django.utils import timezone
+
+    from personalization.loyalty.services import coupon_revoke
+    from tests.factories import CategoryFactory, ShippingMethodFactory
+
+    shipping = ShippingMethodFactory(free_over=Decimal("200.00"))
+    TierFactory(name="Bronze", slug="bronze", position=1, min_spend=0, min_orders=0)
+    TierFactory(
+        name="Silver",
+        position=2,
+        min_spend=Decimal("100"),
+        min_orders=2,
+        benefits="Free standard shipping codes and early access to sales.",
+    )
+    gold = TierFactory(name="Gold", slug="gold", position=3, min_spend=Decimal("750"))
+    EarnRuleFactory(
+        trigger="nth_order",
+        threshold=1,
+        benefit_type="fixed",
+        benefit_value=Decimal("5"),
+        min_subtotal=Decimal("30"),
+    )
+    shopper = UserFactory(username="rewarded")
+    buy(user=shopper, shipping=shipping, price="53.10", placed_at=timezone.now() - timedelta(40))
+    coupons_issue_earned()
+    now = timezone.now()
+    kitchen = CategoryFactory(name="Kitchen & Dining", slug="kitchen")
+    single = {"owner": shopper, "kind": "single", "max_uses": 1}
+    make_coupon(
+        code="SORRY-LATE-PARCEL-2026",
+        reason="Sorry your parcel from our Berlin warehouse arrived four days late",
+        benefit_type="fixed",
+        benefit_value=Decimal("7.50"),
+        combinable=True,
+        conditions=[
+            {"type": "categories", "ids": [kitchen.pk], "names": [kitchen.name]},
+            {"type": "tier", "slug": gold.slug},
+            {"type": "min_subtotal", "amount": "40"},
+        ],
+        **single,
+    )
+    make_coupon(code="SHIPFREE", benefit_type="free_shipping", valid_until=None, **single)
+    used = make_coupon(code="USEDONE", **single)
+    Coupon.objects.filter(pk=used.pk).update(uses=1)
+    make_coupon(code="OLDNEWS", valid_from=now - timedelta(60), valid_until=now - timedelta(2))
+    withdrawn = make_coupon(code="TAKENBACK", **single)
+    coupon_revoke(coupon_id=withdrawn.pk, reason="no longer earned after order 1042 was refunded")
+    make_coupon(code="SOON", valid_from=now + timedelta(3), valid_until=now + timedelta(30))
+    Coupon.objects.filter(code__in=["OLDNEWS", "SOON"]).update(owner=shopper, kind="single")
+    client.force_login(shopper)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    axe = Axe()
+    problems, overflow = {}, {}
+    with browser() as chromium:
+        for width in (390, 1280):
+            context = chromium.new_context(viewport={"width": width, "height": 900})
+            context.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+            )
+            page = context.new_page()
+            page.goto(live_server.url + reverse("loyalty:rewards"))
+            text = page.text_content("main")
+            assert "You are a Bronze member" in text
+            assert "€42.00 more and 1 more order" in " ".join(text.split())
+            assert "€7.50 off, on Kitchen & Dining products, for Gold members and above" in text
+            assert "Because this is your 1st order" in text
+            assert "Withdrawn: no longer earned after order 1042 was refunded" in text
+            assert "Expired on " in text and "Valid from " in text
+            page.click("summary")  # open "How tiers work"
+            overflow[width] = page.evaluate(
+                "[...document.querySelectorAll('main *')].filter("
+                "e => e.getBoundingClientRect().right > window.innerWidth + 1)"
+                ".map(e => e.tagName + '.' + e.className)"
+            )
+            screenshot(page, f"loyalty-rewards-full-{width}")
+            problems[width] = serious(axe, page)
+            context.close()
+    assert overflow == {390: [], 1280: []}
+    assert problems == {390: [], 1280: []}

@@ -222,6 +222,7 @@ def test_a_coupon_that_expires_before_payment_is_shown_and_asked_again(client, c
     order = Order.objects.get()
     assert (order.discount_total, order.total) == (Decimal("0.00"), Decimal("34.90"))
     assert not OrderDiscount.objects.exists()
+    assert Coupon.objects.get(code="SOON").uses == 0, "the expired code was not consumed"
 
 
 def test_a_forged_or_missing_quote_is_never_charged(client, checkout_data):
@@ -240,3 +241,24 @@ def test_checkout_shows_every_shipping_price_and_its_total(client, shipping):
     assert "Standard" in page and "€4.90" in page and "total €46.88" in page
     assert "Express" in page and "€9.90" in page and "total €51.88" in page
     assert "free from €100.00" in page
+
+
+def test_free_shipping_on_an_order_that_ships_free_anyway_is_not_used_up(shipping):
+    from personalization.loyalty.models import CouponRedemption
+    from tests.factories import UserFactory
+    from tests.loyalty.conftest import buy
+
+    shopper = UserFactory()
+    coupon = make_coupon(
+        code="SHIPME", benefit_type="free_shipping", owner=shopper, kind="single", max_uses=1
+    )
+    free_anyway = buy(user=shopper, shipping=shipping, price="120.00", codes=["SHIPME"])
+    assert free_anyway.shipping_cost == 0, "precondition: above the free-shipping threshold"
+    assert free_anyway.discount_total == 0
+    coupon.refresh_from_db()
+    assert coupon.uses == 0 and not CouponRedemption.objects.exists()
+
+    paid_shipping = buy(user=shopper, shipping=shipping, price="20.00", codes=["SHIPME"])
+    assert paid_shipping.discount_total == paid_shipping.shipping_cost > 0
+    coupon.refresh_from_db()
+    assert coupon.uses == 1

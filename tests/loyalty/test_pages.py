@@ -11,7 +11,7 @@ from django.utils import timezone
 from personalization.loyalty.models import Coupon
 from personalization.loyalty.services import coupons_issue_earned
 from shop.models import Order
-from tests.factories import UserFactory, checkout_post
+from tests.factories import CategoryFactory, UserFactory, checkout_post
 from tests.loyalty.conftest import add_to_cart, buy
 from tests.loyalty_factories import EarnRuleFactory, TierFactory, make_coupon
 
@@ -35,7 +35,8 @@ def test_my_rewards_shows_tier_what_the_next_needs_and_each_coupon_with_why(
     buy(user=shopper, shipping=shipping, price="53.10", placed_at=first_at)  # 58.00 paid
     coupons_issue_earned()
     client.force_login(shopper)
-    # 9: the shopper's own time zone is one query (their email preferences)
+    # the first page also fills the shared caches (category bar, footer): the page's own
+    # queries are counted in test_my_rewards_queries_do_not_grow_with_coupons_or_tiers
     with django_assert_max_num_queries(9):
         page = client.get(reverse("loyalty:rewards"))
     html = page.content.decode()
@@ -50,6 +51,64 @@ def test_my_rewards_shows_tier_what_the_next_needs_and_each_coupon_with_why(
     assert "€5.00 off, on orders of €30.00 or more" in html
     assert "Why you have it: Because this is your 1st order." in html
     assert f"Valid until {coupon.valid_until:%-d %B %Y}" in html
+
+
+def test_my_rewards_queries_do_not_grow_with_coupons_or_tiers(
+    client, shipping, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from personalization.loyalty.services import coupon_revoke
+    from personalization.outreach.services import preferences_update
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(reverse("loyalty:rewards"))
+        assert page.status_code == 200
+        return len(captured.captured_queries), page.content.decode()
+
+    TierFactory(name="Bronze", slug="bronze", position=1, min_spend=0, min_orders=0)
+    TierFactory(name="Silver", position=2, min_spend=Decimal("100"), min_orders=2)
+    shopper = UserFactory()
+    preferences_update(
+        user=shopper,
+        opted_in=False,
+        muted_topics=set(),
+        frequency="normal",
+        time_zone="Pacific/Auckland",
+    )
+    buy(user=shopper, shipping=shipping, price="30.00")
+    own = {"owner": shopper, "kind": "single", "max_uses": 1}
+    make_coupon(code="FIRST", **own)
+    client.force_login(shopper)
+    client.get(reverse("loyalty:rewards"))  # fill the shared caches (category bar, footer)
+    one, html = queries()
+    assert "FIRST" in html
+
+    TierFactory(name="Gold", slug="gold", position=3, min_spend=Decimal("750"))
+    TierFactory(name="Platinum", slug="platinum", position=4, min_spend=Decimal("2000"))
+    kitchen = CategoryFactory(name="Kitchen")
+    for n, extra in enumerate(
+        [
+            {"benefit_type": "free_shipping", "valid_until": None},
+            {"benefit_type": "fixed", "benefit_value": Decimal("5"), "combinable": True},
+            {"conditions": [{"type": "categories", "ids": [kitchen.pk], "names": ["Kitchen"]}]},
+            {"conditions": [{"type": "tier", "slug": "gold"}, {"type": "first_order"}]},
+            {"conditions": [{"type": "min_subtotal", "amount": "40"}]},
+            {},
+            {},
+        ]
+    ):
+        make_coupon(code=f"MORE{n}", **own, **extra)
+    coupon_revoke(coupon_id=Coupon.objects.get(code="MORE5").pk, reason="a test")
+    Coupon.objects.filter(code="MORE6").update(uses=1)
+    eight, html = queries()
+    assert html.count('class="coupon-code"') == 8 and "Platinum" in html
+    # the user, their figures with tier and own time zone, the tiers, the coupons, the cart
+    assert one == eight == 5
+    with django_assert_max_num_queries(5):
+        client.get(reverse("loyalty:rewards"))
 
 
 def test_rewards_need_sign_in(client):

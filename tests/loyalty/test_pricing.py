@@ -104,3 +104,40 @@ def test_free_shipping_follows_the_chosen_method():
     assert q.shipping_discount == Decimal("9.90")
     assert q.total == Decimal("20.00")
     assert q.total_with(standard.pk) == Decimal("20.00")
+
+
+@pytest.mark.parametrize(
+    "lines, fixed, expected, total",
+    [
+        # 33.33 % of 0.30 and of 10.00 (0.09999 + 3.333), then 5.00 spread over what is left:
+        # exact 8.43299, rounded once to 8.43 = 3.43 + 5.00; shipping 4.90 off in full
+        ([("0.10", 3), ("10.00", 1)], "5.00", ["3.43", "5.00", "4.90"], "1.87"),
+        # 33.33 % of 0.10 (0.03333), then 0.05 of the 0.06667 left: exact 0.08333 -> 0.08
+        ([("0.10", 1)], "0.05", ["0.03", "0.05", "4.90"], "0.02"),
+        # a fixed amount larger than what the percentage left: capped at the goods, never below 0
+        ([("0.10", 1)], "1.00", ["0.03", "0.07", "4.90"], "0.00"),
+    ],
+)
+def test_percentage_fixed_and_free_shipping_stack_rounded_once(lines, fixed, expected, total):
+    make_coupon(code="THIRD", benefit_value=Decimal("33.33"), combinable=True)
+    make_coupon(code="FIXED", benefit_type="fixed", benefit_value=Decimal(fixed), combinable=True)
+    make_coupon(code="SHIP", benefit_type="free_shipping", combinable=True)
+    shipping = ShippingMethodFactory(price=Decimal("4.90"), free_over=None)
+    q = quote(
+        [line(price, quantity, variant_id=n) for n, (price, quantity) in enumerate(lines)],
+        ["THIRD", "FIXED", "SHIP"],
+        shipping_methods=[shipping],
+        shipping_method_id=shipping.pk,
+    )
+    assert q.problems == []
+    assert [str(d.amount) for d in q.discounts] == expected
+    assert all(d.amount >= 0 for d in q.discounts)
+    assert q.total == Decimal(total)
+    # the lines the shopper sees add up: subtotal + shipping - discounts = total
+    assert q.subtotal + q.shipping_cost - q.discount_total == q.total
+    # rounded once: the goods discounts are the exact sum rounded to cents, not a sum of roundings
+    goods = [d for d in q.discounts if not d.on_shipping]
+    exact = sum(d.exact for d in goods)
+    assert sum(d.amount for d in goods) == min(
+        exact.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP"), q.subtotal
+    )

@@ -275,3 +275,55 @@ def test_cancelling_or_refunding_an_order_gives_the_coupon_use_back_once(shippin
     assert again.discount_total > 0
     coupon.refresh_from_db()
     assert coupon.uses == 1
+
+
+@pytest.mark.django_db
+def test_a_refund_from_gold_to_silver_takes_back_only_the_unused_gold_reward(shipping, client):
+    from django.urls import reverse
+
+    TierFactory(name="Bronze", slug="bronze", position=1, min_spend=0, min_orders=0)
+    TierFactory(name="Silver", position=2, min_spend=Decimal("100"), min_orders=1)
+    TierFactory(name="Gold", slug="gold", position=3, min_spend=Decimal("300"), min_orders=1)
+    for slug in ("silver", "gold"):
+        EarnRuleFactory(trigger="tier_reached", tier=TierFactory(slug=slug, name=slug.title()))
+    shopper = UserFactory()
+    buy(user=shopper, shipping=shipping, price="150.00")
+    big = buy(user=shopper, shipping=shipping, price="200.00")
+    coupons_issue_earned()
+    rewards = {c.facts["tier"]: c for c in Coupon.objects.filter(owner=shopper)}
+    assert set(rewards) == {"silver", "gold"}, "precondition: both tier rewards issued"
+
+    small = buy(user=shopper, shipping=shipping, price="5.00")
+    order_set_status(order_id=small.pk, status=Order.Status.REFUNDED)  # still Gold
+    assert not Coupon.objects.filter(owner=shopper).exclude(revoked_at=None).exists()
+
+    order_set_status(order_id=big.pk, status=Order.Status.REFUNDED)  # 154.90 left: Silver
+
+    assert LoyaltyStatus.objects.get(user=shopper).tier.slug == "silver"
+    gold, silver = (Coupon.objects.get(pk=rewards[t].pk) for t in ("gold", "silver"))
+    assert silver.revoked_at is None, "Silver is still earned"
+    assert gold.revoked_at is not None
+    assert gold.revoked_reason == f"no longer earned after order {big.number} was refunded"
+    client.force_login(shopper)
+    page = client.get(reverse("loyalty:rewards")).content.decode()
+    assert "You are a Silver member" in page
+    assert f"Withdrawn: no longer earned after order {big.number} was refunded" in page
+
+
+@pytest.mark.django_db
+def test_a_used_tier_reward_stays_used_after_the_refund_that_lowers_the_tier(shipping):
+    TierFactory(name="Bronze", slug="bronze", position=1, min_spend=0, min_orders=0)
+    silver = TierFactory(name="Silver", position=2, min_spend=Decimal("100"), min_orders=1)
+    EarnRuleFactory(trigger="tier_reached", tier=silver)
+    shopper = UserFactory()
+    big = buy(user=shopper, shipping=shipping, price="120.00")
+    coupons_issue_earned()
+    reward = Coupon.objects.get(owner=shopper)
+    used_on = buy(user=shopper, shipping=shipping, price="10.00", codes=[reward.code])
+    assert used_on.discount_total > 0, "precondition: the reward was used"
+
+    order_set_status(order_id=big.pk, status=Order.Status.REFUNDED)
+
+    reward.refresh_from_db()
+    assert LoyaltyStatus.objects.get(user=shopper).tier.slug == "bronze"
+    assert (reward.uses, reward.revoked_at) == (1, None), "history is not rewritten"
