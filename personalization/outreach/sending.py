@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -175,8 +176,9 @@ def _shopper_state(*, user, subscriber, topic: str) -> ShopperState:
     )
 
 
-def _claim(now, campaign_id: int | None):
-    """The next due message, locked with its shopper's ``Subscriber`` row, or None.
+def _claim(now, campaign_id: int | None, pk: int | None = None):
+    """The next due message (or message ``pk`` if it is still due), locked with its shopper's
+    ``Subscriber`` row: ``(message, subscriber)``, or ``(None, None)``.
 
     One statement takes both locks with ``SKIP LOCKED``: a message taken by another sender,
     or whose shopper is being planned or sent to right now, is left for the next pass rather
@@ -186,6 +188,8 @@ def _claim(now, campaign_id: int | None):
     due = OutreachMessage.objects.due(now)
     if campaign_id is not None:
         due = due.filter(campaign_id=campaign_id)
+    if pk is not None:
+        due = due.filter(pk=pk)
     ordered = ("next_attempt_at", "pk")
     message = (
         due.filter(user__outreach_subscriber__isnull=False)
@@ -196,6 +200,8 @@ def _claim(now, campaign_id: int | None):
     )
     if message is not None:
         return message, message.user.outreach_subscriber
+    if pk is not None:
+        return None, None
     message = (
         due.filter(user__outreach_subscriber__isnull=True)
         .select_related("user", "campaign")
@@ -209,19 +215,33 @@ def _claim(now, campaign_id: int | None):
     return message, Subscriber.objects.select_for_update().get(pk=subscriber.pk)
 
 
+def _due_ids(campaign_id: int | None, *, tried: set[int], limit: int) -> list[int]:
+    """Ids of the next due messages in sending order, without locking (claimed one by one)."""
+    due = OutreachMessage.objects.due(timezone.now())
+    if campaign_id is not None:
+        due = due.filter(campaign_id=campaign_id)
+    if tried:
+        due = due.exclude(pk__in=tried)
+    return list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+
+
 def message_send_next(
-    *, connection, campaign_id: int | None = None, config: BudgetSettings | None = None
+    *,
+    connection,
+    campaign_id: int | None = None,
+    config: BudgetSettings | None = None,
+    pk: int | None = None,
 ) -> str | None:
     """Claim, decide and send one due message. Returns the outcome, or None when none is due.
 
     Outcomes: "sent", "deferred", "dropped", "bounced", "retry", "failed". Connection errors
     propagate (the transaction rolls back; the row stays planned for the next run). ``config``:
-    the budget settings (read when not given).
+    the budget settings (read when not given). ``pk``: handle that message only (None when it
+    is no longer due, or another sender holds it or its shopper).
     """
     config = config or BudgetSettings.current()
-    ratelimit.acquire(config.send_rate_per_second, config.send_burst)
     with transaction.atomic():
-        message, subscriber = _claim(timezone.now(), campaign_id)
+        message, subscriber = _claim(timezone.now(), campaign_id, pk)
         if message is None:
             return None
         user, campaign = message.user, message.campaign
@@ -259,9 +279,12 @@ def message_send_next(
                 now=now,
             )
             return "deferred"
+        email = build_email(message=message, connection=connection)
+        # Only what is sent takes a token of the global rate (held or dropped messages not).
+        ratelimit.acquire(config.send_rate_per_second, config.send_burst)
         message.attempts += 1
         try:
-            build_email(message=message, connection=connection).send()
+            email.send()
         except Exception as exc:
             refusal = _refusal(exc)
             if refusal is None:
@@ -354,31 +377,50 @@ def _refused(message, config, refusal, now) -> str:
     return "retry"
 
 
+# Due message ids fetched per query: each is then claimed by primary key (a cheap lookup)
+# instead of every claim sorting what is due.
+CLAIM_BATCH = 100
+
+
 def outbox_send_due(
     *, max_messages: int = 1000, max_seconds: float = 55.0, campaign_id: int | None = None
 ) -> dict[str, int]:
     """Send due messages until none is left, ``max_messages`` or ``max_seconds``.
 
-    Returns counts by outcome, plus "more": 1 when it stopped with messages still due.
+    One SMTP connection for the whole run; each message still has its own transaction (see
+    the module docstring). Due ids are read ``CLAIM_BATCH`` at a time in sending order and
+    claimed one by one; an id another sender holds is skipped for this run. Returns counts by
+    outcome, plus "more": 1 when it stopped with messages still due.
     """
     counts: dict[str, int] = {}
     config = BudgetSettings.current()
     deadline = time.monotonic() + max_seconds
+    pending: deque[int] = deque()
+    tried: set[int] = set()
+    handled = 0
     connection = email_connection()
     connection.open()
     try:
-        for _ in range(max_messages):
-            if time.monotonic() > deadline:
+        while True:
+            if handled >= max_messages or time.monotonic() > deadline:
                 counts["more"] = 1
                 break
+            if not pending:
+                pending.extend(_due_ids(campaign_id, tried=tried, limit=CLAIM_BATCH))
+            if pending:
+                pk = pending.popleft()
+                tried.add(pk)
+            else:
+                pk = None  # the general claim: shoppers without a Subscriber row, stragglers
             outcome = message_send_next(
-                connection=connection, campaign_id=campaign_id, config=config
+                connection=connection, campaign_id=campaign_id, config=config, pk=pk
             )
             if outcome is None:
-                break
+                if pk is None:
+                    break
+                continue
+            handled += 1
             counts[outcome] = counts.get(outcome, 0) + 1
-        else:
-            counts["more"] = 1
     finally:
         connection.close()
     return counts
