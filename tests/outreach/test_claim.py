@@ -59,9 +59,7 @@ def test_a_shopper_locked_elsewhere_is_skipped_not_waited_for(sink, budget):
         assert sending.outbox_send_due() == {"sent": 2}
         # Waiting for the lock would have taken until the holder gave up (30 s).
         assert time.monotonic() - started < 10
-        assert sorted(m["To"] for m in sink.messages()) == sorted(
-            [users[0].email, users[2].email]
-        )
+        assert sorted(m["To"] for m in sink.messages()) == sorted([users[0].email, users[2].email])
         held = OutreachMessage.objects.get(campaign=c, user=users[1])
         assert held.status == "planned"
     finally:
