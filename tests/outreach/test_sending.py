@@ -22,6 +22,7 @@ from tests.factories import ProductFactory
 from .conftest import campaign, opted_in, segment_of
 
 pytestmark = pytest.mark.django_db
+DAY = timedelta(days=1)
 
 
 def schedule(c):
@@ -298,3 +299,39 @@ def test_sql_plan_equals_the_python_rule(budget):
     assert len(results[True]) == 40
     assert results[True] == results[False]
     assert {v[2] for v in results[True].values()} >= {"on_time", "gap", "quiet_hours"}
+
+
+def test_a_pause_from_the_preference_centre_is_kept_by_planning_and_sending(sink, budget):
+    paused, active, pauses_later = opted_in(3)
+    services.preferences_update(
+        user=paused, opted_in=True, muted_topics=set(), frequency="normal", pause_weeks=3
+    )
+    until = Subscriber.objects.get(user=paused).paused_until
+    assert until > timezone.now() + timedelta(weeks=3) - timedelta(minutes=5)
+    c = schedule(campaign([segment_of([paused, active])]))
+    row = OutreachMessage.objects.get(campaign=c, user=paused)
+    assert (row.status, row.rule, row.slot_at) == ("dropped", "shopper_pause", None)
+    assert row.reason == f"paused by the shopper until {until.astimezone(UTC):%d %b %Y}"
+    (decision,) = row.decisions.all()
+    assert (decision.outcome, decision.reason) == ("dropped", row.reason)
+    assert [m["To"] for m in sink.messages()] == [active.email]
+
+    # A campaign that starts after the pause ends is planned for them as usual.
+    after = campaign([segment_of([paused], slug="after")], name="After", send_at=until + DAY)
+    Campaign.objects.filter(pk=after.pk).update(status=Campaign.Status.SCHEDULED)
+    assert planning.campaign_plan(campaign_id=after.pk) == 1
+    row = OutreachMessage.objects.get(campaign=after)
+    assert (row.status, row.rule, row.slot_at) == ("planned", "on_time", until + DAY)
+
+    # A pause taken after planning: the sender drops what was planned before it.
+    before = campaign([segment_of([pauses_later], slug="before")], name="Before")
+    Campaign.objects.filter(pk=before.pk).update(status=Campaign.Status.SCHEDULED)
+    assert planning.campaign_plan(campaign_id=before.pk) == 1
+    services.preferences_update(
+        user=pauses_later, opted_in=True, muted_topics=set(), frequency="normal", pause_weeks=1
+    )
+    assert sending.outbox_send_due() == {"dropped": 1}
+    row = OutreachMessage.objects.get(campaign=before)
+    assert (row.status, row.rule) == ("dropped", "shopper_pause")
+    assert row.reason.startswith("paused by the shopper until ")
+    assert [m["To"] for m in sink.messages()] == [active.email]
