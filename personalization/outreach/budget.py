@@ -45,6 +45,7 @@ TOPIC_MUTED = "topic_muted"
 SENT = "sent"
 HARD_BOUNCE = "hard_bounce"
 SOFT_BOUNCE = "soft_bounce"
+CANCELLED = "cancelled"
 RULE_LABELS = {
     ON_TIME: "Within the budget",
     CAP: "Emails per window",
@@ -59,6 +60,7 @@ RULE_LABELS = {
     SENT: "Sent",
     HARD_BOUNCE: "Hard bounce",
     SOFT_BOUNCE: "Temporary refusal",
+    CANCELLED: "Campaign cancelled",
 }
 
 

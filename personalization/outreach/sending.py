@@ -248,7 +248,7 @@ def message_send_next(
         state = _shopper_state(user=user, subscriber=subscriber, topic=campaign.topic)
         now = timezone.now()  # after the locks: the moment the decision is made
         if campaign.status == Campaign.Status.CANCELLED:
-            return _drop(message, "cancelled", "the campaign was cancelled", now)
+            return _drop(message, rules.CANCELLED, "the campaign was cancelled", now)
         if not state.opted_in or not user.is_active:
             return _drop(message, rules.NOT_OPTED_IN, "no longer opted in to marketing", now)
         if state.suppressed:
