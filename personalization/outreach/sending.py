@@ -2,11 +2,11 @@
 
 Each message is handled in its own transaction:
 
-1. take a token from the global send rate (``ratelimit``);
-2. claim the next due row and its shopper's ``Subscriber`` row in one
+1. claim the next due row and its shopper's ``Subscriber`` row in one
    ``SELECT … FOR UPDATE SKIP LOCKED`` (two workers never take the same row; a second delivery
    of the task finds nothing left to do; a shopper locked by a planner or another sender waits
    for the next pass);
+2. take a token from the global send rate (``ratelimit``);
 3. read the shopper's state in the next statement (so after the locks) and decide again with
    what is true *now*: consent, suppression, topic, the shopper's pause, engagement, and the
    budget counted on actual send times (so a late worker can never squeeze N+1 emails into a
@@ -244,6 +244,9 @@ def message_send_next(
         message, subscriber = _claim(timezone.now(), campaign_id, pk)
         if message is None:
             return None
+        # The token is taken once the message is ours (an id skipped takes none) and before
+        # the clock is read, so the decision's moment is the moment it is sent.
+        ratelimit.acquire(config.send_rate_per_second, config.send_burst)
         user, campaign = message.user, message.campaign
         state = _shopper_state(user=user, subscriber=subscriber, topic=campaign.topic)
         now = timezone.now()  # after the locks: the moment the decision is made
@@ -279,12 +282,9 @@ def message_send_next(
                 now=now,
             )
             return "deferred"
-        email = build_email(message=message, connection=connection)
-        # Only what is sent takes a token of the global rate (held or dropped messages not).
-        ratelimit.acquire(config.send_rate_per_second, config.send_burst)
         message.attempts += 1
         try:
-            email.send()
+            build_email(message=message, connection=connection).send()
         except Exception as exc:
             refusal = _refusal(exc)
             if refusal is None:
