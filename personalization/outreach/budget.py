@@ -45,6 +45,7 @@ TOPIC_MUTED = "topic_muted"
 SENT = "sent"
 HARD_BOUNCE = "hard_bounce"
 SOFT_BOUNCE = "soft_bounce"
+CANCELLED = "cancelled"
 RULE_LABELS = {
     ON_TIME: "Within the budget",
     CAP: "Emails per window",
@@ -59,6 +60,7 @@ RULE_LABELS = {
     SENT: "Sent",
     HARD_BOUNCE: "Hard bounce",
     SOFT_BOUNCE: "Temporary refusal",
+    CANCELLED: "Campaign cancelled",
 }
 
 
@@ -293,7 +295,9 @@ timed AS (
 local AS (
     SELECT t.*, (t.t_budget AT TIME ZONE t.tz) AS lt FROM timed t
 ),
-quiet AS (
+-- Computed once per shopper (MATERIALIZED): inlined, every later reference to ``quiet_until``
+-- and ``lt`` repeated the zone conversions, ~2.5x the time of the whole projection.
+quiet AS MATERIALIZED (
     SELECT l.*,
         CASE
             WHEN %(qs)s = %(qe)s THEN NULL

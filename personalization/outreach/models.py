@@ -385,6 +385,23 @@ class OutreachMessage(models.Model):
     def __str__(self):
         return f"{self.campaign_id} → {self.user_id} ({self.status})"
 
+    @property
+    def why(self) -> str:
+        """The stored decision as one sentence for staff (CRM): what happened and the rule
+        that said so, read from this row (``rule``, ``reason``, ``slot_at``), never guessed.
+        Times are UTC."""
+        reason = self.reason or self.rule
+        if self.status == self.Status.PLANNED:
+            when = f"{self.slot_at:%d %b %H:%M} UTC" if self.slot_at else "later"
+            if self.rule in ("", "on_time"):
+                return f"Planned for {when}, within the budget"
+            return f"Deferred to {when}: {reason}"
+        if self.status == self.Status.SENT:
+            return "Sent within the budget"
+        if self.status == self.Status.DROPPED:
+            return f"Not sent: {reason}"
+        return reason  # bounced or failed: the reason names the refusal
+
 
 class OutreachDecision(models.Model):
     """Why a message was sent, deferred or dropped: the rule that decided, at that moment."""

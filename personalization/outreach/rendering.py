@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from email.utils import make_msgid
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -29,6 +30,13 @@ from .picks import picks_for
 
 _ENGINE = Engine(autoescape=True)
 _TEXT_ENGINE = Engine(autoescape=False)
+
+
+@lru_cache(maxsize=128)
+def _compiled(source: str, autoescape: bool):
+    """A campaign template compiled once per process (a campaign's emails share it; editing
+    the campaign changes the source, hence the key). Raises ``TemplateSyntaxError``."""
+    return (_ENGINE if autoescape else _TEXT_ENGINE).from_string(source)
 
 
 @dataclass
@@ -92,9 +100,9 @@ def render_for(*, campaign, user, message_pk: int | None) -> Rendered:
         "site_url": settings.SITE_URL,
     }
     try:
-        subject = _TEXT_ENGINE.from_string(campaign.subject_template).render(Context(context))
-        text = _TEXT_ENGINE.from_string(campaign.text_template).render(Context(context))
-        html = _ENGINE.from_string(campaign.html_template).render(Context(context))
+        subject = _compiled(campaign.subject_template, False).render(Context(context))
+        text = _compiled(campaign.text_template, False).render(Context(context))
+        html = _compiled(campaign.html_template, True).render(Context(context))
     except TemplateSyntaxError as exc:
         raise OutreachError(f"The campaign template has an error: {exc}") from None
     footer = {**context, "open_url": links.open_url(pk), "preview": message_pk is None}

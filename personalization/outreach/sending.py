@@ -2,12 +2,15 @@
 
 Each message is handled in its own transaction:
 
-1. take a token from the global send rate (``ratelimit``);
-2. claim the next due row with ``SELECT … FOR UPDATE SKIP LOCKED`` (two workers never take the
-   same row; a second delivery of the task finds nothing left to do);
-3. lock the shopper's ``Subscriber`` row and decide again with what is true *now*: consent,
-   suppression, topic, the shopper's pause, engagement, and the budget counted on actual send
-   times (so a late worker can never squeeze N+1 emails into a window), quiet hours;
+1. claim the next due row and its shopper's ``Subscriber`` row in one
+   ``SELECT … FOR UPDATE SKIP LOCKED`` (two workers never take the same row; a second delivery
+   of the task finds nothing left to do; a shopper locked by a planner or another sender waits
+   for the next pass);
+2. take a token from the global send rate (``ratelimit``);
+3. read the shopper's state in the next statement (so after the locks) and decide again with
+   what is true *now*: consent, suppression, topic, the shopper's pause, engagement, and the
+   budget counted on actual send times (so a late worker can never squeeze N+1 emails into a
+   window), quiet hours;
 4. send through the Django email backend with the Message-ID stored at planning time;
 5. mark it sent (or bounced / retrying) and log the decision; commit.
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -100,20 +104,22 @@ def _refusal(exc) -> tuple[int, str] | None:
     return None
 
 
-# The shopper's state for one send decision, in one round trip on PostgreSQL: the
-# ``Subscriber`` row locked, whether the address is suppressed or the topic muted, the send
-# times counted by the budget, and the shopper's latest engagement (for the unengaged streak).
+# What the send decision needs besides the ``Subscriber`` row, in one round trip on PostgreSQL:
+# whether the address is suppressed or the topic muted, the send times counted by the budget,
+# and the shopper's latest engagement (for the unengaged streak). It runs as its own statement
+# *after* the claim locked the shopper's ``Subscriber`` row, so its snapshot holds every email
+# another sender committed for this shopper before the lock was granted (read in the locking
+# statement itself, a sender that waited for the lock would count without the email the lock
+# holder had just sent, and could send N+1).
 STATE_SQL = """
-SELECT s.marketing_opt_in, s.time_zone, s.frequency, s.paused_until,
+SELECT
     EXISTS (SELECT 1 FROM outreach_suppression x WHERE x.email IN (%(email)s, %(digest)s)),
     EXISTS (SELECT 1 FROM outreach_topicoptout t
-            WHERE t.user_id = s.user_id AND t.topic = %(topic)s),
+            WHERE t.user_id = %(user)s AND t.topic = %(topic)s),
     ARRAY(SELECT o.sent_at FROM outreach_outreachmessage o
-          WHERE o.user_id = s.user_id AND o.status = 'sent'),
+          WHERE o.user_id = %(user)s AND o.status = 'sent'),
     (SELECT max(e.occurred_at) FROM personalization_event e
-     WHERE e.user_id = s.user_id AND e.kind = ANY(%(engaging)s))
-FROM outreach_subscriber s WHERE s.user_id = %(user)s
-FOR UPDATE OF s
+     WHERE e.user_id = %(user)s AND e.kind = ANY(%(engaging)s))
 """
 
 
@@ -131,8 +137,8 @@ class ShopperState:
     streak: int
 
 
-def _shopper_state(*, user, topic: str) -> ShopperState:
-    """Lock the shopper's ``Subscriber`` row (created if missing) and read their state."""
+def _shopper_state(*, user, subscriber, topic: str) -> ShopperState:
+    """The shopper's state; ``subscriber`` is their ``Subscriber`` row, locked by the claim."""
     address = user.email.lower()
     if db_connection.vendor == "postgresql":
         params = {
@@ -144,73 +150,108 @@ def _shopper_state(*, user, topic: str) -> ShopperState:
         }
         with db_connection.cursor() as cursor:
             cursor.execute(STATE_SQL, params)
-            row = cursor.fetchone()
-            if row is None:  # no Subscriber row yet: create it, then lock and read
-                Subscriber.objects.get_or_create(user_id=user.pk)
-                cursor.execute(STATE_SQL, params)
-                row = cursor.fetchone()
-        opted_in, zone, frequency, paused_until, suppressed, muted, sent, engaged = row
+            suppressed, muted, sent, engaged = cursor.fetchone()
         sent = [t for t in sent if t is not None]
-        return ShopperState(
-            opted_in=opted_in,
-            time_zone=zone,
-            frequency=frequency,
-            paused_until=paused_until,
-            suppressed=suppressed,
-            muted=muted,
-            sent_times=sent,
-            streak=sum(1 for t in sent if engaged is None or t > engaged),
+        streak = sum(1 for t in sent if engaged is None or t > engaged)
+    else:
+        sent = list(
+            OutreachMessage.objects.filter(
+                user=user, status=OutreachMessage.Status.SENT
+            ).values_list("sent_at", flat=True)
         )
-    subscriber, _ = Subscriber.objects.get_or_create(user_id=user.pk)
-    subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
-    sent = list(
-        OutreachMessage.objects.filter(user=user, status=OutreachMessage.Status.SENT).values_list(
-            "sent_at", flat=True
-        )
-    )
+        suppressed = Suppression.objects.filter(
+            email__in=[address, suppression_digest(address)]
+        ).exists()
+        muted = TopicOptOut.objects.filter(user=user, topic=topic).exists()
+        streak = shopper_streaks([user.pk]).get(user.pk, 0)
     return ShopperState(
         opted_in=subscriber.marketing_opt_in,
         time_zone=subscriber.time_zone,
         frequency=subscriber.frequency,
         paused_until=subscriber.paused_until,
-        suppressed=Suppression.objects.filter(
-            email__in=[address, suppression_digest(address)]
-        ).exists(),
-        muted=TopicOptOut.objects.filter(user=user, topic=topic).exists(),
+        suppressed=suppressed,
+        muted=muted,
         sent_times=sent,
-        streak=shopper_streaks([user.pk]).get(user.pk, 0),
+        streak=streak,
     )
 
 
+def _claim(now, campaign_id: int | None, pk: int | None = None):
+    """The next due message (or message ``pk`` if it is still due), locked with its shopper's
+    ``Subscriber`` row: ``(message, subscriber)``, or ``(None, None)``.
+
+    One statement takes both locks with ``SKIP LOCKED``: a message taken by another sender,
+    or whose shopper is being planned or sent to right now, is left for the next pass rather
+    than waited for. Messages of shoppers without a ``Subscriber`` row (never opted in) are
+    claimed alone, once nothing else is due, and get one (see ``message_send_next``).
+    """
+    due = OutreachMessage.objects.due(now)
+    if campaign_id is not None:
+        due = due.filter(campaign_id=campaign_id)
+    if pk is not None:
+        due = due.filter(pk=pk)
+    ordered = ("next_attempt_at", "pk")
+    message = (
+        due.filter(user__outreach_subscriber__isnull=False)
+        .select_related("user", "campaign", "user__outreach_subscriber")
+        .select_for_update(skip_locked=True, of=("self", "user__outreach_subscriber"))
+        .order_by(*ordered)
+        .first()
+    )
+    if message is not None:
+        return message, message.user.outreach_subscriber
+    if pk is not None:
+        return None, None
+    message = (
+        due.filter(user__outreach_subscriber__isnull=True)
+        .select_related("user", "campaign")
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by(*ordered)
+        .first()
+    )
+    if message is None:
+        return None, None
+    subscriber, _ = Subscriber.objects.get_or_create(user_id=message.user_id)
+    return message, Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+
+
+def _due_ids(campaign_id: int | None, *, tried: set[int], limit: int) -> list[int]:
+    """Ids of the next due messages in sending order, without locking (claimed one by one)."""
+    due = OutreachMessage.objects.due(timezone.now())
+    if campaign_id is not None:
+        due = due.filter(campaign_id=campaign_id)
+    if tried:
+        due = due.exclude(pk__in=tried)
+    return list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+
+
 def message_send_next(
-    *, connection, campaign_id: int | None = None, config: BudgetSettings | None = None
+    *,
+    connection,
+    campaign_id: int | None = None,
+    config: BudgetSettings | None = None,
+    pk: int | None = None,
 ) -> str | None:
     """Claim, decide and send one due message. Returns the outcome, or None when none is due.
 
     Outcomes: "sent", "deferred", "dropped", "bounced", "retry", "failed". Connection errors
     propagate (the transaction rolls back; the row stays planned for the next run). ``config``:
-    the budget settings (read when not given).
+    the budget settings (read when not given). ``pk``: handle that message only (None when it
+    is no longer due, or another sender holds it or its shopper).
     """
     config = config or BudgetSettings.current()
-    ratelimit.acquire(config.send_rate_per_second, config.send_burst)
     with transaction.atomic():
-        now = timezone.now()
-        due = OutreachMessage.objects.due(now)
-        if campaign_id is not None:
-            due = due.filter(campaign_id=campaign_id)
-        message = (
-            due.select_related("user", "campaign")
-            .select_for_update(skip_locked=True, of=("self",))
-            .order_by("next_attempt_at", "pk")
-            .first()
-        )
+        message, subscriber = _claim(timezone.now(), campaign_id, pk)
         if message is None:
             return None
+        # The token is taken once the message is ours (an id skipped takes none) and before
+        # the clock is read, so the decision's moment is the moment it is sent.
+        ratelimit.acquire(config.send_rate_per_second, config.send_burst)
         user, campaign = message.user, message.campaign
-        state = _shopper_state(user=user, topic=campaign.topic)
+        state = _shopper_state(user=user, subscriber=subscriber, topic=campaign.topic)
         now = timezone.now()  # after the locks: the moment the decision is made
         if campaign.status == Campaign.Status.CANCELLED:
-            return _drop(message, "cancelled", "the campaign was cancelled", now)
+            return _drop(message, rules.CANCELLED, "the campaign was cancelled", now)
         if not state.opted_in or not user.is_active:
             return _drop(message, rules.NOT_OPTED_IN, "no longer opted in to marketing", now)
         if state.suppressed:
@@ -249,13 +290,47 @@ def message_send_next(
             if refusal is None:
                 raise
             return _refused(message, config, refusal, now)
-        message.status = OutreachMessage.Status.SENT
-        message.sent_at = message.slot_at = now
-        message.next_attempt_at = None
-        message.rule, message.reason, message.last_error = rules.SENT, "sent", ""
+        _mark_sent(message, now)
+        return "sent"
+
+
+# A sent message and its decision row in one round trip (PostgreSQL).
+SENT_SQL = """
+WITH sent AS (
+    UPDATE outreach_outreachmessage
+    SET status = 'sent', sent_at = %(now)s, slot_at = %(now)s, next_attempt_at = NULL,
+        attempts = %(attempts)s, rule = %(rule)s, reason = 'sent', last_error = ''
+    WHERE id = %(id)s
+    RETURNING id, user_id, campaign_id
+)
+INSERT INTO outreach_outreachdecision (message_id, user_id, campaign_id, outcome, rule, reason,
+    until, decided_at)
+SELECT id, user_id, campaign_id, %(outcome)s, %(rule)s, 'within the budget', NULL, %(now)s
+FROM sent
+"""
+
+
+def _mark_sent(message, now) -> None:
+    """Mark ``message`` sent at ``now`` and log the decision (one statement on PostgreSQL)."""
+    message.status = OutreachMessage.Status.SENT
+    message.sent_at = message.slot_at = now
+    message.next_attempt_at = None
+    message.rule, message.reason, message.last_error = rules.SENT, "sent", ""
+    if db_connection.vendor != "postgresql":
         message.save()
         _log(message, OutreachDecision.Outcome.SENT, rules.SENT, "within the budget", now=now)
-        return "sent"
+        return
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            SENT_SQL,
+            {
+                "id": message.pk,
+                "now": now,
+                "attempts": message.attempts,
+                "rule": rules.SENT,
+                "outcome": OutreachDecision.Outcome.SENT,
+            },
+        )
 
 
 def _refused(message, config, refusal, now) -> str:
@@ -302,31 +377,50 @@ def _refused(message, config, refusal, now) -> str:
     return "retry"
 
 
+# Due message ids fetched per query: each is then claimed by primary key (a cheap lookup)
+# instead of every claim sorting what is due.
+CLAIM_BATCH = 100
+
+
 def outbox_send_due(
     *, max_messages: int = 1000, max_seconds: float = 55.0, campaign_id: int | None = None
 ) -> dict[str, int]:
     """Send due messages until none is left, ``max_messages`` or ``max_seconds``.
 
-    Returns counts by outcome, plus "more": 1 when it stopped with messages still due.
+    One SMTP connection for the whole run; each message still has its own transaction (see
+    the module docstring). Due ids are read ``CLAIM_BATCH`` at a time in sending order and
+    claimed one by one; an id another sender holds is skipped for this run. Returns counts by
+    outcome, plus "more": 1 when it stopped with messages still due.
     """
     counts: dict[str, int] = {}
     config = BudgetSettings.current()
     deadline = time.monotonic() + max_seconds
+    pending: deque[int] = deque()
+    tried: set[int] = set()
+    handled = 0
     connection = email_connection()
     connection.open()
     try:
-        for _ in range(max_messages):
-            if time.monotonic() > deadline:
+        while True:
+            if handled >= max_messages or time.monotonic() > deadline:
                 counts["more"] = 1
                 break
+            if not pending:
+                pending.extend(_due_ids(campaign_id, tried=tried, limit=CLAIM_BATCH))
+            if pending:
+                pk = pending.popleft()
+                tried.add(pk)
+            else:
+                pk = None  # the general claim: shoppers without a Subscriber row, stragglers
             outcome = message_send_next(
-                connection=connection, campaign_id=campaign_id, config=config
+                connection=connection, campaign_id=campaign_id, config=config, pk=pk
             )
             if outcome is None:
-                break
+                if pk is None:
+                    break
+                continue
+            handled += 1
             counts[outcome] = counts.get(outcome, 0) + 1
-        else:
-            counts["more"] = 1
     finally:
         connection.close()
     return counts

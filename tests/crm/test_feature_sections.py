@@ -2,6 +2,8 @@
 back with the reason, their timeline rows and the campaign panel. Skipped (with the reason)
 on a branch without those apps."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.apps import apps
 from django.urls import reverse
@@ -57,6 +59,19 @@ def test_360_and_dashboard_show_loyalty_and_outreach(client):
         rule="weekly_cap",
         reason="Already 2 emails this week",
     )
+    autumn = Campaign.objects.create(name="Autumn boots", html_template="x", text_template="x")
+    slot = datetime(2030, 12, 3, 8, 0, tzinfo=UTC)
+    OutreachMessage.objects.create(
+        campaign=autumn,
+        user=user,
+        email=user.email,
+        message_id="crm-3",
+        status="planned",
+        slot_at=slot,
+        next_attempt_at=slot,
+        rule="gap",
+        reason="minimum gap of 24 h since the last email",
+    )
     client.force_login(staff("Support"))
     html = client.get(reverse("admin:crm_customer_change", args=[user.pk])).content.decode()
     for text in [
@@ -66,7 +81,9 @@ def test_360_and_dashboard_show_loyalty_and_outreach(client):
         "Winter sale",
         "1 sent",
         "1 held back",
-        "Already 2 emails this week",
+        "Not sent: Already 2 emails this week",
+        "Sent within the budget",
+        "Deferred to 03 Dec 08:00 UTC: minimum gap of 24 h since the last email",
         "Email held back",
         "Coupon issued",
     ]:
