@@ -79,7 +79,10 @@ WITH weights AS (
     UNION ALL SELECT user_id, c5, sum(w) FROM evc WHERE c5 IS NOT NULL GROUP BY 1, 2
     UNION ALL SELECT user_id, c6, sum(w) FROM evc GROUP BY 1, 2
 ), aff_user AS (
-    SELECT aff.user_id, ('{{' || string_agg(codes.kt || aff.raw::text, ',') || '}}')::jsonb AS affinities
+    -- JSON text from the pre-quoted keys, parsed once: float8 prints its shortest exact
+    -- digits, as jsonb_object_agg would store them
+    SELECT aff.user_id,
+           ('{{' || string_agg(codes.kt || aff.raw::text, ',') || '}}')::jsonb AS affinities
     FROM aff JOIN codes USING (code) GROUP BY aff.user_id
 ), stats AS (
     -- recency, frequency, money and sentiment: a plain GROUP BY over the events
