@@ -9,9 +9,10 @@ small integer codes so that the six per-dimension GROUP BYs hash integers, not s
 affinity object is written as JSON text from pre-quoted keys and parsed once
 (``jsonb_object_agg`` costs several times more); recency, money and sentiment come from a plain
 GROUP BY over the events. Sums of floats may differ from the Python twin in the last bits only
-(the order of addition). Removed interests are stripped after the
-write (``STRIP_REMOVED``), in the same transaction. ``UPSERT_REPLACE`` writes those rows as they are
-(full rebuild, one shopper); ``UPSERT_ADD`` adds them to what is stored (incremental build).
+(the order of addition). Removed interests are stripped after the write (``STRIP_REMOVED``),
+in the same transaction. ``UPSERT_REPLACE`` writes those rows as they are (full rebuild, one
+shopper), skipping profiles that would not change; ``UPSERT_ADD`` adds them to what is stored
+(incremental build).
 Raw affinity scores, counts and sums add up, first/last times take LEAST/GREATEST and intents
 keep the latest expiry, so adding batch after batch gives the same profile as one full pass.
 The Python twin of this logic (SQLite, and a cross-check in the tests) is
@@ -148,6 +149,16 @@ ON CONFLICT (user_id) DO UPDATE SET
     last_purchase_at = EXCLUDED.last_purchase_at, first_purchase_at = EXCLUDED.first_purchase_at,
     sentiment_sum = EXCLUDED.sentiment_sum, sentiment_count = EXCLUDED.sentiment_count,
     intents = EXCLUDED.intents, updated_at = EXCLUDED.updated_at
+-- a profile the rebuild leaves as it was is not written again (no dead row, no WAL): a nightly
+-- full build over mostly unchanged shoppers writes only the few that changed
+WHERE (p.affinities, p.event_count, p.first_event_at, p.last_event_at, p.order_count,
+       p.monetary, p.last_purchase_at, p.first_purchase_at, p.sentiment_sum, p.sentiment_count,
+       p.intents)
+    IS DISTINCT FROM
+      (EXCLUDED.affinities, EXCLUDED.event_count, EXCLUDED.first_event_at, EXCLUDED.last_event_at,
+       EXCLUDED.order_count, EXCLUDED.monetary, EXCLUDED.last_purchase_at,
+       EXCLUDED.first_purchase_at, EXCLUDED.sentiment_sum, EXCLUDED.sentiment_count,
+       EXCLUDED.intents)
 """
 
 UPSERT_ADD = """
