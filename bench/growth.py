@@ -6,12 +6,15 @@ Not part of ``make bench`` (it makes 3,000,000 events and takes several minutes)
 The events are added in steps to bench.profiles' data (same generator), so the default
 ``make bench`` afterwards regenerates its 1,000,000 events once (about a minute).
 
-Per size: the full build's wall time and events per second (linear growth keeps that rate
+Per size: the aggregation statement alone (``bench.profiles.sql_floor``: what grows with the
+events), the full build's wall time and events per second (linear growth keeps that rate
 flat), the segment refresh from empty (all built-in segments), the Python process's peak RSS
 (``resource.getrusage``, a high-water mark over the whole run: the build's rows stay in
 PostgreSQL, so it stays flat) and the bytes PostgreSQL spilled to temporary files during the
 build (``pg_stat_database.temp_bytes``; 0 means the build ran in memory). Rows go to
-bench/results.json as ``growth.<what>.<size>``.
+bench/results.json as ``growth.<what>.<size>``. A third of the shoppers have consented
+demographics (``bench.segments``), so the full build includes ``refresh_demographics`` (one call
+to the social app per consenting shopper: a cost per shopper, not per event).
 """
 
 import resource
@@ -19,7 +22,7 @@ import time
 
 from django.db import connection
 
-from bench.profiles import _ids, _insert_events, _scalar, make_data
+from bench.profiles import _ids, _insert_events, _scalar, make_data, sql_floor
 
 SIZES = (100_000, 1_000_000, 3_000_000)
 
@@ -74,14 +77,16 @@ def run(*, shoppers: int, events: int, sizes=SIZES) -> list[dict]:
         print(f"[growth] {message}", flush=True)
 
     rows, table = [], []
-    for size in sizes:
+    for n, size in enumerate(sizes):
         _grow_to(size, shoppers=shoppers, log=log)
+        if n == 0:
+            _prepare(log)  # consented demographics for a third of the shoppers, at every size
+        aggregation = sql_floor()
         temp_before = _temp_bytes()
         started = time.perf_counter()
         result = building.build_full()
         build = time.perf_counter() - started
         temp = _temp_bytes() - temp_before
-        _prepare(log)
         SegmentMembership.objects.all().delete()
         started = time.perf_counter()
         refresh = segments_refresh()
@@ -90,16 +95,24 @@ def run(*, shoppers: int, events: int, sizes=SIZES) -> list[dict]:
         rate = size / build
         label = _size_label(size)
         log(
-            f"{size:>9,} events: full build {build:6.2f} s ({rate:,.0f} events/s, "
+            f"{size:>9,} events: aggregation {aggregation:6.2f} s ({size / aggregation:,.0f} "
+            f"events/s), full build {build:6.2f} s ({rate:,.0f} events/s, "
             f"{result.profiles:,} profiles, temp {temp / 2**20:.0f} MB), segment refresh "
             f"{refresh_seconds:.2f} s ({refresh.entered:,} entries), peak RSS {rss:.0f} MB"
         )
-        table.append((size, build, rate, refresh_seconds, rss, temp))
+        table.append((size, aggregation, build, rate, refresh_seconds, rss, temp))
         detail = (
             f"{size:,} events, {shoppers:,} shoppers; peak RSS (Python) {rss:.0f} MB, "
             f"PostgreSQL temp files {temp / 2**20:.0f} MB"
         )
         rows += [
+            {
+                "name": f"growth.profiles_aggregation.{label}",
+                "value": round(aggregation, 3),
+                "unit": "s",
+                "size": detail,
+                "reference": f"{size / aggregation:,.0f} events/s; the aggregation statement alone",
+            },
             {
                 "name": f"growth.profiles_full_build.{label}",
                 "value": round(build, 3),
@@ -115,10 +128,11 @@ def run(*, shoppers: int, events: int, sizes=SIZES) -> list[dict]:
                 "reference": f"all built-in segments from empty, {refresh.entered:,} entries",
             },
         ]
-    print("\n   events   build s   events/s   refresh s   peak RSS MB   PG temp MB")
-    for size, build, rate, refresh_seconds, rss, temp in table:
+    print("\n   events   aggr. s   build s   events/s   refresh s   peak RSS MB   PG temp MB")
+    for size, aggregation, build, rate, refresh_seconds, rss, temp in table:
         print(
-            f"{size:>9,}  {build:8.2f}  {rate:9,.0f}  {refresh_seconds:10.2f}  {rss:12.0f}  "
+            f"{size:>9,}  {aggregation:8.2f}  {build:8.2f}  {rate:9,.0f}  {refresh_seconds:10.2f}  "
+            f"{rss:12.0f}  "
             f"{temp / 2**20:11.0f}"
         )
     return rows
