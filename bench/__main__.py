@@ -82,6 +82,11 @@ def main() -> None:
     parser.add_argument("--only", help="run only this benchmark module, e.g. bench.profiles")
     parser.add_argument("--shoppers", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument(
+        "--growth-sizes",
+        default="100000,1000000,3000000",
+        help="event counts for bench.growth (not part of the default run)",
+    )
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -104,10 +109,12 @@ def main() -> None:
     from importlib import import_module
 
     rows = []
-    for name in BENCHMARKS:
-        if args.only and name != args.only:
-            continue
-        rows += import_module(name).run(shoppers=args.shoppers, events=args.events)
+    # bench.growth (minutes, 3,000,000 events) runs only when asked for by --only
+    for name in [args.only] if args.only else BENCHMARKS:
+        extra = {}
+        if name == "bench.growth":
+            extra["sizes"] = [int(n) for n in args.growth_sizes.split(",")]
+        rows += import_module(name).run(shoppers=args.shoppers, events=args.events, **extra)
     merged = merge(rows)
     width = max(len(row["name"]) for row in merged)
     print(f"\n{'benchmark':<{width}}  {'value':>12}  unit     size / reference")
