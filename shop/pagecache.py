@@ -60,6 +60,7 @@ PARAMS = frozenset(
     | {"page"}
 )
 STATE = "_agora_page_cache"
+UNSTORED = frozenset({"set-cookie", "content-length"})  # the length is the filled body's
 HEADER = "X-Agora-Page-Cache"
 
 
@@ -233,6 +234,7 @@ def _serve(request, entry: dict) -> HttpResponse:
     response = HttpResponse(b"" if request.method == "HEAD" else content, status=entry["status"])
     for name, value in entry["headers"]:
         response[name] = value
+    response["Content-Length"] = str(len(content))
     response[HEADER] = "hit"
     return response
 
@@ -266,6 +268,8 @@ class AnonymousPageCacheMiddleware:
         raw = response.content  # the stored copy keeps the placeholders
         if state.holes:
             response.content = _fill(raw, [(t, html) for t, _, _, html in state.holes])
+            if response.has_header("Content-Length"):  # CommonMiddleware measured the raw body
+                response["Content-Length"] = str(len(response.content))
         if version is not None and _cacheable(request, response):
             cache.set(key, self._entry(state, response, raw), timeout())
             response[HEADER] = "miss"
@@ -276,7 +280,7 @@ class AnonymousPageCacheMiddleware:
         return {
             "version": state.version,
             "status": response.status_code,
-            "headers": [(k, v) for k, v in response.items() if k.lower() != "set-cookie"],
+            "headers": [(k, v) for k, v in response.items() if k.lower() not in UNSTORED],
             "content": content,
             "holes": [(token, path, args) for token, path, args, _html in state.holes],
             "events": list(state.events),

@@ -78,6 +78,8 @@ def test_a_hit_serves_the_same_page_without_a_query(runner, django_assert_num_qu
         assert cached(second) == "hit", path
         assert second.content == first.content, path
         assert second["Content-Type"] == first["Content-Type"]
+        assert int(second["Content-Length"]) == len(second.content), path
+        assert int(first["Content-Length"]) == len(first.content), path
         assert not second.cookies
 
 
