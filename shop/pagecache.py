@@ -54,10 +54,11 @@ VERSION_KEY = "shop:v:storefront"
 PAGE_KEY = "shop:page:{}"
 VERSION_TIMEOUT = 30 * 24 * 3600
 PAGE_NAMES = frozenset({"shop:home", "shop:product_list", "shop:category", "shop:product"})
-#: The query parameters the store pages read (ProductFilter's fields and the page number).
+#: The query parameters the store pages read: ProductFilter's fields and the page number, and
+#: the product page's reviews sorting, star filter and page (social.reviews).
 PARAMS = frozenset(
     {"q", "category", "min_price", "max_price", "brand", "colour", "size", "in_stock", "sort"}
-    | {"page"}
+    | {"page", "rsort", "rstars", "rpage"}
 )
 STATE = "_agora_page_cache"
 UNSTORED = frozenset({"set-cookie", "content-length"})  # the length is the filled body's
@@ -108,6 +109,7 @@ WATCHED = (
     "reviews.Question",
     "reviews.Answer",
     "engagement.Like",
+    "engagement.PublicProfile",
     "engagement.StoreSocialAccount",
     "banners.Banner",
     "banners.BannerVariant",
