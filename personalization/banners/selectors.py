@@ -182,17 +182,19 @@ def shopper_key(*, user, visitor: str) -> str:
 
 
 def banner_choose(
-    *, placement: str, user=None, visitor: str = "", category_ids=(), now=None
+    *, placement: str, user=None, visitor: str = "", category_ids=(), now=None, banners=None
 ) -> Choice | None:
     """Pick the banner for ``placement`` and this shopper (see the module docstring).
 
     ``category_ids``: the categories the shopper is browsing (the page's category and its
     ancestors). Returns None when no banner is eligible. Counts a view for the frequency cap.
+    ``banners``: the placement's ``active_banners`` when the caller already holds them (a page
+    kept by ``shop.pagecache``, whose version banner edits bump).
     """
     from personalization.segments.selectors import shopper_segments
 
     now = now or timezone.now()
-    banners = active_banners(placement)
+    banners = active_banners(placement) if banners is None else banners
     if not banners:
         return None
     signed_in = user is not None and getattr(user, "is_authenticated", False)

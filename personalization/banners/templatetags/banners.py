@@ -6,7 +6,7 @@ from django.utils.safestring import mark_safe
 
 from personalization.events import existing_anonymous_id
 
-from ..selectors import banner_choose
+from ..selectors import active_banners, banner_choose
 from ..services import banner_decision_record
 
 register = template.Library()
@@ -15,9 +15,13 @@ TEMPLATE = "banners/_banner.html"
 KEYLESS_RENDERER = "personalization.banners.templatetags.banners.banner_html_for_keyless"
 
 
-def _render(*, placement, user, visitor, category_ids) -> str:
+def _render(*, placement, user, visitor, category_ids, banners=None) -> str:
     choice = banner_choose(
-        placement=placement, user=user, visitor=visitor, category_ids=category_ids
+        placement=placement,
+        user=user,
+        visitor=visitor,
+        category_ids=category_ids,
+        banners=banners,
     )
     if choice is None:
         return get_template(TEMPLATE).render({"choice": None})
@@ -26,10 +30,18 @@ def _render(*, placement, user, visitor, category_ids) -> str:
     return get_template(TEMPLATE).render(context)
 
 
-def banner_html_for_keyless(placement: str, category_ids: tuple) -> str:
+def banner_html_for_keyless(placement: str, category_ids: tuple, banners=None) -> str:
     """The banner for an anonymous visitor without an id, chosen and recorded now (a new
-    decision, the variant drawn for this view): what the tag renders for such a visitor."""
-    return _render(placement=placement, user=None, visitor="", category_ids=tuple(category_ids))
+    decision, the variant drawn for this view): what the tag renders for such a visitor.
+    ``banners``: the placement's active banners as the cached page holds them (see
+    ``banner_choose``)."""
+    return _render(
+        placement=placement,
+        user=None,
+        visitor="",
+        category_ids=tuple(category_ids),
+        banners=banners,
+    )
 
 
 @register.simple_tag(takes_context=True)
@@ -52,6 +64,10 @@ def banner(context, placement):
         return _render(placement=placement, user=user, visitor=visitor, category_ids=category_ids)
     from shop.pagecache import hole
 
-    html = banner_html_for_keyless(placement, category_ids)
+    # A cached page keeps the active banners with it (banner edits bump its version), so a hit
+    # chooses among them without reading them again.
+    banners = tuple(active_banners(placement))
+    html = banner_html_for_keyless(placement, category_ids, banners)
+    args = (placement, category_ids, banners)
     # the placeholder is our own HTML comment; the banner is our own autoescaped template
-    return mark_safe(hole(request, KEYLESS_RENDERER, (placement, category_ids), html))  # noqa: S308
+    return mark_safe(hole(request, KEYLESS_RENDERER, args, html))  # noqa: S308
