@@ -79,6 +79,10 @@ def test_a_hit_serves_the_same_page_without_a_query(runner, django_assert_num_qu
         assert second.content == first.content, path
         assert second["Content-Type"] == first["Content-Type"]
         assert int(second["Content-Length"]) == len(second.content), path
+        # headers of the middlewares outside the cache (no per-response nonce) are added again
+        for header in ("Content-Security-Policy", "X-Frame-Options", "Permissions-Policy"):
+            assert second.get(header) == first.get(header), (path, header)
+        assert second.get("Content-Security-Policy"), "precondition: CSP is on"
         assert int(first["Content-Length"]) == len(first.content), path
         assert not second.cookies
 
@@ -228,3 +232,30 @@ def test_redis_down_renders_the_page(runner, settings):
             assert "Trail runner" in response.content.decode(), path
             assert cached(response) == "", path
     assert cached(Client().get(pages(runner)[0])) == "miss", "Redis is back: the cache is used"
+
+
+def test_a_banner_published_after_the_page_was_cached_shows_on_the_next_request(runner):
+    url = reverse("shop:home")
+    Client().get(url)
+    assert "Summer sale" not in Client().get(url).content.decode()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        banner = Banner.objects.create(name="Sale", placement=Placement.HOME_HERO)
+        BannerVariant.objects.create(banner=banner, name="A", headline="Summer sale")
+        banner_services.banners_changed()
+    assert "Summer sale" in Client().get(url).content.decode()
+    assert "Summer sale" in Client().get(url).content.decode()  # and on the hit after it
+
+
+def test_a_head_request_gets_the_cached_headers_without_a_body(runner):
+    url = runner.get_absolute_url()
+    page = Client().get(url)
+    head = Client().head(url)
+    assert cached(head) == "hit" and head.status_code == 200
+    assert head.content == b"" and head["Content-Type"] == page["Content-Type"]
+
+
+def test_the_reviews_sorting_is_cached_per_parameter(runner):
+    url = runner.get_absolute_url()
+    assert cached(Client().get(url + "?rsort=newest")) == "miss"
+    assert cached(Client().get(url + "?rsort=newest")) == "hit"
+    assert cached(Client().get(url + "?rsort=helpful")) == "miss"
