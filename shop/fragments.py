@@ -14,8 +14,10 @@ timeout is only a safety net:
   A version kept apart in the cache could be read after the data and pair an old card with a
   new version; a version read with the data cannot.
 
-Per-visitor parts (like buttons, social proof, banners, cart count) are never in a shared
-fragment: they are rendered per request from the request's memo and small cached reads.
+Per-visitor parts (banners, cart count) are never in a shared fragment. A card's like button
+and social proof are cached under everything they show (``card_social_html``): for visitors
+without cookies by the like count, for everyone else by their own state (count, own like,
+followed likers shown), with the request's CSRF token set in per request.
 """
 
 import hashlib
