@@ -67,6 +67,9 @@ def _eager_celery_and_clean_cache(settings):
     # Views and searches are inserted at once, so tests see them; the Redis stream that
     # production uses is tested on its own (tests/personalization/test_event_stream.py).
     settings.AGORA_EVENT_STREAM = False
+    # Store pages are rendered on every request, so tests see each response's context and
+    # queries; the whole-page cache is tested on its own (tests/shop/test_page_cache.py).
+    settings.AGORA_PAGE_CACHE = os.environ.get("AGORA_TEST_PAGE_CACHE") == "1"
     clear_test_cache()
     yield
     clear_test_cache()

@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Store pages for visitors without cookies, from the cache, before sessions (issue 15)
+    "shop.pagecache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -143,6 +145,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # View and search events go into a Redis stream drained in bulk by a task (personalization.events)
 AGORA_EVENT_STREAM = env_bool("AGORA_EVENT_STREAM", bool(REDIS_URL))
+# Whole store pages for visitors without cookies kept in the cache (shop.pagecache, issue 15);
+# services bump a version when the data changes, the timeout is a safety net only.
+AGORA_PAGE_CACHE = env_bool("AGORA_PAGE_CACHE", True)
+AGORA_PAGE_CACHE_SECONDS = int(os.environ.get("AGORA_PAGE_CACHE_SECONDS", "300"))
 if REDIS_URL:
     CACHES = {
         "default": {

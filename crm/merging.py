@@ -156,4 +156,7 @@ def customer_merge(*, keep, drop, actor) -> dict[str, int]:
         rebuild_profile.delay(keep_id)
 
     transaction.on_commit(_rebuild)
+    from shop.pagecache import storefront_changed
+
+    storefront_changed()  # reviews and likes moved: their names on cached store pages
     return moved

@@ -93,7 +93,29 @@ def record_for_request(kind: str, request, **kwargs) -> Event | None:
     session_key = existing_anonymous_id(request)
     if session_key:
         return record(kind, session_key=session_key, **kwargs)
+    pending = getattr(request, REPLAY, None)
+    if pending is not None:  # the page may be cached: record this event again on each hit
+        product = kwargs.get("product")
+        attributes = {k: v for k, v in kwargs.items() if k != "product"}
+        pending.append((kind, product.pk if product is not None else None, attributes))
     return record_streamed(kind, **kwargs)
+
+
+#: Set by the whole-page cache (``shop.pagecache``) to a list on a request whose page it may
+#: keep: the keyless events recorded while rendering it, replayed on every hit.
+REPLAY = "_agora_event_replay"
+
+
+def replay(entries) -> None:
+    """Record again the keyless events a cached page recorded when it was rendered, as
+    ``record_streamed`` does (the stream, or one insert each when the stream is off): a page
+    served from the cache counts exactly as a rendered one. ``entries``: (kind, product id or
+    None, attributes) tuples."""
+    from shop.models import Product
+
+    for kind, product_id, attributes in entries:
+        product = Product(pk=product_id) if product_id is not None else None
+        record_streamed(kind, product=product, **attributes)
 
 
 # --- the Redis stream ------------------------------------------------------------------------

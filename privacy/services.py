@@ -249,6 +249,9 @@ def erasure_run(*, erasure_id: int) -> ErasureRequest:
             user=user,
             options=ErasureOptions(keep_content=erasure.keep_content, erasure_id=erasure.pk),
         )
+        from shop.pagecache import storefront_changed
+
+        storefront_changed()  # their name leaves the reviews on cached store pages
         erasure.status = ErasureRequest.Status.DONE
         erasure.completed_at = timezone.now()
         erasure.summary = summary

@@ -7,3 +7,6 @@ class ShopConfig(AppConfig):
 
     def ready(self):
         from . import receivers  # noqa: F401
+        from .pagecache import connect_receivers
+
+        connect_receivers()

@@ -35,6 +35,7 @@ from .models import (
     ShippingMethod,
     Variant,
 )
+from .pagecache import storefront_changed
 from .payments import Card, get_gateway
 
 logger = logging.getLogger(__name__)
@@ -183,6 +184,7 @@ def order_place(
             created_at=placed_at or timezone.now(),
             confirmation_due=notify,
         )
+        storefront_changed()  # stock shows on cached store pages (shop.pagecache)
         order_lines = []
         for item in items:
             variant = variants[item.variant_id]

@@ -14,8 +14,10 @@ timeout is only a safety net:
   A version kept apart in the cache could be read after the data and pair an old card with a
   new version; a version read with the data cannot.
 
-Per-visitor parts (like buttons, social proof, banners, cart count) are never in a shared
-fragment: they are rendered per request from the request's memo and small cached reads.
+Per-visitor parts (banners, cart count) are never in a shared fragment. A card's like button
+and social proof are cached under everything they show (``card_social_html``): for visitors
+without cookies by the like count, for everyone else by their own state (count, own like,
+followed likers shown), with the request's CSRF token set in per request.
 """
 
 import hashlib
@@ -120,15 +122,89 @@ def cards_html(request, products) -> dict[int, str]:
     return memo
 
 
+SHOPPER_SOCIAL_KEY = "shop:card-social-s:{catalogue}:{pk}:{state}"
+SHOPPER_SOCIAL_MEMO = "_agora_card_social_html"
+CSRF_SENTINEL = "agora-csrf-9d3f1c7e5b"  # replaced by the request's own token, never stored
+
+
+def _shopper_state(summary, page: str, signed_in: bool) -> str:
+    """A digest of everything the card's like button and social proof show a shopper: the
+    count, their own like, the followed likers shown and their total, signed in or not, the
+    page the form returns to and the count threshold. Two shoppers with the same state see the
+    same bytes (save the CSRF token, which is put in per request)."""
+    from social.engagement import app_settings
+
+    state = (
+        summary.count,
+        summary.liked,
+        tuple((p.name, p.url) for p in summary.followed),
+        summary.followed_total,
+        signed_in,
+        page,
+        app_settings.social_proof_min_likes(),
+    )
+    return hashlib.blake2b(repr(state).encode(), digest_size=12).hexdigest()
+
+
+def _shopper_card_social(context, request, product, template) -> str:
+    """The card's like button and social proof for a shopper with cookies or signed in, from
+    a cache keyed by what they show (``_shopper_state``), so nothing of one shopper reaches
+    another who would see different bytes; the CSRF token is set in per request. The first
+    card of a request reads every card whose like summary the request has loaded, in one
+    ``MGET``."""
+    from social.engagement.selectors import REQUEST_MEMO, like_summary_for_request
+
+    user = context.get("user")
+    signed_in = bool(user is not None and user.is_authenticated)
+    page = context.get("like_next") or request.get_full_path()
+    catalogue = _version_for(request)
+    memo = getattr(request, SHOPPER_SOCIAL_MEMO, None)
+    if memo is None:  # one read for every card the page has like summaries for
+        summaries = getattr(request, REQUEST_MEMO, None) or {}
+        product_type = _likeable_type(product)
+        keys = [
+            SHOPPER_SOCIAL_KEY.format(
+                catalogue=catalogue, pk=pk, state=_shopper_state(s, page, signed_in)
+            )
+            for (ct, pk), s in summaries.items()
+            if ct == product_type
+        ]
+        found = cache.get_many(keys) if keys else {}
+        memo = {key: found.get(key) for key in keys}  # None: read, not in the cache
+        setattr(request, SHOPPER_SOCIAL_MEMO, memo)
+    summary = like_summary_for_request(request, product)
+    key = SHOPPER_SOCIAL_KEY.format(
+        catalogue=catalogue, pk=product.pk, state=_shopper_state(summary, page, signed_in)
+    )
+    html = memo[key] if key in memo else cache.get(key)
+    if html is None:
+        with context.push(csrf_token=CSRF_SENTINEL):
+            html = template.render(context)
+        cache.set(key, html, CARD_TIMEOUT)
+        memo[key] = html
+    token = context.get("csrf_token")
+    return html.replace(CSRF_SENTINEL, str(token) if token else "")
+
+
+def _likeable_type(product) -> int | None:
+    from social.engagement.selectors import summary_key
+
+    key = summary_key(product)
+    return key[0] if key else None
+
+
 def card_social_html(context, product) -> str:
     """The like button under a card. For a visitor with no cookie (``shop.lazy``) it is the
     same for everyone on the page, so it is cached, keyed by the catalogue version, the product,
     its like count (from the request's batch of like summaries) and the page it returns to;
-    everyone else gets it rendered for them (their own like, social proof, CSRF token)."""
+    everyone else gets it from a cache keyed by what it shows them (``_shopper_card_social``:
+    their own like, the followed likers shown), with their own CSRF token set in."""
     template = get_template(SOCIAL_TEMPLATE).template
     request = context.get("request")
-    if request is None or not visitor_is_cookieless(request):
+    if request is None:
         return template.render(context)
+    if not visitor_is_cookieless(request):
+        return _shopper_card_social(context, request, product, template)
     from social.engagement.selectors import like_summary_for_request
 
     summary = like_summary_for_request(request, product)

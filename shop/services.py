@@ -8,6 +8,7 @@ from webhooks import payloads as webhook_payloads
 
 from .exceptions import InvalidStatusTransition
 from .models import Order, OrderEvent, Variant
+from .pagecache import storefront_changed
 from .payments import get_gateway
 
 S = Order.Status
@@ -43,6 +44,7 @@ def order_set_status(*, order_id, status: str, actor=None, note: str = "") -> Or
     if status in {S.CANCELLED, S.REFUNDED} and previous in RESTOCK_FROM:
         for line in order.lines.exclude(variant=None):
             Variant.objects.filter(pk=line.variant_id).update(stock=F("stock") + line.quantity)
+        storefront_changed()  # stock shows on cached store pages (shop.pagecache)
     order.status = status
     order.save(update_fields=["status"])
     message = f"{S(previous).label} → {S(status).label}" + (f": {note}" if note else "")
@@ -70,12 +72,14 @@ def order_set_status(*, order_id, status: str, actor=None, note: str = "") -> Or
 
 def catalogue_changed() -> None:
     """Forget cached catalogue data (category tree, filter choices) after an edit and give the
-    catalogue a new version, so every cached product card is rendered again (shop.fragments)."""
+    catalogue a new version, so every cached product card and page is rendered again
+    (shop.fragments, shop.pagecache)."""
     from .fragments import catalogue_version_bump
     from .selectors import CATEGORY_TREE_KEY, FACETS_KEY
 
     cache.delete_many([CATEGORY_TREE_KEY, FACETS_KEY])
     catalogue_version_bump()
+    storefront_changed()
 
 
 def product_reindex(*, product_ids=None) -> int:

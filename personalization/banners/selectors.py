@@ -182,23 +182,28 @@ def shopper_key(*, user, visitor: str) -> str:
 
 
 def banner_choose(
-    *, placement: str, user=None, visitor: str = "", category_ids=(), now=None
+    *, placement: str, user=None, visitor: str = "", category_ids=(), now=None, banners=None
 ) -> Choice | None:
     """Pick the banner for ``placement`` and this shopper (see the module docstring).
 
     ``category_ids``: the categories the shopper is browsing (the page's category and its
     ancestors). Returns None when no banner is eligible. Counts a view for the frequency cap.
+    ``banners``: the placement's ``active_banners`` when the caller already holds them (a page
+    kept by ``shop.pagecache``, whose version banner edits bump).
     """
     from personalization.segments.selectors import CACHE_KEY as SEGMENTS_KEY
     from personalization.segments.selectors import shopper_segments
 
     now = now or timezone.now()
     signed_in = user is not None and getattr(user, "is_authenticated", False)
-    # Warm: one cache round trip (MGET) for the placement's banners and the shopper's segments.
+    # Warm: one cache round trip (MGET) for the placement's banners (unless the caller holds
+    # them) and the shopper's segments.
     banners_key = ACTIVE_KEY.format(placement)
     segments_key = SEGMENTS_KEY.format(user.pk) if signed_in else None
-    found = cache.get_many([banners_key, segments_key] if signed_in else [banners_key])
-    banners = found.get(banners_key)
+    wanted = ([banners_key] if banners is None else []) + ([segments_key] if signed_in else [])
+    found = cache.get_many(wanted) if wanted else {}
+    if banners is None:
+        banners = found.get(banners_key)
     if banners is None:
         banners = active_banners(placement)
     if not banners:

@@ -286,8 +286,12 @@ def banner_pick_winner(*, banner: Banner, variant: BannerVariant) -> Banner:
 
 
 def banners_changed() -> None:
-    """Call after editing banners: pages see the change at once."""
+    """Call after editing banners: pages see the change at once (cached store pages too:
+    they keep the active banners they were rendered with, ``shop.pagecache``)."""
+    from shop.pagecache import storefront_changed
+
     transaction.on_commit(banners_cache_forget)
+    storefront_changed()
 
 
 BANNER_FIELDS = (

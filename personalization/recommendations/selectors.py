@@ -251,7 +251,10 @@ def picks_cache_forget(user_ids) -> None:
 
 def shared_cache_forget() -> None:
     """Forget the shared popular list; "also bought" entries expire on their own (short TTL)."""
+    from shop.pagecache import storefront_changed
+
     cache_unlink([POPULAR_KEY, FRAGMENT_KEY.format("anon")])
+    storefront_changed()  # anonymous picks show on cached store pages
 
 
 def latest_decision(*, user) -> PickDecision | None:

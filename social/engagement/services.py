@@ -437,4 +437,7 @@ def unfollow(*, follower, handle: str) -> bool:
 
 def store_accounts_changed() -> None:
     """Call after the store's social accounts change (the admin does)."""
+    from shop.pagecache import storefront_changed
+
     cache.delete(STORE_ACCOUNTS_CACHE_KEY)
+    storefront_changed()  # the footer of cached store pages shows them

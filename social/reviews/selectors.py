@@ -65,9 +65,13 @@ def _reviews_version(product_id: int) -> str:
 
 
 def reviews_changed(*, product_id: int) -> None:
-    """After the current transaction commits, give the product's reviews a new version."""
+    """After the current transaction commits, give the product's reviews a new version (and
+    the storefront a new one: ``shop.pagecache.storefront_changed``)."""
+    from shop.pagecache import storefront_changed
+
     key = VERSION_KEY.format(product_id)
     transaction.on_commit(lambda: cache.set(key, uuid4().hex[:12], 30 * 24 * 3600))
+    storefront_changed()  # the rating and the reviews show on cached store pages
 
 
 def _cached(name: str, product, compute):

@@ -75,6 +75,10 @@ def reviews_reverify(*, user_id: int | None, product_ids: list[int]) -> int:
     changed += (
         mine.exclude(product_id__in=bought).filter(verified_buyer=True).update(verified_buyer=False)
     )
+    if changed:
+        from shop.pagecache import storefront_changed
+
+        storefront_changed()  # the "verified buyer" mark shows on cached product pages
     return changed
 
 
@@ -299,6 +303,9 @@ def review_vote_helpful(*, user, review_id) -> int:
         with transaction.atomic():
             HelpfulVote.objects.create(review_id=review.pk, user=user)
             Review.objects.filter(pk=review.pk).update(helpful_count=F("helpful_count") + 1)
+            from shop.pagecache import storefront_changed
+
+            storefront_changed()  # the count shows on the cached product page
     except IntegrityError:
         raise AlreadyVoted("You already found this review helpful.") from None
     return Review.objects.values_list("helpful_count", flat=True).get(pk=review.pk)

@@ -224,3 +224,34 @@ def test_a_cookieless_visitor_gets_the_like_button_from_the_cache_with_the_right
     # the button sends the visitor back to the page they were on
     other = card_of(Client().get(list_url() + "?sort=price"), lamp)
     assert 'name="next" value="/c/lights/?sort=price"' in other
+
+
+SOCIAL = "engagement/_card_social.html"
+
+
+def test_a_shoppers_card_like_buttons_come_from_the_cache_with_their_own_state_and_token(
+    lamp, settings
+):
+    from django.test import Client
+
+    settings.ENGAGEMENT_SOCIAL_PROOF_MIN_LIKES = 1
+    fan, other = UserFactory(), UserFactory()
+    assert engagement.like_add(user=fan, obj=lamp)
+    fans, others = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    fans.force_login(fan)
+    others.force_login(other)
+    assert SOCIAL in rendered(fans.get(list_url()))  # rendered once for this state
+    again = fans.get(list_url())
+    assert SOCIAL not in rendered(again)  # then read from the cache
+    mine = card_of(again, lamp)
+    theirs = card_of(others.get(list_url()), lamp)
+    assert "is-liked" in mine and "is-liked" not in theirs  # each shopper's own like
+    assert fragments.CSRF_SENTINEL not in mine + theirs
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', mine).group(1)
+    action = re.search(r'<form method="post" action="([^"]+)"', mine).group(1)
+    unlike = fans.post(action, {"csrfmiddlewaretoken": token, "liked": "0", "next": list_url()})
+    assert unlike.status_code in (200, 302)  # the cached button carries a working token
+    from social.engagement.models import Like
+
+    assert not Like.objects.filter(user=fan, object_id=lamp.pk).exists()
+    assert "is-liked" not in card_of(fans.get(list_url()), lamp)

@@ -1,20 +1,54 @@
 """``{% banner "home_hero" %}``: the chosen banner for this page and shopper, with its why link."""
 
 from django import template
+from django.template.loader import get_template
+from django.utils.safestring import mark_safe
 
 from personalization.events import existing_anonymous_id
 
-from ..selectors import banner_choose
+from ..selectors import active_banners, banner_choose
 from ..services import banner_decision_record
 
 register = template.Library()
+TEMPLATE = "banners/_banner.html"
+#: Renders the banner again on every hit of a cached page (``shop.pagecache.hole``).
+KEYLESS_RENDERER = "personalization.banners.templatetags.banners.banner_html_for_keyless"
 
 
-@register.inclusion_tag("banners/_banner.html", takes_context=True)
+def _render(*, placement, user, visitor, category_ids, banners=None) -> str:
+    choice = banner_choose(
+        placement=placement,
+        user=user,
+        visitor=visitor,
+        category_ids=category_ids,
+        banners=banners,
+    )
+    if choice is None:
+        return get_template(TEMPLATE).render({"choice": None})
+    banner_decision_record(choice=choice, user=user, visitor=visitor)
+    context = {"choice": choice, "creative": choice.creative, "placement": placement}
+    return get_template(TEMPLATE).render(context)
+
+
+def banner_html_for_keyless(placement: str, category_ids: tuple, banners=None) -> str:
+    """The banner for an anonymous visitor without an id, chosen and recorded now (a new
+    decision, the variant drawn for this view): what the tag renders for such a visitor.
+    ``banners``: the placement's active banners as the cached page holds them (see
+    ``banner_choose``)."""
+    return _render(
+        placement=placement,
+        user=None,
+        visitor="",
+        category_ids=tuple(category_ids),
+        banners=banners,
+    )
+
+
+@register.simple_tag(takes_context=True)
 def banner(context, placement):
     request = context.get("request")
     if request is None:
-        return {"choice": None}
+        return ""
     user = getattr(request, "user", None)
     visitor = ""
     if not (user is not None and user.is_authenticated):
@@ -26,10 +60,14 @@ def banner(context, placement):
         from ..selectors import visitor_recent_categories
 
         category_ids = visitor_recent_categories(visitor, current=category_ids)
-    choice = banner_choose(
-        placement=placement, user=user, visitor=visitor, category_ids=category_ids
-    )
-    if choice is None:
-        return {"choice": None}
-    banner_decision_record(choice=choice, user=user, visitor=visitor)
-    return {"choice": choice, "creative": choice.creative, "placement": placement}
+    if visitor or (user is not None and user.is_authenticated):
+        return _render(placement=placement, user=user, visitor=visitor, category_ids=category_ids)
+    from shop.pagecache import hole
+
+    # A cached page keeps the active banners with it (banner edits bump its version), so a hit
+    # chooses among them without reading them again.
+    banners = tuple(active_banners(placement))
+    html = banner_html_for_keyless(placement, category_ids, banners)
+    args = (placement, category_ids, banners)
+    # the placeholder is our own HTML comment; the banner is our own autoescaped template
+    return mark_safe(hole(request, KEYLESS_RENDERER, args, html))  # noqa: S308

@@ -1,0 +1,261 @@
+"""The whole-page cache for visitors without cookies (shop.pagecache, issue 15).
+
+A hit serves the stored bytes; what a shopper sees stays right: changes made through the
+services show on the next request, a visitor with a cookie or signed in never gets a cached page
+and never fills the cache, CSRF works on a cached page, banners and view events stay per view,
+and a Redis that does not answer costs the page nothing but speed.
+"""
+
+import re
+import socket
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.test import Client, TestCase, override_settings
+from django.urls import reverse
+
+from personalization.banners import services as banner_services
+from personalization.banners.models import Banner, BannerDecision, BannerVariant, Placement
+from personalization.models import Event
+from shop import pagecache
+from shop.models import Cart, Order
+from shop.services import product_reindex
+from social.engagement.services import like_add
+from social.reviews.services import review_create, review_moderate
+from tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    ProductImageFactory,
+    UserFactory,
+    checkout_post,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.redis]
+
+SECRET = "Abcdefghijklmnopqrstuvwxyz012345"  # 32 characters, as agora.js makes them
+
+
+@pytest.fixture(autouse=True)
+def page_cache_on(settings):
+    settings.AGORA_PAGE_CACHE = True
+
+
+@pytest.fixture
+def runner():
+    shoes = CategoryFactory(name="Shoes")
+    product = ProductFactory(name="Trail runner", category=shoes, price=Decimal("80.00"))
+    ProductImageFactory(product=product)
+    for n in range(3):
+        ProductFactory(name=f"Walker {n}", category=shoes)
+    product_reindex()
+    return product
+
+
+def pages(product):
+    return [
+        reverse("shop:home"),
+        reverse("shop:product_list"),
+        reverse("shop:product_list") + "?sort=price&page=1",
+        reverse("shop:category", args=["shoes"]),
+        reverse("shop:product_list") + "?q=trail",
+        product.get_absolute_url(),
+    ]
+
+
+def cached(response) -> str:
+    return response.headers.get(pagecache.HEADER, "")
+
+
+def test_a_hit_serves_the_same_page_without_a_query(runner, django_assert_num_queries):
+    for path in pages(runner):
+        first = Client().get(path)
+        assert first.status_code == 200 and cached(first) == "miss", path
+        # a hit of the product page or a search records its event (below; one insert with the
+        # stream off, as here); the others cost no query at all
+        with django_assert_num_queries(1 if "/p/" in path or "q=" in path else 0):
+            second = Client().get(path)
+        assert cached(second) == "hit", path
+        assert second.content == first.content, path
+        assert second["Content-Type"] == first["Content-Type"]
+        assert int(second["Content-Length"]) == len(second.content), path
+        # headers of the middlewares outside the cache (no per-response nonce) are added again
+        for header in ("Content-Security-Policy", "X-Frame-Options", "Permissions-Policy"):
+            assert second.get(header) == first.get(header), (path, header)
+        assert second.get("Content-Security-Policy"), "precondition: CSP is on"
+        assert int(first["Content-Length"]) == len(first.content), path
+        assert not second.cookies
+
+
+def test_parameters_in_another_order_share_one_entry_and_unknown_ones_bypass(runner):
+    base = reverse("shop:product_list")
+    assert cached(Client().get(base + "?sort=price&in_stock=on")) == "miss"
+    assert cached(Client().get(base + "?in_stock=on&sort=price")) == "hit"
+    for _ in range(2):
+        assert cached(Client().get(base + "?utm_source=x")) == ""
+        assert cached(Client().get(base, HTTP_HX_REQUEST="true")) == ""
+    assert cached(Client().get(base + "?min_price=abc")) == ""  # 400: never kept
+
+
+def test_a_hit_still_records_the_view_and_the_search(runner):
+    for _ in range(3):
+        assert Client().get(runner.get_absolute_url()).status_code == 200
+        Client().get(reverse("shop:product_list") + "?q=trail")
+    views = Event.objects.filter(kind=Event.Kind.VIEW)
+    assert views.count() == 3
+    assert {(e.product_id, e.session_key, e.user_id) for e in views} == {(runner.pk, "", None)}
+    searches = Event.objects.filter(kind=Event.Kind.SEARCH)
+    assert searches.count() == 3
+    assert all(e.attributes == {"query": "trail", "results": 1} for e in searches)
+
+
+def test_a_price_change_shows_on_the_next_request(runner):
+    for path in pages(runner):
+        assert "80.00" in Client().get(path).content.decode(), path
+    runner.price = Decimal("65.00")
+    runner.save()  # what the admin does: save, then reindex for search
+    product_reindex(product_ids=[runner.pk])
+    for path in pages(runner):
+        page = Client().get(path)
+        assert cached(page) == "miss", path
+        assert "65.00" in page.content.decode() and "80.00" not in page.content.decode(), path
+
+
+def test_stock_sold_through_checkout_shows_on_the_next_request(runner, checkout_data):
+    variant = runner.variants.get()
+    variant.stock = 1
+    variant.save()
+    url = runner.get_absolute_url()
+    Client().get(url)
+    assert "only 1 left" in Client().get(url).content.decode()
+    shopper = Client()
+    shopper.post(reverse("shop:cart_add"), {"variant": variant.pk, "quantity": 1})
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert checkout_post(shopper, checkout_data).status_code == 302
+    assert Order.objects.count() == 1
+    page = Client().get(url).content.decode()
+    assert "out of stock" in page and "only 1 left" not in page
+
+
+def test_a_published_review_shows_its_rating_on_the_next_request(runner):
+    url = runner.get_absolute_url()
+    Client().get(url)
+    assert "1 review" not in Client().get(url).content.decode()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        review = review_create(
+            user=UserFactory(),
+            product=runner,
+            rating=4,
+            title="Good shoes",
+            body="Comfortable on long trails, and they dry fast.",
+        )
+        if review.status != review.Status.APPROVED:
+            review_moderate(review_id=review.pk, status="approved", actor=UserFactory())
+    page = Client().get(url).content.decode()
+    assert "1 review" in page and "Good shoes" in page
+
+
+def test_a_like_shows_on_the_next_request(runner, settings):
+    settings.ENGAGEMENT_SOCIAL_PROOF_MIN_LIKES = 1  # counts from the first like
+    for url in (reverse("shop:home"), runner.get_absolute_url()):
+        Client().get(url)
+        assert 'class="like-count"' not in Client().get(url).content.decode()
+    like_add(user=UserFactory(), obj=runner)
+    for url in (reverse("shop:home"), runner.get_absolute_url()):
+        after = Client().get(url)
+        assert cached(after) == "miss", url
+        assert re.search(r'class="like-count">1<', after.content.decode()), url
+
+
+def test_visitors_with_a_cookie_or_signed_in_never_get_or_fill_the_cache(runner, client):
+    url = runner.get_absolute_url()
+    shopper = UserFactory()
+    client.force_login(shopper)
+    mine = client.get(url)
+    assert mine.status_code == 200 and cached(mine) == ""
+    assert cached(Client().get(url)) == "miss", "the signed-in page did not enter the cache"
+    assert cached(Client().get(url)) == "hit"
+    again = client.get(url)
+    assert cached(again) == "" and "Sign out" in again.content.decode()
+    with_cookie = Client()
+    with_cookie.cookies[settings.CSRF_COOKIE_NAME] = SECRET
+    page = with_cookie.get(url)
+    assert cached(page) == ""
+    assert re.search(r'name="csrfmiddlewaretoken" value="[^"]+"', page.content.decode())
+
+
+def test_csrf_works_on_a_cached_page(runner):
+    url = runner.get_absolute_url()
+    Client().get(url)
+    visitor = Client(enforce_csrf_checks=True)
+    page = visitor.get(url)
+    assert cached(page) == "hit"
+    html = page.content.decode()
+    form = re.search(r'<form method="post" action="([^"]+)" class="add-to-cart">', html)
+    variant = re.search(r'<option value="(\d+)"', html).group(1)
+    assert not re.search(r'name="csrfmiddlewaretoken" value="[^"]+"', html)
+    visitor.cookies[settings.CSRF_COOKIE_NAME] = SECRET  # what agora.js does on submit
+    response = visitor.post(
+        form.group(1), {"variant": variant, "quantity": 1, "csrfmiddlewaretoken": SECRET}
+    )
+    assert response.status_code == 302
+    assert Cart.objects.get().items.get().variant_id == int(variant)
+    assert cached(visitor.get(url)) == ""  # the visitor has cookies now
+
+
+def test_each_hit_chooses_and_records_its_own_banner(runner):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        banner = Banner.objects.create(name="Everyone", placement=Placement.HOME_HERO)
+        BannerVariant.objects.create(banner=banner, name="A", headline="Hello everybody")
+        banner_services.banners_changed()
+    uuids = []
+    for _ in range(3):
+        page = Client().get(reverse("shop:home")).content.decode()
+        assert "Hello everybody" in page and "agora-hole" not in page
+        uuids.append(re.search(r'href="/banners/([0-9a-f]+)/why/"', page).group(1))
+    assert len(set(uuids)) == 3, "a cached page reused another view's decision"
+    banner_services.banner_decisions_flush()
+    recorded = set(BannerDecision.objects.values_list("uuid", flat=True))
+    assert {u.replace("-", "") for u in map(str, recorded)} == set(uuids)
+    assert BannerVariant.objects.get(banner=banner).impressions == 3
+
+
+def test_redis_down_renders_the_page(runner, settings):
+    with socket.socket() as probe:  # a port nobody listens on: a real refused connection
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    with override_settings(CACHES=dead):
+        for path in pages(runner):
+            response = Client().get(path)
+            assert response.status_code == 200, path
+            assert "Trail runner" in response.content.decode(), path
+            assert cached(response) == "", path
+    assert cached(Client().get(pages(runner)[0])) == "miss", "Redis is back: the cache is used"
+
+
+def test_a_banner_published_after_the_page_was_cached_shows_on_the_next_request(runner):
+    url = reverse("shop:home")
+    Client().get(url)
+    assert "Summer sale" not in Client().get(url).content.decode()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        banner = Banner.objects.create(name="Sale", placement=Placement.HOME_HERO)
+        BannerVariant.objects.create(banner=banner, name="A", headline="Summer sale")
+        banner_services.banners_changed()
+    assert "Summer sale" in Client().get(url).content.decode()
+    assert "Summer sale" in Client().get(url).content.decode()  # and on the hit after it
+
+
+def test_a_head_request_gets_the_cached_headers_without_a_body(runner):
+    url = runner.get_absolute_url()
+    page = Client().get(url)
+    head = Client().head(url)
+    assert cached(head) == "hit" and head.status_code == 200
+    assert head.content == b"" and head["Content-Type"] == page["Content-Type"]
+
+
+def test_the_reviews_sorting_is_cached_per_parameter(runner):
+    url = runner.get_absolute_url()
+    assert cached(Client().get(url + "?rsort=newest")) == "miss"
+    assert cached(Client().get(url + "?rsort=newest")) == "hit"
+    assert cached(Client().get(url + "?rsort=helpful")) == "miss"
