@@ -260,10 +260,9 @@ def _cap_count(key: str, window_seconds: int) -> int:
     count restarts (the cache fails open: the banner may show once more, the page never
     breaks). Elsewhere: the cache's add / incr.
     """
-    from config.cache import REDIS_DOWN
-    from personalization.selectors import _redis_client
+    from config.cache import REDIS_DOWN, raw_redis
 
-    client = _redis_client()
+    client = raw_redis()
     if client is not None:
         full = cache.make_key(key)
         try:
