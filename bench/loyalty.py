@@ -22,12 +22,13 @@ STEADY_ORDERS = 3_000  # a day's orders between the re-run and the steady run
 ORDERS_SQL = """
 INSERT INTO shop_order (number, user_id, email, status, full_name, line1, line2, city, postcode,
     country, phone, shipping_method_id, subtotal, shipping_cost, discount_total, total, currency,
-    payment_gateway, payment_reference, card_last4, created_at, confirmation_due)
+    payment_gateway, payment_reference, card_last4, created_at, confirmation_due,
+    status_emailed)
 SELECT 'BENCH-' || g, u.id, u.email,
     CASE WHEN random() < 0.05 THEN 'refunded' ELSE 'delivered' END,
     'Bench Shopper', '1 Road', '', 'Berlin', '10115', 'DE', '', %(shipping)s,
     s.amount, 4.90, 0, s.amount + 4.90, 'EUR', 'test', 'bench', '4242',
-    now() - random() * interval '730 days', false
+    now() - random() * interval '730 days', false, ''
 FROM (SELECT g, %(first_user)s + floor(random() * %(shoppers)s)::bigint AS user_id,
              round((10 + random() * 150)::numeric, 2) AS amount
       FROM generate_series(1, %(orders)s) g) s
