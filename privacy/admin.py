@@ -35,15 +35,12 @@ class StaffExportForm(forms.ModelForm):
 
 class RequestAdmin(ServiceChangeAdmin):
     """A request staff make once and never edit: adding one shows ``add_form`` with
-    ``add_fields`` and hands it to ``request_create(form, staff)`` (a service); afterwards every
-    field is read-only and the request can be neither changed nor deleted (the audit log keeps
-    it)."""
+    ``add_fields`` and hands it to the subclass's ``request_create(form, staff)``, which calls
+    the app's service and returns the created row; afterwards every field is read-only and the
+    request can be neither changed nor deleted (the audit log keeps it)."""
 
     add_form: type[forms.ModelForm]
     add_fields: list[str] = []
-
-    def request_create(self, form, staff):
-        raise NotImplementedError  # each request admin names its service
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
