@@ -278,11 +278,18 @@ def cart_summary(cart: Cart | None) -> CartSummary:
 
 
 def cart_count(request) -> int:
-    """Items in the visitor's cart, in one query (none for a visitor without a cart)."""
-    if request.user.is_authenticated:
-        items = CartItem.objects.filter(cart__user=request.user)
-    elif request.session.get(ANON_KEY):
-        items = CartItem.objects.filter(cart__session_key=request.session[ANON_KEY])
+    """Items in the visitor's cart, in one query (none for a visitor without a cart).
+
+    Also called for error pages that Django renders before the session and authentication
+    middlewares ran (a 400 for a bad Host header or a malformed request): then there is no
+    ``request.user`` or ``request.session`` and the count is 0.
+    """
+    user = getattr(request, "user", None)
+    session = getattr(request, "session", None)
+    if user is not None and user.is_authenticated:
+        items = CartItem.objects.filter(cart__user=user)
+    elif session is not None and session.get(ANON_KEY):
+        items = CartItem.objects.filter(cart__session_key=session[ANON_KEY])
     else:
         return 0
     return items.aggregate(n=Sum(F("quantity")))["n"] or 0
