@@ -26,8 +26,10 @@ install: $(VENV)/.synced
 migrate: install
 	$(PY) manage.py migrate --noinput
 
+# Links in the demo emails sent while seeding point at the store make run serves.
+SITE_HOST := $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
 seed: migrate
-	$(PY) manage.py seed_demo
+	SITE_URL="$${SITE_URL:-http://$(SITE_HOST):$(PORT)}" $(PY) manage.py seed_demo
 
 # The store, a Celery worker and beat on the embedded broker, the local identity provider and a
 # mail sink, all in the foreground: Ctrl-C stops every one of them.

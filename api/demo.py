@@ -1,6 +1,7 @@
 """Demo data of the API: a personal access token for the staff account and an example webhook
 endpoint (inactive until staff point it at a receiver they run)."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from .models import PersonalAccessToken
@@ -24,7 +25,7 @@ def seed(*, stdout) -> None:
         stdout.write(
             f"api: token for {staff.email} (shown once): {created.raw}\n"
             f"     try: curl -H 'Authorization: Bearer {created.raw}' "
-            "http://127.0.0.1:8000/api/v1/staff/customers/\n"
+            f"{settings.SITE_URL}/api/v1/staff/customers/\n"
             "     and: /api/v1/staff/segments/, /api/v1/staff/banners/, /api/v1/staff/campaigns/, "
             "/api/v1/me/rewards/ (see /api/docs/)"
         )

@@ -180,6 +180,9 @@ else:
     for _sub in ("in", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+    if CELERY_BROKER_URL == "filesystem://":
+        # kombu's filesystem channel, writing each message file whole (config/fsbroker.py)
+        CELERY_BROKER_TRANSPORT = "config.fsbroker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "in"),
         "data_folder_out": str(_broker_dir / "in"),

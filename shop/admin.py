@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.db.models import Sum
 
+from config.admin_labels import LabelledListEditable
+
 from .exceptions import ShopError
 from .models import (
     Brand,
@@ -71,7 +73,7 @@ class StockFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(LabelledListEditable, admin.ModelAdmin):
     list_display = ["name", "brand", "category", "price", "total_stock", "rating_avg", "is_active"]
     list_filter = ["is_active", StockFilter, "category", "brand"]
     list_editable = ["price", "is_active"]
@@ -95,7 +97,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Variant)
-class VariantAdmin(admin.ModelAdmin):
+class VariantAdmin(LabelledListEditable, admin.ModelAdmin):
     list_display = ["sku", "product", "colour", "size", "stock"]
     list_editable = ["stock"]
     list_select_related = ["product"]

@@ -31,12 +31,23 @@ class ConsentRecordAdmin(admin.ModelAdmin):
         return False
 
 
+class NotSharedAllValuesFilter(admin.AllValuesFieldListFilter):
+    """Django's "all values" filter, with the blank value named "Not shared" instead of a link
+    with no text (axe: links must have discernible text)."""
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            if choice["display"] == "":
+                choice = {**choice, "display": "Not shared"}
+            yield choice
+
+
 @admin.register(SocialProfile)
 class SocialProfileAdmin(admin.ModelAdmin):
     """Read-only: the shopper decides what is here, through the permission screen."""
 
     list_display = ["user", "provider", "age_band", "gender", "relationship_status", "updated_at"]
-    list_filter = ["provider", "age_band", "gender"]
+    list_filter = ["provider", ("age_band", NotSharedAllValuesFilter), "gender"]
     search_fields = ["user__email"]
     raw_id_fields = ["user"]
 

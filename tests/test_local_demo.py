@@ -101,3 +101,30 @@ def test_the_store_has_its_own_error_pages(rf, db):
     assert "Something went wrong on our side" in pages[500].content.decode()
     csrf = csrf_failure(request, reason="CSRF cookie not set.")
     assert csrf.status_code == 403 and "Please try that again" in csrf.content.decode()
+
+
+def test_make_run_on_another_port_keeps_links_and_social_sign_in_on_that_port():
+    """``PORT=8300 EMAIL_PORT=8302 FRIENDBOOK_URL=http://127.0.0.1:8301 make run`` (two demos on
+    one machine): emails link to the store's port, Friendbook accepts that port's callback and
+    listens where the store sends shoppers; values set by hand win."""
+    from config.run import idp_address
+
+    env = demo_env({"PATH": "/usr/bin"}, "127.0.0.1", 8300)
+    assert env["SITE_URL"] == "http://127.0.0.1:8300"
+    callbacks = env["FRIENDBOOK_REDIRECT_URIS"].split(",")
+    assert "http://127.0.0.1:8300/accounts/oidc/friendbook/login/callback/" in callbacks
+    assert "http://localhost:8300/accounts/oidc/friendbook/login/callback/" in callbacks
+    assert all(":8300/" in uri for uri in callbacks)
+    wildcard = demo_env({}, "0.0.0.0", 8080)  # noqa: S104 (the HOST a README line suggests)
+    assert wildcard["SITE_URL"] == "http://127.0.0.1:8080"
+    named = demo_env({}, "shop.local", 8080)["FRIENDBOOK_REDIRECT_URIS"]
+    assert "http://shop.local:8080/accounts/oidc/friendbook/login/callback/" in named
+    mine = demo_env({"SITE_URL": "https://x.test", "FRIENDBOOK_REDIRECT_URIS": "https://x.test/cb"})
+    assert (
+        mine["SITE_URL"] == "https://x.test"
+        and mine["FRIENDBOOK_REDIRECT_URIS"] == "https://x.test/cb"
+    )
+    assert idp_address("http://127.0.0.1:8301") == "127.0.0.1:8301"
+    assert idp_address("http://localhost:8001/") == "localhost:8001"
+    with pytest.raises(SystemExit, match="needs a host and a port"):
+        idp_address("http://127.0.0.1:notaport")

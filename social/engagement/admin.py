@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from config.admin_labels import LabelledListEditable
+
 from . import services
 from .models import (
     Like,
@@ -12,7 +14,7 @@ from .models import (
 
 
 @admin.register(StoreSocialAccount)
-class StoreSocialAccountAdmin(admin.ModelAdmin):
+class StoreSocialAccountAdmin(LabelledListEditable, admin.ModelAdmin):
     """The store's own accounts, listed in the "Follow us" block of every page."""
 
     list_display = ["network", "label", "url", "position", "is_active"]

@@ -1,11 +1,13 @@
 from django.contrib import admin
 
+from config.admin_labels import LabelledListEditable
+
 from .models import IntentRule
 from .services import rules_changed
 
 
 @admin.register(IntentRule)
-class IntentRuleAdmin(admin.ModelAdmin):
+class IntentRuleAdmin(LabelledListEditable, admin.ModelAdmin):
     list_display = ["phrase", "intent", "category", "keywords", "window", "is_active"]
     list_filter = ["intent", "is_active", "category"]
     list_editable = ["is_active"]

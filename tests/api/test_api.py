@@ -226,6 +226,8 @@ def test_docs_are_served_by_the_store_without_a_cdn(client):
             b"cdn" not in page.content.lower()
             and b"/static/drf_spectacular_sidecar/" in page.content
         )
+        assert b'<html lang="en">' in page.content, "axe html-has-lang (serious)"
+    assert b"<style>" not in client.get("/api/docs/").content, "the CSP allows no inline style"
 
 
 def test_every_operation_has_a_description_and_an_example(client):

@@ -2,6 +2,7 @@
 
 import random
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -101,7 +102,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-images", action="store_true", help="Skip drawing images.")
 
     def handle(self, *args, shoppers, per_category, no_images, **options):
-        Site.objects.update_or_create(pk=1, defaults={"domain": "127.0.0.1:8000", "name": "Agora"})
+        Site.objects.update_or_create(
+            pk=1, defaults={"domain": urlsplit(settings.SITE_URL).netloc, "name": "Agora"}
+        )
         created = self.seed_catalogue(per_category=per_category, images=not no_images)
         self.seed_staff()
         orders = self.seed_shoppers(count=shoppers)
