@@ -28,20 +28,7 @@ from .models import Banner, BannerVariant, Placement
 class BannerVariantSerializer(serializers.ModelSerializer):
     class Meta:
         model = BannerVariant
-        fields = [
-            "id",
-            "name",
-            "is_control",
-            "weight",
-            "headline",
-            "text",
-            "image",
-            "alt_text",
-            "cta_label",
-            "cta_url",
-            "impressions",
-            "clicks",
-        ]
+        fields = ["id", *BannerVariant.CREATIVE_FIELDS, "impressions", "clicks"]
         read_only_fields = ["id", "image", "impressions", "clicks"]
 
 

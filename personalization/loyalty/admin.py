@@ -151,20 +151,6 @@ class CouponAdmin(admin.ModelAdmin):
             obj.code = services._clean_code(obj.code)
             super().save_model(request, obj, form, change)
             return
-        created = services.coupon_issue(
-            reason=data["reason"],
-            benefit_type=data["benefit_type"],
-            benefit_value=data["benefit_value"],
-            owner=data.get("owner"),
-            code=data.get("code") or "",
-            kind=data.get("kind") or "",
-            conditions=data["conditions"],
-            valid_from=data.get("valid_from"),
-            valid_until=data.get("valid_until"),
-            max_uses=data.get("max_uses"),
-            max_uses_per_shopper=data.get("max_uses_per_shopper"),
-            combinable=data.get("combinable", False),
-            issued_by=request.user,
-        )
+        created = services.coupon_issue_staff(form=form, issued_by=request.user)
         obj.pk = created.pk
         obj.refresh_from_db()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 
 from django.core.cache import cache
 from django.db.models import Count
@@ -37,23 +36,14 @@ WHY = {
 
 
 @dataclass(frozen=True)
-class EmailPick:
-    """One product of an email: what the template shows (``url`` is the product's path)."""
-
-    product_id: int
-    name: str
-    price: Decimal
-    url: str
-    image_url: str
-
-
-@dataclass(frozen=True)
 class EmailPicks:
-    """``source``: one of the ``SOURCE_*`` values; ``decision_id``: the recommender's
+    """``picks``: the recommender's ``PickCard``s (name, price, ``url`` path, ``image_url``
+    ...); ``source``: one of the ``SOURCE_*`` values; ``decision_id``: the recommender's
     ``PickDecision`` row when it decided (None otherwise)."""
 
     source: str
-    picks: tuple[EmailPick, ...]
+    picks: tuple
+
     decision_id: int | None = None
 
     @property
@@ -93,9 +83,10 @@ def _popular_ids(limit: int = 60) -> list[int]:
     return ids
 
 
-def _fallback(user, n: int) -> tuple[EmailPick, ...]:
-    """Popular products not yet bought, led by the shopper's two top categories."""
+def _fallback(user, n: int) -> tuple:
+    """Popular products not yet bought, led by the shopper's two top categories (cards)."""
     from personalization.models import Event
+    from personalization.recommendations.selectors import cards_for
     from personalization.selectors import profile_for
     from shop.models import Product
 
@@ -116,23 +107,8 @@ def _fallback(user, n: int) -> tuple[EmailPick, ...]:
         )
         chosen = [pk for pk in popular if pk in in_categories][:n]
     chosen += [pk for pk in popular if pk not in chosen][: n - len(chosen)]
-    by_pk = Product.objects.visible().for_cards().in_bulk(chosen)
-    picks = []
-    for pk in chosen:
-        product = by_pk.get(pk)
-        if product is None:
-            continue
-        image = product.primary_image
-        picks.append(
-            EmailPick(
-                product_id=product.pk,
-                name=product.name,
-                price=product.price,
-                url=product.get_absolute_url(),
-                image_url=image.image.url if image is not None and image.image else "",
-            )
-        )
-    return tuple(picks)
+    visible = set(Product.objects.visible().filter(pk__in=chosen).values_list("pk", flat=True))
+    return cards_for(pk for pk in chosen if pk in visible)
 
 
 def picks_for(user, n: int) -> EmailPicks:
@@ -151,16 +127,6 @@ def picks_for(user, n: int) -> EmailPicks:
     cards = decided.cards[:n]
     if cards:
         source = SOURCE_RECOMMENDER if decided.personalized else SOURCE_POPULAR
-        picks = tuple(
-            EmailPick(
-                product_id=card.product_id,
-                name=card.name,
-                price=card.price,
-                url=card.url,
-                image_url=card.image_url,
-            )
-            for card in cards
-        )
-        return EmailPicks(source, picks, decided.decision_id)
+        return EmailPicks(source, cards, decided.decision_id)
     picks = _fallback(user, n)
     return EmailPicks(SOURCE_FALLBACK if picks else SOURCE_NONE, picks)
