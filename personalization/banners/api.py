@@ -47,14 +47,7 @@ class BannerSerializer(serializers.ModelSerializer):
         model = Banner
         fields = [
             "id",
-            "name",
-            "placement",
-            "priority",
-            "starts_at",
-            "ends_at",
-            "is_active",
-            "frequency_cap",
-            "cap_window_hours",
+            *services.BANNER_FIELDS,  # what banner_save writes
             "segments",
             "categories",
             "segment_ids",

@@ -66,6 +66,20 @@ class RedemptionInline(admin.TabularInline):
         return False
 
 
+# What the system wrote on a coupon: shown, never edited.
+RECORD_FIELDS = [
+    "uses",
+    "trigger",
+    "occasion",
+    "facts",
+    "issued_by",
+    "batch",
+    "revoked_at",
+    "revoked_reason",
+    "created_at",
+]
+
+
 @admin.register(Coupon)
 class CouponAdmin(admin.ModelAdmin):
     """Staff issue a coupon by hand here: choose the shopper, the benefit and say why."""
@@ -88,18 +102,7 @@ class CouponAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     search_fields = ["code", "owner__email", "reason", "batch"]
     raw_id_fields = ["owner"]
-    readonly_fields = [
-        "uses",
-        "trigger",
-        "occasion",
-        "facts",
-        "issued_by",
-        "batch",
-        "revoked_at",
-        "revoked_reason",
-        "created_at",
-        "rule_in_words",
-    ]
+    readonly_fields = [*RECORD_FIELDS, "rule_in_words"]
     inlines = [RedemptionInline]
     actions = [revoke, generate_bulk]
     fieldsets = [
@@ -123,20 +126,7 @@ class CouponAdmin(admin.ModelAdmin):
         ),
         (
             "Record",
-            {
-                "fields": [
-                    "rule_in_words",
-                    "uses",
-                    "trigger",
-                    "occasion",
-                    "facts",
-                    "issued_by",
-                    "batch",
-                    "revoked_at",
-                    "revoked_reason",
-                    "created_at",
-                ]
-            },
+            {"fields": ["rule_in_words", *RECORD_FIELDS]},
         ),
     ]
 
