@@ -4,14 +4,11 @@ PostgreSQL: the ``webhooks.notify_endpoint_disabled`` task claims the endpoint r
 sends nothing more; an SMTP failure leaves it owed; disabled again after re-enabling, it is
 owed again."""
 
-import threading
-
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from tests.outreach import conftest as outreach_setup
-from tests.workers import wait_for
+from tests.workers import two_copies_past_a_held_send
 from webhooks import services
 from webhooks.models import WebhookEndpoint
 from webhooks.tasks import notify_endpoint_disabled
@@ -58,27 +55,11 @@ def test_the_task_run_twice_emails_once_and_again_after_a_new_disabling(sink, di
 
 
 def test_two_copies_at_the_same_moment_email_once(sink, disabled):
-    sink.handler.stall.add(OPS)  # the first copy holds the claim in the middle of SMTP
-    results, errors = [], []
-
-    def run():
-        try:
-            results.append(services.endpoint_disabled_email(endpoint_id=disabled.pk))
-        except OSError as exc:  # the held copy is answered "451 try again later"
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    first = threading.Thread(target=run)
-    first.start()
-    assert wait_for(lambda: sink.handler.stalled, timeout=30), "the first copy never sent"
-    second = threading.Thread(target=run)
-    second.start()
-    second.join(30)
-    assert results == [0]  # the row is locked: skipped at once, not waited for
-    sink.handler.release()
-    first.join(30)
-    assert len(errors) == 1 and "451" in str(errors[0])
+    second, errors = two_copies_past_a_held_send(
+        sink, OPS, lambda: services.endpoint_disabled_email(endpoint_id=disabled.pk)
+    )
+    assert second == [0]  # the row is locked: skipped at once, not waited for
+    assert len(errors) == 1 and "451" in str(errors[0])  # the held copy: try again later
     disabled.refresh_from_db()
     assert disabled.disabled_emailed_at is None and _alerts(sink) == []  # still owed
     assert services.endpoint_disabled_email(endpoint_id=disabled.pk) == 1  # the retry

@@ -2,14 +2,14 @@
 ``CampaignTestSend`` row in PostgreSQL, so a retry, a second delivery or a copy running at the
 same moment sends nothing more; an SMTP failure leaves it owed."""
 
-import threading
 import uuid
 
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 
 from personalization.outreach import services, tasks
 from personalization.outreach.models import CampaignTestSend
+from tests.workers import two_copies_past_a_held_send
 
 from .conftest import campaign, free_port, opted_in, segment_of
 
@@ -36,28 +36,10 @@ def test_the_same_task_run_twice_sends_one_test(sink):
 
 def test_two_copies_at_the_same_moment_send_one_test(sink):
     c, shopper, test, args = _asked()
-    sink.handler.stall.add("boss@example.test")  # the first copy holds the claim mid-SMTP
-    results, errors = [], []
-
-    def run():
-        try:
-            results.append(tasks.send_test.apply(args=args).get())
-        except Exception as exc:  # reported by the assertions below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    first = threading.Thread(target=run)
-    first.start()
-    from tests.workers import wait_for
-
-    assert wait_for(lambda: sink.handler.stalled, timeout=30), "the first copy never sent"
-    second = threading.Thread(target=run)
-    second.start()
-    second.join(30)
-    assert results == [False]  # the row is locked: skipped at once, not waited for
-    sink.handler.release()  # the sink then answers the held copy "451 try again later"
-    first.join(30)
+    second, errors = two_copies_past_a_held_send(
+        sink, "boss@example.test", lambda: tasks.send_test.apply(args=args).get()
+    )
+    assert second == [False]  # the row is locked: skipped at once, not waited for
     assert len(errors) == 1 and "451" in str(errors[0])  # a temporary refusal: Celery retries
     test.refresh_from_db()
     assert test.sent_at is None and sink.messages() == []  # rolled back: still owed
