@@ -263,8 +263,9 @@ def coupon_issue(
     Raises ValueError (message for staff) on an invalid rule."""
     if not reason.strip():
         raise ValueError("Say why the shopper gets this coupon; they will read it.")
-    if benefit_type not in rules.BENEFITS:
-        raise ValueError(f"Unknown benefit {benefit_type!r}.")
+    problem = rules.benefit_problem(benefit_type, benefit_value)
+    if problem:
+        raise ValueError(problem)
     kind = kind or (Coupon.Kind.SINGLE if owner is not None else Coupon.Kind.SHARED)
     if kind == Coupon.Kind.SINGLE and owner is None:
         raise ValueError("A single code belongs to one shopper: choose the shopper.")

@@ -1,6 +1,7 @@
-"""A code that takes nothing off (a zero-value coupon, free shipping on an order that ships
-free anyway) leaves no "−€0.00" line anywhere: cart and checkout say it took nothing, and the
-order page, the confirmation email (text and HTML), the admin and the API show no discount."""
+"""A code that takes nothing off (a percentage that rounds to €0.00, free shipping on an order
+that ships free anyway) leaves no "−€0.00" line anywhere: cart and checkout say it took
+nothing, and the order page, the confirmation email (text and HTML), the admin and the API show
+no discount. A zero-value coupon or earn rule is refused where staff make one."""
 
 from decimal import Decimal
 
@@ -27,7 +28,8 @@ def _no_zero_line(text: str) -> None:
 @pytest.mark.parametrize(
     "coupon, price",
     [
-        ({"code": "NOTHING", "benefit_type": "fixed", "benefit_value": Decimal("0")}, "20.00"),
+        # 1 % of €0.20 is €0.002: it rounds to €0.00
+        ({"code": "NOTHING", "benefit_type": "percentage", "benefit_value": Decimal("1")}, "0.20"),
         ({"code": "SHIPFREE", "benefit_type": "free_shipping"}, "120.00"),  # ships free anyway
     ],
 )
@@ -73,3 +75,47 @@ def test_the_database_refuses_a_zero_discount_line(shipping):
     order = buy(user=UserFactory(), shipping=shipping)
     with pytest.raises(IntegrityError), transaction.atomic():
         OrderDiscount.objects.create(order=order, code="X", label="x", amount=Decimal("0.00"))
+
+
+def test_a_zero_value_coupon_or_earn_rule_is_refused_everywhere(admin_client):
+    from django.core.exceptions import ValidationError
+
+    from personalization.loyalty.models import EarnRule
+    from personalization.loyalty.services import coupon_issue_staff
+
+    with pytest.raises(ValueError, match="more than zero"):
+        make_coupon(code="ZERO", benefit_type="fixed", benefit_value=Decimal("0"))
+    with pytest.raises(ValidationError) as refused:  # the API's path: a 400 with the field
+        coupon_issue_staff(
+            data={
+                "kind": "shared",
+                "code": "ZERO",
+                "reason": "Nothing",
+                "benefit_type": "percentage",
+                "benefit_value": "0",
+                "valid_from": "2026-01-01T00:00:00",
+                "max_uses_per_shopper": "1",
+            }
+        )
+    assert "more than zero" in str(refused.value.message_dict["benefit_value"])
+    page = admin_client.post(
+        reverse("admin:loyalty_coupon_add"),
+        {
+            "kind": "shared",
+            "code": "ZERO",
+            "reason": "Nothing",
+            "benefit_type": "fixed",
+            "benefit_value": "0",
+            "valid_from_0": "2026-01-01",
+            "valid_from_1": "00:00:00",
+            "max_uses_per_shopper": "1",
+            "redemptions-TOTAL_FORMS": "0",
+            "redemptions-INITIAL_FORMS": "0",
+        },
+    )
+    assert page.status_code == 200 and "more than zero" in page.content.decode()
+    assert not Coupon.objects.exists()
+    rule = EarnRule(name="Nothing", trigger="nth_order", benefit_type="fixed")
+    with pytest.raises(ValidationError, match="more than zero"):
+        rule.full_clean()
+    EarnRule(name="Ship", trigger="nth_order", benefit_type="free_shipping").full_clean()
