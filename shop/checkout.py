@@ -205,6 +205,11 @@ def order_place(
             )
         OrderLine.objects.bulk_create(order_lines)
         if quote.discounts:
+            # A code that took nothing off (free shipping on an order that ships free, a
+            # percentage that rounds to €0.00, a zero-value coupon) is no discount line: the
+            # order, its emails, the admin and the API never show "−€0.00" (and the database
+            # refuses such a row: ``order_discount_positive``). Providers still see every
+            # discount; the loyalty one does not consume a coupon that took nothing.
             OrderDiscount.objects.bulk_create(
                 OrderDiscount(
                     order=order,
@@ -214,6 +219,7 @@ def order_place(
                     on_shipping=d.on_shipping,
                 )
                 for d in quote.discounts
+                if d.amount > 0
             )
             for provider in pricing.discount_providers():
                 provider.record(order=order, discounts=quote.discounts, context=context)

@@ -346,7 +346,8 @@ class OrderLine(models.Model):  # noqa: DJ008 (shown inline in its order)
 
 class OrderDiscount(models.Model):
     """A discount on an order, its own line (never a changed unit price): a coupon's code, the
-    words shown to the shopper and the amount taken off, in cents."""
+    words shown to the shopper and the amount taken off (positive, in cents: a code that took
+    nothing off leaves no line)."""
 
     order = models.ForeignKey(Order, related_name="discounts", on_delete=models.CASCADE)
     code = models.CharField(max_length=40)
@@ -357,7 +358,8 @@ class OrderDiscount(models.Model):
     class Meta:
         ordering = ["pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gte=0), name="order_discount_not_negative")
+            # Positive: a code that took nothing off is not a line (``order_place``).
+            models.CheckConstraint(condition=Q(amount__gt=0), name="order_discount_positive")
         ]
 
     def __str__(self):

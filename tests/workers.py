@@ -131,3 +131,35 @@ def worker(settings):
     """Workers on a queue of the test's own; yields ``(start, queue)`` (see ``celery_workers``)."""
     with celery_workers(settings, prefix="worker-test") as started:
         yield started
+
+
+def two_copies_past_a_held_send(sink, address: str, call) -> tuple[list, list]:
+    """Run ``call`` (one copy of an email task) in a thread until the SMTP ``sink`` holds it at
+    RCPT for ``address`` (its claim row locked), run a second copy meanwhile, then let the first
+    go (the sink answers it "451 try again later"). Returns ``(results, errors)``: the second
+    copy's result first if it returned at once, and what the held copy raised."""
+    import threading
+
+    from django.db import connections
+
+    sink.handler.stall.add(address.lower())
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(call())
+        except Exception as exc:  # the caller's assertions report it
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=run)
+    first.start()
+    assert wait_for(lambda: sink.handler.stalled, timeout=30), "the first copy never sent"
+    second = threading.Thread(target=run)
+    second.start()
+    second.join(30)
+    second_results = list(results)
+    sink.handler.release()
+    first.join(30)
+    return second_results, errors

@@ -43,13 +43,25 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         "secret_shown",
         "disabled_at",
         "disabled_reason",
+        "disabled_emailed_at",
         "failing_since",
         "created_at",
     ]
     fieldsets = [
         (None, {"fields": ["url", "description", "events", "is_active"]}),
         ("Signing", {"fields": ["secret_shown"]}),
-        ("Health", {"fields": ["disabled_at", "disabled_reason", "failing_since", "created_at"]}),
+        (
+            "Health",
+            {
+                "fields": [
+                    "disabled_at",
+                    "disabled_reason",
+                    "disabled_emailed_at",
+                    "failing_since",
+                    "created_at",
+                ]
+            },
+        ),
     ]
     inlines = [DeliveryInline]
     actions = ["rotate_secret", "enable"]

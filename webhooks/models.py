@@ -42,6 +42,12 @@ class WebhookEndpoint(models.Model):
     is_active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=255, blank=True)
+    disabled_emailed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When staff were emailed about the last disabling (the alert's claim).",
+    )
     failing_since = models.DateTimeField(
         null=True, blank=True, help_text="First failure since the last success."
     )

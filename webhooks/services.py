@@ -331,32 +331,53 @@ def _disable(endpoint: WebhookEndpoint, *, reason: str, now) -> None:
 
 
 def endpoint_disabled_email(*, endpoint_id: int) -> int:
-    """Email staff that an endpoint was disabled; returns the number of recipients."""
+    """Email staff that an endpoint was disabled, once per disabling; returns the number of
+    recipients emailed now (0: not disabled any more, emailed already, or nobody to tell).
+
+    Recipients: WEBHOOKS_ALERT_EMAILS, else every active staff user with an address. The
+    endpoint row is locked (SKIP LOCKED) while the email goes out and ``disabled_emailed_at``
+    is set in the same transaction, so a retried or twice-delivered task sends nothing twice;
+    an SMTP failure (``OSError``) rolls back and leaves it owed. Disabled again after being
+    re-enabled (``disabled_at`` later than the last email), it is owed again.
+    """
     from django.contrib.auth import get_user_model
     from django.core.mail import send_mail
+    from django.db.models import F
 
-    endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
-    recipients = list(getattr(settings, "WEBHOOKS_ALERT_EMAILS", []) or [])
-    if not recipients:
-        recipients = list(
-            get_user_model()
-            .objects.filter(is_staff=True, is_active=True)
-            .exclude(email="")
-            .values_list("email", flat=True)
+    with transaction.atomic():
+        endpoint = (
+            WebhookEndpoint.objects.select_for_update(skip_locked=True)
+            .filter(pk=endpoint_id, is_active=False, disabled_at__isnull=False)
+            .filter(
+                Q(disabled_emailed_at__isnull=True) | Q(disabled_emailed_at__lt=F("disabled_at"))
+            )
+            .first()
         )
-    if not recipients:
-        return 0
-    send_mail(
-        subject=f"Webhook endpoint disabled: {endpoint.url}",
-        message=(
-            f"The webhook endpoint {endpoint.url} was disabled.\n\nWhy: "
-            f"{endpoint.disabled_reason}\n\nFix the receiver, then re-enable it in the admin "
-            f"({settings.SITE_URL}/admin/webhooks/webhookendpoint/{endpoint.pk}/change/) and "
-            "redeliver the failed messages from its delivery log."
-        ),
-        from_email=None,
-        recipient_list=recipients,
-    )
+        if endpoint is None:
+            return 0
+        recipients = list(getattr(settings, "WEBHOOKS_ALERT_EMAILS", []) or [])
+        if not recipients:
+            recipients = list(
+                get_user_model()
+                .objects.filter(is_staff=True, is_active=True)
+                .exclude(email="")
+                .values_list("email", flat=True)
+            )
+        if not recipients:
+            return 0
+        send_mail(
+            subject=f"Webhook endpoint disabled: {endpoint.url}",
+            message=(
+                f"The webhook endpoint {endpoint.url} was disabled.\n\nWhy: "
+                f"{endpoint.disabled_reason}\n\nFix the receiver, then re-enable it in the admin "
+                f"({settings.SITE_URL}/admin/webhooks/webhookendpoint/{endpoint.pk}/change/) and "
+                "redeliver the failed messages from its delivery log."
+            ),
+            from_email=None,
+            recipient_list=recipients,
+        )
+        # .update(): no save(), so the subscriptions cache is not forgotten for a timestamp.
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(disabled_emailed_at=timezone.now())
     return len(recipients)
 
 

@@ -30,6 +30,15 @@ def send_due() -> int:
     return len(ids)
 
 
-@shared_task(name="webhooks.notify_endpoint_disabled", ignore_result=True)
-def notify_endpoint_disabled(endpoint_id: int) -> None:
-    services.endpoint_disabled_email(endpoint_id=endpoint_id)
+@shared_task(
+    name="webhooks.notify_endpoint_disabled",
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=30,
+    max_retries=8,
+)
+def notify_endpoint_disabled(endpoint_id: int) -> int:
+    """Email staff that the endpoint was disabled; once per disabling however often it runs
+    (``services.endpoint_disabled_email`` claims the row). SMTP down: retried."""
+    return services.endpoint_disabled_email(endpoint_id=endpoint_id)

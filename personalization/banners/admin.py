@@ -16,17 +16,7 @@ class VariantForm(forms.ModelForm):
 
     class Meta:
         model = BannerVariant
-        fields = [
-            "name",
-            "is_control",
-            "weight",
-            "headline",
-            "text",
-            "image",
-            "alt_text",
-            "cta_label",
-            "cta_url",
-        ]
+        fields = list(BannerVariant.CREATIVE_FIELDS)  # the same list as the API's
 
     def clean_image(self):
         image = self.cleaned_data.get("image")

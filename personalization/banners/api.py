@@ -28,20 +28,7 @@ from .models import Banner, BannerVariant, Placement
 class BannerVariantSerializer(serializers.ModelSerializer):
     class Meta:
         model = BannerVariant
-        fields = [
-            "id",
-            "name",
-            "is_control",
-            "weight",
-            "headline",
-            "text",
-            "image",
-            "alt_text",
-            "cta_label",
-            "cta_url",
-            "impressions",
-            "clicks",
-        ]
+        fields = ["id", *BannerVariant.CREATIVE_FIELDS, "impressions", "clicks"]
         read_only_fields = ["id", "image", "impressions", "clicks"]
 
 
@@ -60,14 +47,7 @@ class BannerSerializer(serializers.ModelSerializer):
         model = Banner
         fields = [
             "id",
-            "name",
-            "placement",
-            "priority",
-            "starts_at",
-            "ends_at",
-            "is_active",
-            "frequency_cap",
-            "cap_window_hours",
+            *services.BANNER_FIELDS,  # what banner_save writes
             "segments",
             "categories",
             "segment_ids",

@@ -55,6 +55,20 @@ class Banner(models.Model):
 
 
 class BannerVariant(models.Model):
+    #: What staff write on a variant, in form order: the admin's variant form, the API's
+    #: variant serializer and ``services.banner_save`` (all but the image, uploaded on its own).
+    CREATIVE_FIELDS = (
+        "name",
+        "is_control",
+        "weight",
+        "headline",
+        "text",
+        "image",
+        "alt_text",
+        "cta_label",
+        "cta_url",
+    )
+
     banner = models.ForeignKey(Banner, related_name="variants", on_delete=models.CASCADE)
     name = models.CharField(max_length=40, default="A")
     is_control = models.BooleanField(default=False)

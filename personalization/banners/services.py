@@ -304,16 +304,7 @@ BANNER_FIELDS = (
     "frequency_cap",
     "cap_window_hours",
 )
-VARIANT_FIELDS = (
-    "name",
-    "is_control",
-    "weight",
-    "headline",
-    "text",
-    "alt_text",
-    "cta_label",
-    "cta_url",
-)
+VARIANT_FIELDS = tuple(f for f in BannerVariant.CREATIVE_FIELDS if f != "image")
 
 
 def _check_window(banner: Banner) -> None:

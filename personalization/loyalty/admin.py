@@ -66,6 +66,20 @@ class RedemptionInline(admin.TabularInline):
         return False
 
 
+# What the system wrote on a coupon: shown, never edited.
+RECORD_FIELDS = [
+    "uses",
+    "trigger",
+    "occasion",
+    "facts",
+    "issued_by",
+    "batch",
+    "revoked_at",
+    "revoked_reason",
+    "created_at",
+]
+
+
 @admin.register(Coupon)
 class CouponAdmin(admin.ModelAdmin):
     """Staff issue a coupon by hand here: choose the shopper, the benefit and say why."""
@@ -88,18 +102,7 @@ class CouponAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     search_fields = ["code", "owner__email", "reason", "batch"]
     raw_id_fields = ["owner"]
-    readonly_fields = [
-        "uses",
-        "trigger",
-        "occasion",
-        "facts",
-        "issued_by",
-        "batch",
-        "revoked_at",
-        "revoked_reason",
-        "created_at",
-        "rule_in_words",
-    ]
+    readonly_fields = [*RECORD_FIELDS, "rule_in_words"]
     inlines = [RedemptionInline]
     actions = [revoke, generate_bulk]
     fieldsets = [
@@ -123,20 +126,7 @@ class CouponAdmin(admin.ModelAdmin):
         ),
         (
             "Record",
-            {
-                "fields": [
-                    "rule_in_words",
-                    "uses",
-                    "trigger",
-                    "occasion",
-                    "facts",
-                    "issued_by",
-                    "batch",
-                    "revoked_at",
-                    "revoked_reason",
-                    "created_at",
-                ]
-            },
+            {"fields": ["rule_in_words", *RECORD_FIELDS]},
         ),
     ]
 
@@ -151,20 +141,6 @@ class CouponAdmin(admin.ModelAdmin):
             obj.code = services._clean_code(obj.code)
             super().save_model(request, obj, form, change)
             return
-        created = services.coupon_issue(
-            reason=data["reason"],
-            benefit_type=data["benefit_type"],
-            benefit_value=data["benefit_value"],
-            owner=data.get("owner"),
-            code=data.get("code") or "",
-            kind=data.get("kind") or "",
-            conditions=data["conditions"],
-            valid_from=data.get("valid_from"),
-            valid_until=data.get("valid_until"),
-            max_uses=data.get("max_uses"),
-            max_uses_per_shopper=data.get("max_uses_per_shopper"),
-            combinable=data.get("combinable", False),
-            issued_by=request.user,
-        )
+        created = services.coupon_issue_staff(form=form, issued_by=request.user)
         obj.pk = created.pk
         obj.refresh_from_db()

@@ -90,6 +90,10 @@ class CouponForm(forms.ModelForm):
             data["conditions"] = rules.clean_conditions(self.conditions())
         except ValueError as error:
             raise ValidationError(str(error)) from None
+        if data.get("benefit_type"):
+            problem = rules.benefit_problem(data["benefit_type"], data.get("benefit_value"))
+            if problem:
+                self.add_error("benefit_value", problem)
         if data.get("kind") == Coupon.Kind.SINGLE and not data.get("owner"):
             self.add_error("owner", "A single code belongs to one shopper: choose the shopper.")
         return data

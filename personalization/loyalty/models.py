@@ -132,6 +132,15 @@ class EarnRule(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from .rules import benefit_problem
+
+        problem = benefit_problem(self.benefit_type, self.benefit_value)
+        if self.benefit_type and problem:
+            raise ValidationError({"benefit_value": problem})
+
 
 class CouponQuerySet(models.QuerySet):
     def usable(self, now=None):

@@ -229,6 +229,24 @@ for _cls in (PercentageOff, FixedOff, FreeShipping):
     register_benefit(_cls)
 
 
+def benefit_problem(benefit_type: str, value) -> str:
+    """Why a benefit gives nothing or too much ("" when it is fine): a percentage or an amount
+    off must be above zero (a zero-value coupon would only ever take €0.00 off) and a
+    percentage at most 100. Free shipping takes no value. Used by ``coupon_issue``, the coupon
+    form and ``EarnRule.clean``, so the admin, the API and the earn rules refuse alike."""
+    benefit = BENEFITS.get(benefit_type)
+    if benefit is None:
+        return f"Unknown benefit {benefit_type!r}."
+    if benefit.on_shipping:
+        return ""
+    value = Decimal(value if value not in (None, "") else 0)
+    if value <= 0:
+        return "A percentage or an amount off must be more than zero."
+    if benefit_type == "percentage" and value > 100:
+        return "A percentage off is at most 100."
+    return ""
+
+
 def condition(params: dict) -> Condition:
     try:
         return CONDITIONS[params["type"]]

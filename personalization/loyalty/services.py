@@ -263,8 +263,9 @@ def coupon_issue(
     Raises ValueError (message for staff) on an invalid rule."""
     if not reason.strip():
         raise ValueError("Say why the shopper gets this coupon; they will read it.")
-    if benefit_type not in rules.BENEFITS:
-        raise ValueError(f"Unknown benefit {benefit_type!r}.")
+    problem = rules.benefit_problem(benefit_type, benefit_value)
+    if problem:
+        raise ValueError(problem)
     kind = kind or (Coupon.Kind.SINGLE if owner is not None else Coupon.Kind.SHARED)
     if kind == Coupon.Kind.SINGLE and owner is None:
         raise ValueError("A single code belongs to one shopper: choose the shopper.")
@@ -499,22 +500,24 @@ def tiers_ensure_defaults() -> int:
     return 3
 
 
-def coupon_issue_staff(*, data, issued_by=None) -> Coupon:
+def coupon_issue_staff(*, data=None, form=None, issued_by=None) -> Coupon:
     """Issue a coupon by hand from staff input, with the admin's rules (``CouponForm``), then
-    ``coupon_issue`` exactly as the admin's add page calls it.
+    ``coupon_issue``: the one path of the API and the admin's add page.
 
     ``data`` holds the form's fields: ``reason``, ``benefit_type``, ``benefit_value``,
     ``owner`` (a user id; required for a single code), ``code`` (empty: generated), ``kind``,
     ``valid_from``/``valid_until`` (ISO 8601), ``max_uses``, ``max_uses_per_shopper``,
     ``combinable`` and the rule: ``min_subtotal``, ``categories``/``products`` (id lists),
-    ``first_order``, ``min_tier`` (a tier id). Raises ``django.core.exceptions.ValidationError``
-    with a dict of field -> messages on bad input; nothing is saved then.
+    ``first_order``, ``min_tier`` (a tier id). ``form`` instead: a bound ``CouponForm`` (or
+    subclass, as the admin's) that is valid already; its cleaned values are used. Raises
+    ``django.core.exceptions.ValidationError`` with a dict of field -> messages on bad input;
+    nothing is saved then.
     """
     from django.core.exceptions import ValidationError
 
     from .forms import CouponForm
 
-    form = CouponForm(data=data)
+    form = form if form is not None else CouponForm(data=data)
     if not form.is_valid():
         raise ValidationError(
             {field: [str(m) for m in messages] for field, messages in form.errors.items()}

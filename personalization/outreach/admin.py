@@ -200,12 +200,13 @@ class CampaignAdmin(admin.ModelAdmin):
             error = str(exc)
         status = 200 if not error else 400
         if request.method == "POST" and rendered is not None and not error:
-            if not request.user.email:
-                error, status = "Your staff account has no email address to send the test to.", 400
+            try:
+                services.campaign_test_send(
+                    campaign=campaign, shopper=shopper, to=request.user.email
+                )
+            except OutreachError as exc:
+                error, status = str(exc), 400
             else:
-                from .tasks import send_test
-
-                send_test.delay(campaign.pk, shopper.pk, request.user.email)
                 messages.success(request, f"Test sent to {request.user.email}.")
                 return HttpResponseRedirect(request.path + f"?shopper={shopper.pk}")
         context = {

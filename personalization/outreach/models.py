@@ -314,6 +314,15 @@ class Campaign(models.Model):
         return self.ends_at is not None and self.ends_at > now
 
 
+#: ``OutreachMessage.picks_source`` values (``outreach.picks.SOURCE_*``) in words for staff.
+PICKS_SOURCES = {
+    "recommender": "the store's recommender (personal picks)",
+    "popular": "the store's recommender (its popular list)",
+    "fallback": "outreach's popular-in-your-categories rule (the recommender had nothing)",
+    "none": "none",
+}
+
+
 class OutreachMessageQuerySet(models.QuerySet):
     def counted(self):
         """Messages that use up budget: reserved (planned, being sent) or sent."""
@@ -362,6 +371,13 @@ class OutreachMessage(models.Model):
     rule = models.CharField(max_length=30, blank=True, help_text="The rule of the last decision.")
     reason = models.CharField(max_length=200, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
+    picks_source = models.CharField(  # db_default: the set-based planner inserts rows in SQL
+        max_length=20,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Where the sent email's picks came from: recommender, popular, fallback, none.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = OutreachMessageQuerySet.as_manager()
@@ -397,7 +413,8 @@ class OutreachMessage(models.Model):
                 return f"Planned for {when}, within the budget"
             return f"Deferred to {when}: {reason}"
         if self.status == self.Status.SENT:
-            return "Sent within the budget"
+            source = PICKS_SOURCES.get(self.picks_source)
+            return "Sent within the budget" + (f"; picks: {source}" if source else "")
         if self.status == self.Status.DROPPED:
             return f"Not sent: {reason}"
         return reason  # bounced or failed: the reason names the refusal
@@ -443,3 +460,22 @@ class OutreachDecision(models.Model):
 
     def __str__(self):
         return f"{self.outcome}: {self.reason}"
+
+
+class CampaignTestSend(models.Model):
+    """One staff "send this test" click: the claim that makes the ``outreach.send_test`` task
+    send it once. ``key`` is made when staff click (the task's argument); the task locks the
+    row while ``sent_at`` is null, sends, and sets ``sent_at`` in the same transaction, so a
+    retried or twice-delivered task (or a parked call published again) sends nothing twice.
+    Holds no personal data: the shopper and the address travel in the task's arguments."""
+
+    key = models.UUIDField(unique=True)
+    campaign = models.ForeignKey(Campaign, related_name="test_sends", on_delete=models.CASCADE)
+    requested_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self):
+        return f"Test of {self.campaign_id} ({'sent' if self.sent_at else 'owed'})"

@@ -1,13 +1,18 @@
 """Personal product picks for a campaign email, behind one function.
 
-``picks_for(user, n)`` uses ``personalization.recommendations`` when that app is installed
-(``recommendations_for(user, limit=n)``), otherwise a simple rule: the shopper's strongest
-categories from their preference profile, most bought and liked there in the last 90 days,
-filled up with the store's most popular products; never what they already bought.
+``picks_for(user, n)`` asks the store's recommender first: the same cached decision the shop's
+pages show (``personalization.recommendations.selectors.picks_for``, which stores a
+``PickDecision`` row on a miss). Only when the recommender has nothing (no popularity data
+refreshed yet, nothing in stock it may show) does it fall back to a simple rule: the shopper's
+strongest categories from their preference profile, most bought, liked and carted there in the
+last 90 days, filled up with the store's most popular products; never what they already bought.
+The result says which of the two produced the picks, so the email and the outbox row can say
+why.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.cache import cache
@@ -15,6 +20,36 @@ from django.db.models import Count
 from django.utils import timezone
 
 POPULAR_KEY = "outreach:popular:v1"
+
+#: Where an email's picks came from (stored on ``OutreachMessage.picks_source``).
+SOURCE_RECOMMENDER = "recommender"  # the store's recommender, personal picks
+SOURCE_POPULAR = "popular"  # the store's recommender, its popular list (no profile yet / off)
+SOURCE_FALLBACK = "fallback"  # the recommender had nothing: outreach's own popular rule
+SOURCE_NONE = "none"  # no picks asked for, or none available
+
+WHY = {
+    SOURCE_RECOMMENDER: "picked for you by our recommendations, as on the shop",
+    SOURCE_POPULAR: "our most popular products (the same ones the shop shows you)",
+    SOURCE_FALLBACK: "popular products in the categories you shop most",
+    SOURCE_NONE: "",
+}
+
+
+@dataclass(frozen=True)
+class EmailPicks:
+    """``picks``: the recommender's ``PickCard``s (name, price, ``url`` path, ``image_url``
+    ...); ``source``: one of the ``SOURCE_*`` values; ``decision_id``: the recommender's
+    ``PickDecision`` row when it decided (None otherwise)."""
+
+    source: str
+    picks: tuple
+
+    decision_id: int | None = None
+
+    @property
+    def why(self) -> str:
+        """Plain words for the email: where the picks came from ("" without picks)."""
+        return WHY[self.source] if self.picks else ""
 
 
 def _popular_ids(limit: int = 60) -> list[int]:
@@ -48,15 +83,10 @@ def _popular_ids(limit: int = 60) -> list[int]:
     return ids
 
 
-def picks_for(user, n: int) -> list:
-    """Up to ``n`` visible products for ``user`` (a list of ``shop.Product``, cards loaded)."""
-    if n <= 0:
-        return []
-    # Popular products not yet bought, led by the shopper's two top categories. (This used to
-    # try ``recommendations.selectors.recommendations_for``, a name that never existed, behind
-    # an ``except ImportError``: that branch never ran. Using the store's own ``picks_for`` here
-    # is the next step; see the issue 11 note.)
+def _fallback(user, n: int) -> tuple:
+    """Popular products not yet bought, led by the shopper's two top categories (cards)."""
     from personalization.models import Event
+    from personalization.recommendations.selectors import cards_for
     from personalization.selectors import profile_for
     from shop.models import Product
 
@@ -77,5 +107,26 @@ def picks_for(user, n: int) -> list:
         )
         chosen = [pk for pk in popular if pk in in_categories][:n]
     chosen += [pk for pk in popular if pk not in chosen][: n - len(chosen)]
-    by_pk = Product.objects.visible().for_cards().in_bulk(chosen)
-    return [by_pk[pk] for pk in chosen if pk in by_pk]
+    visible = set(Product.objects.visible().filter(pk__in=chosen).values_list("pk", flat=True))
+    return cards_for(pk for pk in chosen if pk in visible)
+
+
+def picks_for(user, n: int) -> EmailPicks:
+    """Up to ``n`` products for ``user``'s email and where they came from.
+
+    The store's recommender decides first (its cached ``PickList``: personal picks, or its
+    popular list for a shopper with no profile yet or personalization off); the fallback rule
+    runs only when that list is empty. ``n <= 0`` gives no picks (source ``none``). Raises
+    nothing of its own; database errors propagate.
+    """
+    if n <= 0:
+        return EmailPicks(SOURCE_NONE, ())
+    from personalization.recommendations.selectors import picks_for as store_picks_for
+
+    decided = store_picks_for(user)
+    cards = decided.cards[:n]
+    if cards:
+        source = SOURCE_RECOMMENDER if decided.personalized else SOURCE_POPULAR
+        return EmailPicks(source, cards, decided.decision_id)
+    picks = _fallback(user, n)
+    return EmailPicks(SOURCE_FALLBACK if picks else SOURCE_NONE, picks)

@@ -4,7 +4,8 @@ Campaign templates are Django templates written by staff. Their context holds pl
 only (no model objects): ``first_name``, ``last_name``, ``email``, ``picks`` (list of
 ``{name, price, url, image_url}``, each ``url`` a tracked link to the product), ``coupon``
 (``{code, description}`` or None), ``shop_url`` (tracked link to the store),
-``unsubscribe_url`` and ``preferences_url``. The unsubscribe footer and the open pixel are
+``unsubscribe_url``, ``preferences_url`` and ``picks_why`` (plain words: where the picks came
+from, "" without picks). The unsubscribe footer (with the picks' "why") and the open pixel are
 added to every email whatever the template says.
 
 The coupon comes from a hook: ``OUTREACH_COUPON_HOOK`` (dotted path) names a function
@@ -45,6 +46,7 @@ class Rendered:
     text: str
     html: str
     headers: dict[str, str] = field(default_factory=dict)
+    picks_source: str = ""  # where the picks came from (``picks.SOURCE_*``)
 
 
 def check_templates(campaign) -> None:
@@ -68,31 +70,31 @@ def coupon_for(*, campaign, user, message_pk: int | None) -> dict | None:
     return import_string(path)(campaign=campaign, user=user, message_pk=message_pk)
 
 
-def _image_url(product) -> str:
-    image = product.primary_image
-    if image is None or not image.image:
-        return ""
-    url = image.image.url
-    return url if url.startswith("http") else settings.SITE_URL + url
+def _absolute(url: str) -> str:
+    if not url or url.startswith("http"):
+        return url
+    return settings.SITE_URL + url
 
 
 def render_for(*, campaign, user, message_pk: int | None) -> Rendered:
     """Render ``campaign`` for ``user``; ``message_pk`` None renders a preview (links inert)."""
     pk = message_pk or 0
+    chosen = picks_for(user, campaign.picks_count)
     picks = [
         {
-            "name": product.name,
-            "price": product.price,
-            "url": links.click_url(pk, product.get_absolute_url(), product_id=product.pk),
-            "image_url": _image_url(product),
+            "name": pick.name,
+            "price": pick.price,
+            "url": links.click_url(pk, pick.url, product_id=pick.product_id),
+            "image_url": _absolute(pick.image_url),
         }
-        for product in picks_for(user, campaign.picks_count)
+        for pick in chosen.picks
     ]
     context = {
         "first_name": user.first_name or "there",
         "last_name": user.last_name,
         "email": user.email,
         "picks": picks,
+        "picks_why": chosen.why,
         "coupon": coupon_for(campaign=campaign, user=user, message_pk=message_pk),
         "shop_url": links.click_url(pk, "/"),
         "unsubscribe_url": links.unsubscribe_url(pk),
@@ -115,13 +117,21 @@ def render_for(*, campaign, user, message_pk: int | None) -> Rendered:
     )
     subject = " ".join(subject.split())[:200]
     return Rendered(
-        subject=subject, text=text, html=html, headers=links.list_unsubscribe_headers(pk)
+        subject=subject,
+        text=text,
+        html=html,
+        headers=links.list_unsubscribe_headers(pk),
+        picks_source=chosen.source,
     )
 
 
 def build_email(*, message, connection=None) -> EmailMultiAlternatives:
-    """The email for an outbox row, with its stored Message-ID and the unsubscribe headers."""
+    """The email for an outbox row, with its stored Message-ID and the unsubscribe headers.
+
+    Sets ``message.picks_source`` (not saved here: the sender stores it with the sent state).
+    """
     rendered = render_for(campaign=message.campaign, user=message.user, message_pk=message.pk)
+    message.picks_source = rendered.picks_source
     email = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,

@@ -299,7 +299,8 @@ SENT_SQL = """
 WITH sent AS (
     UPDATE outreach_outreachmessage
     SET status = 'sent', sent_at = %(now)s, slot_at = %(now)s, next_attempt_at = NULL,
-        attempts = %(attempts)s, rule = %(rule)s, reason = 'sent', last_error = ''
+        attempts = %(attempts)s, rule = %(rule)s, reason = 'sent', last_error = '',
+        picks_source = %(picks_source)s
     WHERE id = %(id)s
     RETURNING id, user_id, campaign_id
 )
@@ -329,6 +330,7 @@ def _mark_sent(message, now) -> None:
                 "attempts": message.attempts,
                 "rule": rules.SENT,
                 "outcome": OutreachDecision.Outcome.SENT,
+                "picks_source": message.picks_source,
             },
         )
 

@@ -19,6 +19,7 @@ from . import topics
 from .exceptions import CampaignNotDraft, OutreachError
 from .models import (
     Campaign,
+    CampaignTestSend,
     MarketingConsentRecord,
     OutreachMessage,
     Subscriber,
@@ -258,6 +259,56 @@ def campaign_schedule(*, campaign: Campaign) -> Campaign:
     pk = campaign.pk
     transaction.on_commit(lambda: plan_campaign.delay(pk))
     return campaign
+
+
+@transaction.atomic
+def campaign_test_send(*, campaign: Campaign, shopper, to: str) -> CampaignTestSend:
+    """Ask for one staff test of ``campaign`` rendered for ``shopper``, sent to ``to``.
+
+    Stores the claim row (``CampaignTestSend``) and enqueues ``outreach.send_test`` after
+    commit; the email goes out once however often that task runs. Raises ``OutreachError``
+    when ``to`` is empty.
+    """
+    import uuid
+
+    if not to:
+        raise OutreachError("Your staff account has no email address to send the test to.")
+    test = CampaignTestSend.objects.create(key=uuid.uuid4(), campaign=campaign)
+    from .tasks import send_test
+
+    args = (campaign.pk, shopper.pk, to, str(test.key))
+    transaction.on_commit(lambda: send_test.delay(*args))
+    return test
+
+
+def campaign_test_send_deliver(*, key: str, campaign_id: int, shopper_id: int, to: str) -> bool:
+    """Send the test asked for as ``key`` unless it went out already; returns whether it was
+    sent now.
+
+    The claim row is locked (SKIP LOCKED: a second copy running at the same moment finds
+    nothing and returns False) while the email goes out, and ``sent_at`` is set in the same
+    transaction, so a retried or duplicated task sends nothing twice; an SMTP failure
+    (``OSError``) rolls back and leaves it owed for the task's retry. A key with no row (the
+    campaign was deleted) sends nothing.
+    """
+    from .rendering import build_test_email
+    from .sending import email_connection
+
+    with transaction.atomic():
+        test = (
+            CampaignTestSend.objects.select_for_update(skip_locked=True)
+            .filter(key=key, campaign_id=campaign_id, sent_at__isnull=True)
+            .select_related("campaign")
+            .first()
+        )
+        if test is None:
+            return False
+        shopper = get_user_model().objects.get(pk=shopper_id)
+        email = build_test_email(campaign=test.campaign, shopper=shopper, to=to)
+        email.connection = email_connection()
+        email.send()
+        CampaignTestSend.objects.filter(pk=test.pk).update(sent_at=timezone.now())
+    return True
 
 
 @transaction.atomic

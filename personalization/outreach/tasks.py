@@ -49,15 +49,12 @@ def send_due(self, campaign_id: int | None = None) -> dict:
 
 
 @shared_task(name="outreach.send_test", **RETRYING)
-def send_test(campaign_id: int, shopper_id: int, to: str) -> None:
-    """Send a staff test of a campaign rendered for one shopper (not counted, not logged)."""
-    from django.contrib.auth import get_user_model
+def send_test(campaign_id: int, shopper_id: int, to: str, key: str) -> bool:
+    """Send a staff test of a campaign rendered for one shopper (not counted, not logged),
+    once per ``key`` (the ``CampaignTestSend`` claim): a retry or a second delivery sends
+    nothing. Returns whether it was sent now."""
+    from .services import campaign_test_send_deliver
 
-    from .models import Campaign
-    from .rendering import build_test_email
-
-    campaign = Campaign.objects.get(pk=campaign_id)
-    shopper = get_user_model().objects.get(pk=shopper_id)
-    email = build_test_email(campaign=campaign, shopper=shopper, to=to)
-    email.connection = sending.email_connection()
-    email.send()
+    return campaign_test_send_deliver(
+        key=key, campaign_id=campaign_id, shopper_id=shopper_id, to=to
+    )

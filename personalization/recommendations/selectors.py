@@ -101,6 +101,13 @@ def _cards(picks: list[Pick]) -> tuple[PickCard, ...]:
     return tuple(cards)
 
 
+def cards_for(product_ids) -> tuple[PickCard, ...]:
+    """Cards for ``product_ids`` in that order, as the pages show them (name, URL path, brand,
+    price, first image), with no reason; ids that no longer exist are left out. Two queries;
+    visibility is the caller's to check."""
+    return _cards([Pick(pk, "", "") for pk in product_ids])
+
+
 def popular_picks() -> PickList:
     """The shared popular list (anonymous visitors, personalization off): cached."""
     cached = cache.get(POPULAR_KEY)

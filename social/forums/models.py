@@ -91,7 +91,15 @@ class Post(AnalysedText):
         constraints = [
             models.UniqueConstraint(fields=["topic", "number"], name="one_post_number_per_topic")
         ]
-        indexes = [models.Index(fields=["author", "-created_at"], name="post_author_recent")]
+        indexes = [
+            models.Index(fields=["author", "-created_at"], name="post_author_recent"),
+            # The loyalty replacement-intent trigger (personalization/loyalty/triggers.py).
+            models.Index(
+                fields=["created_at"],
+                name="post_replacement_recent",
+                condition=Q(intents__contains=[{"intent": "replacement"}]),
+            ),
+        ]
 
     def __str__(self):
         return f"#{self.number} in {self.topic_id}"

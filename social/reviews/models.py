@@ -74,6 +74,13 @@ class Review(AnalysedText):
         indexes = [
             models.Index(fields=["product", "status", "-created_at"], name="review_product_recent"),
             models.Index(fields=["status", "created_at"], name="review_queue"),
+            # The loyalty replacement-intent trigger (personalization/loyalty/triggers.py,
+            # ReplacementIntent): recent texts with a replacement intent, a small slice.
+            models.Index(
+                fields=["created_at"],
+                name="review_replacement_recent",
+                condition=Q(intents__contains=[{"intent": "replacement"}]),
+            ),
         ]
 
     def __str__(self):

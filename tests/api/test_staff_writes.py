@@ -187,7 +187,8 @@ def test_a_bad_coupon_is_refused_naming_the_field_and_nothing_is_saved(marketing
     before = Coupon.objects.count()
     cases = [
         ({"kind": "single"}, "owner"),  # a single code needs its shopper
-        ({"benefit_type": "percentage", "benefit_value": "150"}, "__all__"),
+        ({"benefit_type": "percentage", "benefit_value": "150"}, "benefit_value"),
+        ({"benefit_value": "0"}, "benefit_value"),  # a zero-value coupon takes €0.00 off
         ({"benefit_type": "gift"}, "benefit_type"),
         ({"reason": ""}, "reason"),
         ({"code": "TAKEN"}, "code"),

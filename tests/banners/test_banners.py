@@ -302,3 +302,19 @@ def test_a_cookieless_visitor_gets_the_default_banner_and_no_session(client):
     services.banner_decisions_flush()
     decision = BannerDecision.objects.get(banner=default)
     assert (decision.reason, decision.user_id, decision.visitor) == ("everyone", None, "")
+
+
+def test_admin_and_api_write_the_same_variant_fields():
+    """One list (``BannerVariant.CREATIVE_FIELDS``) feeds the admin's variant form, the API's
+    variant serializer and ``banner_save``: a field added to one is in all."""
+    from personalization.banners.admin import VariantForm
+    from personalization.banners.api import BannerVariantSerializer
+    from personalization.banners.models import BannerVariant
+    from personalization.banners.services import VARIANT_FIELDS
+
+    creative = list(BannerVariant.CREATIVE_FIELDS)
+    assert list(VariantForm.base_fields) == creative
+    serializer = BannerVariantSerializer()
+    writable = [n for n, f in serializer.fields.items() if not f.read_only]
+    assert writable == [f for f in creative if f != "image"] == list(VARIANT_FIELDS)
+    assert serializer.fields["image"].read_only  # uploaded on its own endpoint

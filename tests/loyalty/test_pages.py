@@ -242,3 +242,46 @@ def test_cart_and_checkout_queries_do_not_grow_with_lines_or_codes(client, shipp
         add_to_cart(client)
     six_lines = {url: queries(reverse(url)) for url in ("shop:cart", "shop:checkout")}
     assert six_lines == one_line
+
+
+def test_the_admin_and_the_staff_service_issue_the_same_coupon(admin_client, admin_user):
+    """The admin's add page goes through ``coupon_issue_staff`` (the API's path): the same input
+    makes the same coupon, and the same refusal."""
+    from personalization.loyalty.services import coupon_issue_staff
+
+    shopper = UserFactory()
+    fields = {
+        "kind": "single",
+        "owner": shopper.pk,
+        "reason": "Sorry your parcel was late",
+        "benefit_type": "fixed",
+        "benefit_value": "7.50",
+        "max_uses_per_shopper": "1",
+        "min_subtotal": "20",
+        "code": "",
+    }
+    response = admin_client.post(
+        reverse("admin:loyalty_coupon_add"),
+        {
+            **fields,
+            "valid_from_0": "2026-01-01",
+            "valid_from_1": "00:00:00",
+            "valid_until_0": "2099-01-01",
+            "valid_until_1": "00:00:00",
+            "redemptions-TOTAL_FORMS": "0",
+            "redemptions-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    by_admin = Coupon.objects.get(owner=shopper)
+    by_service = coupon_issue_staff(
+        data={**fields, "valid_from": "2026-01-01T00:00:00", "valid_until": "2099-01-01T00:00:00"},
+        issued_by=admin_user,
+    )
+    compared = [
+        "kind", "owner_id", "reason", "benefit_type", "benefit_value", "max_uses",
+        "max_uses_per_shopper", "conditions", "trigger", "issued_by_id", "combinable",
+        "valid_from", "valid_until",
+    ]  # fmt: skip
+    assert [getattr(by_admin, f) for f in compared] == [getattr(by_service, f) for f in compared]
+    assert by_admin.code != by_service.code and by_admin.code.startswith("AG-")

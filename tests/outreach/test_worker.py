@@ -4,6 +4,7 @@ campaigns planned at the same moment."""
 
 import threading
 import time
+import uuid
 from collections import Counter
 
 import pytest
@@ -133,3 +134,20 @@ def test_caps_exact_under_campaigns_planned_at_the_same_moment(worker, sink, bud
     got = Counter(m["To"] for m in sink.messages())
     assert got == Counter({u.email: 2 for u in users})  # never N+1
     assert OutreachMessage.objects.filter(status="planned", rule="cap").count() == 12
+
+
+def test_a_staff_test_send_delivered_four_times_to_two_workers_goes_once(worker, sink, budget):
+    from personalization.outreach.models import CampaignTestSend
+    from personalization.outreach.tasks import send_test
+
+    start, queue = worker
+    (shopper,) = opted_in(1)
+    c = campaign([segment_of([shopper])], picks=0)
+    test = CampaignTestSend.objects.create(key=uuid.uuid4(), campaign=c)
+    start(), start()
+    args = (c.pk, shopper.pk, "boss@example.test", str(test.key))
+    for _ in range(4):  # a duplicated delivery (or a parked call published again)
+        send_test.apply_async(args=args, queue=queue)
+    assert _wait_for(lambda: CampaignTestSend.objects.get(pk=test.pk).sent_at is not None)
+    time.sleep(1.0)  # let any duplicate finish, if there were one
+    assert [m["To"] for m in sink.messages()] == ["boss@example.test"]
