@@ -417,7 +417,7 @@ class Looked:
     copy: Copy | None = None
     body: bytes = b""
 
-    def headers(self, method: str) -> list[tuple[str, str]]:
+    def headers(self) -> list[tuple[str, str]]:
         return [
             *self.copy.headers,
             ("Content-Length", str(len(self.body))),
@@ -428,7 +428,7 @@ class Looked:
         response = HttpResponse(
             b"" if request.method == "HEAD" else self.body, status=self.copy.status
         )
-        for name, value in self.headers(request.method):
+        for name, value in self.headers():
             response[name] = value
         return response
 
@@ -620,12 +620,17 @@ class PageCacheApplication:
             looked = self._look(environ)
             if looked is not None and looked.kind == "hit":
                 method = environ["REQUEST_METHOD"]
-                start_response(looked.copy.status_line(), looked.headers(method))
+                start_response(looked.copy.status_line(), looked.headers())
                 return [b"" if method == "HEAD" else looked.body]
         return self.application(environ, start_response)
 
     @staticmethod
     def _look(environ) -> Looked | None:
+        # cheap first: only the store pages' paths (under a SCRIPT_NAME, PATH_INFO never
+        # matches these prefixes, which include it: the middleware serves those)
+        path, (exact, starts) = environ.get("PATH_INFO", ""), _prefixes()
+        if path not in exact and not path.startswith(starts):
+            return None
         client = raw_redis()
         if client is None:
             return None
