@@ -482,3 +482,27 @@ def test_the_previous_mget_path_still_serves(runner, settings):
         assert cached(Client().get(path)) == "miss", path
         assert cached(Client().get(path)) == "hit", path
         assert state_of(wsgi(path)[1]) == "hit", path  # the wrapper passes it to Django
+
+
+def test_a_banner_rendered_once_per_process_is_the_templates_output():
+    from django.template.loader import get_template
+
+    from personalization.banners.selectors import active_banners, banner_choose
+    from personalization.banners.templatetags import banners as tag
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        banner = Banner.objects.create(name="Escaped", placement=Placement.HOME_HERO)
+        BannerVariant.objects.create(
+            banner=banner, name="A", headline='Fish & "chips" <today>', text="50 % off"
+        )
+        banner_services.banners_changed()
+    shown = tuple(active_banners(Placement.HOME_HERO))
+    assert not settings.DEBUG, "precondition: the per-process rendering is on"
+    for _ in range(3):
+        choice = banner_choose(placement=Placement.HOME_HERO, banners=shown)
+        banner_services.banner_decision_record(choice=choice)
+        context = {"choice": choice, "creative": choice.creative, "placement": choice.placement}
+        fresh = get_template(tag.TEMPLATE).render(context)
+        assert choice.decision_uuid in fresh and "&amp;" in fresh, "precondition"
+        assert tag._html(choice) == fresh
+        assert tag._SLOT not in tag._html(choice)
