@@ -20,6 +20,12 @@ cache (``shop.pagecache``); each ratio row says what the cache did for that page
 ``*_uncached`` rows add a query parameter the cache does not know, so every request renders the
 page: the render path that a miss, a signed-in shopper's shared parts and a cold cache cost.
 
+A/B of the hit path, robust to the load of a shared machine: a second Agora server with
+``AGORA_PAGE_CACHE_FAST=0`` (the previous path: the cache middleware after security, CSP and
+WhiteNoise, version and pickled entry in one ``MGET``, one Redis command per banner decision
+and event) serves the same anonymous pages in the same rounds (``*_anonymous_mget`` rows), and
+``pages.<page>.fast_vs_mget`` gives the fast path's requests per second over the MGET path's.
+
 Rows: ``pages.<page>.rps``, ``.p50_ms``, ``.p95_ms``, ``.non_2xx``, ``.ratio`` and
 ``.queries``. Environment: ``BENCH_PAGE_SECONDS`` (default 8), ``BENCH_PAGE_ROUNDS`` (3),
 ``BENCH_PAGE_CONNECTIONS`` (8).
@@ -42,6 +48,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 2
 UNCACHED = "bench=uncached"  # a parameter shop.pagecache does not know: no cache
+ANONYMOUS_CACHED = (
+    "home_anonymous",
+    "product_list_anonymous",
+    "category_anonymous",
+    "search_anonymous",
+    "product_anonymous",
+)
 WRK_SCRIPT = """
 done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
@@ -246,9 +259,11 @@ def run(**_) -> list[dict]:
         "home_signed_in": ("/", True),
         "product_signed_in": (product, True),
     }
+    # the same anonymous pages on the MGET path's server (AGORA_PAGE_CACHE_FAST=0): the A/B
+    mget = {f"{name}_mget": name for name in ANONYMOUS_CACHED}
     queries = {name: queries_for(path, signed_in=who) for name, (path, who) in pages.items()}
     logs = Path(tempfile.mkdtemp(prefix="agora-bench-"))
-    agora_port, floor_port = free_port(), free_port()
+    agora_port, floor_port, mget_port = free_port(), free_port(), free_port()
     # Production settings hash static file names: collect them as production would.
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
@@ -256,35 +271,33 @@ def run(**_) -> list[dict]:
         env=production_env(agora_port),
         check=True,
     )
-    results: dict[str, list[dict]] = {name: [] for name in ["floor", *pages]}
+    results: dict[str, list[dict]] = {name: [] for name in ["floor", *pages, *mget]}
+    old_env = {**production_env(mget_port), "AGORA_PAGE_CACHE_FAST": "0"}
     with (
         gunicorn(
             "config.wsgi:application", agora_port, production_env(agora_port), logs / "a.log"
         ) as agora,
+        gunicorn("config.wsgi:application", mget_port, old_env, logs / "m.log") as old,
         gunicorn("bench.floor:application", floor_port, dict(os.environ), logs / "f.log") as floor,
     ):
         cookie = signed_in_cookie(agora)
-        for path, who in pages.values():  # warm every worker's caches (and the page cache)
-            load(
-                wrk, agora + path, seconds=1, connections=connections, cookie=cookie if who else ""
-            )
+        # each row: (server, path, cookie)
+        servers = {
+            name: (agora, path, cookie if who else "") for name, (path, who) in pages.items()
+        }
+        servers |= {name: (old, pages[base][0], "") for name, base in mget.items()}
+        for base, path, who in servers.values():  # warm every worker's caches (and page cache)
+            load(wrk, base + path, seconds=1, connections=connections, cookie=who)
         served = {
-            name: page_cache_state(agora + path, cookie if who else "")
-            for name, (path, who) in pages.items()
+            name: page_cache_state(base + path, who) for name, (base, path, who) in servers.items()
         }
         for _round in range(rounds):
-            for name, (path, who) in pages.items():
+            for name, (base, path, who) in servers.items():
                 results["floor"].append(
                     load(wrk, floor + "/", seconds=seconds, connections=connections)
                 )
                 results[name].append(
-                    load(
-                        wrk,
-                        agora + path,
-                        seconds=seconds,
-                        connections=connections,
-                        cookie=cookie if who else "",
-                    )
+                    load(wrk, base + path, seconds=seconds, connections=connections, cookie=who)
                 )
     floor_rps = statistics.median(r["rps"] for r in results["floor"])
     size = f"demo store + bench data, gunicorn --workers {WORKERS}, wrk -c{connections}"
@@ -307,7 +320,20 @@ def run(**_) -> list[dict]:
         "home_signed_in": 0.25,
         "product_signed_in": 0.25,
     }
-    for name in pages:
+    queries |= {name: queries[base] for name, base in mget.items()}
+    for name, base in mget.items():
+        fast = statistics.median(r["rps"] for r in results[base])
+        slow = statistics.median(r["rps"] for r in results[name])
+        rows.append(
+            {
+                "name": f"pages.{base}.fast_vs_mget",
+                "value": round(fast / slow, 3),
+                "unit": "ratio",
+                "size": size,
+                "reference": f"{reference}; one-round-trip hit over the MGET path, same rounds",
+            }
+        )
+    for name in [*pages, *mget]:
         runs = results[name]
         rps = statistics.median(r["rps"] for r in runs)
         target = targets.get(name)

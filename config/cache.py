@@ -12,6 +12,8 @@ again the next call uses it, with no restart.
 
 import functools
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -117,3 +119,39 @@ class FailOpenRedisCache(RedisCache):
     has_key = _fail_open(_const(False))(RedisCache.has_key)
     incr = _fail_open(_delta)(RedisCache.incr)
     decr = _fail_open(_delta)(RedisCache.decr)
+
+
+# --- writes deferred into one round trip (the whole-page cache's hit, shop.pagecache) ---------
+
+_DEFERRED: ContextVar[list | None] = ContextVar("agora_deferred_redis_writes", default=None)
+
+
+@contextmanager
+def deferred_redis_writes():
+    """Collect, instead of sending, the Redis writes made through ``defer_redis_write`` inside
+    the block; yields the list of ``(command, key, args)`` tuples (``args``: str or bytes).
+
+    The caller sends them itself, all in one round trip (``shop.pagecache`` runs them in the
+    Lua script that checks a cached page's version), or drops them when it does not serve what
+    produced them. Either way it owns their durability: dropped writes must be made again by
+    the path that replaces them (the page rendered as usual records its own).
+    """
+    batch: list = []
+    token = _DEFERRED.set(batch)
+    try:
+        yield batch
+    finally:
+        _DEFERRED.reset(token)
+
+
+def defer_redis_write(command: str, key: str, *args) -> bool:
+    """Append ``command key *args`` to the active ``deferred_redis_writes`` batch and return
+    True, or return False when no batch is active (the caller then sends it now, with its own
+    fall-back). Only ``RPUSH`` and ``XADD`` are deferred (what a cached page's hit writes)."""
+    batch = _DEFERRED.get()
+    if batch is None:
+        return False
+    if command not in ("RPUSH", "XADD"):
+        raise ValueError(f"{command} cannot be deferred")
+    batch.append((command, key, args))
+    return True

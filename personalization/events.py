@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from config.cache import raw_redis
+from config.cache import defer_redis_write, raw_redis
 
 from .models import Event, EventStreamCursor
 
@@ -151,8 +151,12 @@ def record_streamed(
             "attributes": attributes,
             "occurred_at": timezone.now().isoformat(),
         }
+        data = json.dumps(payload, cls=DjangoJSONEncoder)
+        # a cached page's hit sends it with the page's version check, in one round trip
+        if defer_redis_write("XADD", stream_key(), "*", "e", data):
+            return None
         try:
-            client.xadd(stream_key(), {"e": json.dumps(payload, cls=DjangoJSONEncoder)})
+            client.xadd(stream_key(), {"e": data})
             return None
         except Exception:  # Redis down or refusing: the direct insert loses nothing
             logger.warning("event stream unavailable; recording %s directly", kind, exc_info=True)

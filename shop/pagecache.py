@@ -2,21 +2,41 @@
 
 A visitor with no cookie at all and no ``Authorization`` header sees the store's pages (home,
 product list, category, search, product page) exactly as every other such visitor does
-(``shop.lazy``: no session, no CSRF token, no messages), so the page's bytes are kept in the
-cache (Redis in production) and served to the next one at the cost of one cache round trip,
-before sessions, CSRF, authentication and the view run.
+(``shop.lazy``: no session, no CSRF token, no messages), so the page's bytes are kept in Redis
+and served to the next one before sessions, CSRF, authentication and the view run.
+
+The hit path (``AGORA_PAGE_CACHE_FAST``, default on, with Redis):
+
+- ``PageCacheApplication`` wraps ``config.wsgi.application`` and answers a hit before Django's
+  handler and middlewares run; ``AnonymousPageCacheMiddleware``, the *first* middleware, answers
+  it the same way for whatever does not come through that wrapper (the test client) and stores
+  misses. Being first, it stores the headers exactly as every middleware left them (security,
+  Permissions-Policy, CSP, X-Frame-Options ...), so a hit sends those very headers.
+- **One Redis round trip per hit:** each process keeps the pages it served lately (raw bytes
+  and small metadata, ``AGORA_PAGE_MEMO_BYTES``, default 32 MB); a hit runs one Lua script
+  (``EVALSHA``) that reads the storefront version and, only when it equals the version of the
+  process's copy, appends the hit's records in the same atomic step: the banner decisions
+  (``RPUSH``) and the replayed view and search events (``XADD``), the very writes the rendered
+  page makes (``config.cache.deferred_redis_writes``). When it does not, the script returns
+  the stored entry instead (a Redis hash: version, pickled metadata, raw body) and nothing is
+  written; the process keeps that entry and sends the records in a second trip (a process's
+  first hit of a page and version), or renders the page when no entry is current.
+- The wrapper keeps Django's rules: ``ALLOWED_HOSTS`` (a bad Host falls through to Django's 400),
+  the HTTPS redirect (an ``http`` key is never stored while ``SECURE_SSL_REDIRECT`` turns it
+  into a redirect), GET and HEAD only (HEAD: the headers with an empty body).
 
 What keeps it right:
 
 - **One storefront version.** Every entry carries the version it was rendered under, read
-  before rendering; a hit needs the entry's version to equal the current one, and both are read
-  in one ``MGET``. ``storefront_changed()`` gives the storefront a new version: the services
-  that change what these pages show call it (stock moved by checkout and order cancellations,
-  ratings, verified-buyer marks, helpful counts, banners, the popular picks, catalogue edits),
-  and a ``post_save``/``post_delete`` receiver on the models these pages show covers admin edits
-  and every ``save()`` (see ``connect_receivers``). It bumps at once and again after the
-  transaction commits, so a page rendered from data read before the commit is never kept under
-  the new version. The timeout (``AGORA_PAGE_CACHE_SECONDS``, 300 s) is only a safety net.
+  before rendering; a hit needs the entry's version to equal the current one, compared inside
+  Redis (Lua) or in one ``MGET`` without the fast path. ``storefront_changed()`` gives the
+  storefront a new version: the services that change what these pages show call it (stock
+  moved by checkout and order cancellations, ratings, verified-buyer marks, helpful counts,
+  banners, the popular picks, catalogue edits), and a ``post_save``/``post_delete`` receiver on
+  the models these pages show covers admin edits and every ``save()`` (see
+  ``connect_receivers``). It bumps at once and again after the transaction commits, so a page
+  rendered from data read before the commit is never kept under the new version. The timeout
+  (``AGORA_PAGE_CACHE_SECONDS``, 300 s) is only a safety net; a process's copy obeys it too.
 - **Only shareable responses are kept:** a GET of a page marked ``cookieless_for_visitors``
   and named in ``PAGE_NAMES``, status 200, no Set-Cookie, no ``Cache-Control: private`` or
   ``no-store``, no queued message, an anonymous user; query parameters limited to the product
@@ -26,26 +46,39 @@ What keeps it right:
   visitors (the banner: a decision row with its own id and an A/B variant drawn per view) is
   stored as a placeholder and rendered again on every hit (``hole``). View and search events
   recorded by the page are recorded again on every hit (``personalization.events.replay``).
-- **Fails open:** if the cache does not answer the page is rendered as usual.
+  Hole renderers run before the version check: their Redis writes must go through
+  ``config.cache.defer_redis_write`` (the banner's do), so a hit that is not served writes
+  nothing. With the event stream off, the events are inserted after the check.
+- **Fails open:** if Redis does not answer the page is rendered as usual, and records as
+  usual (a hit's writes are never half made: the script is atomic, and a failed one is
+  followed by the rendered page's own records).
 
-Headers added by the middlewares outside this one (security, Permissions-Policy, CSP: fixed,
-no per-response nonce) are added again on every hit; the stored headers are the page's own.
+Without the fast path (``AGORA_PAGE_CACHE_FAST=0``, the previous design, kept for the A/B bench
+and for a cache that is not Redis) the middleware sits after WhiteNoise, reads the version and
+a pickled entry in one ``MGET`` and writes the records one command each.
 """
 
 import hashlib
 import logging
+import pickle
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cache as once
+from http import HTTPStatus
 from urllib.parse import urlencode
 from uuid import uuid4
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.handlers.wsgi import WSGIRequest, get_script_name
 from django.db import transaction
 from django.http import HttpResponse
-from django.urls import reverse
+from django.urls import reverse, set_script_prefix
 from django.utils.module_loading import import_string
 
+from config.cache import REDIS_DOWN, deferred_redis_writes, raw_redis
 from personalization.events import REPLAY
 
 logger = logging.getLogger(__name__)
@@ -71,6 +104,12 @@ def enabled() -> bool:
 
 def timeout() -> int:
     return int(getattr(settings, "AGORA_PAGE_CACHE_SECONDS", 300))
+
+
+def fast() -> bool:
+    """True when hits take the one-round-trip path (``AGORA_PAGE_CACHE_FAST``, default on);
+    it needs the cache to be Redis, else the ``MGET`` path serves."""
+    return getattr(settings, "AGORA_PAGE_CACHE_FAST", True)
 
 
 # --- the version ----------------------------------------------------------------------------
@@ -146,6 +185,7 @@ class PageState:
     version: str | None
     holes: list = field(default_factory=list)  # (token, renderer dotted path, args, html)
     events: list = field(default_factory=list)  # filled by personalization.events
+    token: bytes | None = None  # the version as Redis holds it (the fast path compares bytes)
 
 
 def hole(request, renderer: str, args: tuple, html: str) -> str:
@@ -224,6 +264,10 @@ def _cacheable(request, response) -> bool:
     return not getattr(storage, "_queued_messages", None)
 
 
+def _stored_headers(response) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in response.items() if k.lower() not in UNSTORED and k != HEADER]
+
+
 def _serve(request, entry: dict) -> HttpResponse:
     content = entry["content"]
     if entry["holes"]:
@@ -241,9 +285,236 @@ def _serve(request, entry: dict) -> HttpResponse:
     return response
 
 
+# --- the fast path: one Redis round trip per hit ---------------------------------------------
+
+#: The fast path's entries (Redis hashes: ``v`` version, ``m`` pickled metadata, ``b`` body)
+#: live beside the MGET path's pickled ones, so both can share a Redis (the A/B bench).
+HASH_SUFFIX = ":h"
+#: ``environ`` key: what the WSGI wrapper found for a request it did not serve (the middleware
+#: then renders without asking Redis again).
+LOOKED = "agora.pagecache.looked"
+
+#: KEYS: version, page hash, then one key per write. ARGV: the version the caller's copy was
+#: rendered under ("" for none), a version to create when there is none, its lifetime (s),
+#: the number of writes, then per write: command, argument count, arguments. Returns {1} when
+#: the caller's copy is current (the writes are made), else {0, version, v, m, b} (no write).
+SCRIPT = """
+local v = redis.call('GET', KEYS[1])
+if not v then
+  v = ARGV[2]
+  redis.call('SET', KEYS[1], v, 'EX', ARGV[3])
+end
+if ARGV[1] ~= '' and v == ARGV[1] then
+  local i = 5
+  for w = 1, tonumber(ARGV[4]) do
+    local n = tonumber(ARGV[i + 1])
+    redis.call(ARGV[i], KEYS[2 + w], unpack(ARGV, i + 2, i + 1 + n))
+    i = i + 2 + n
+  end
+  return {1}
+end
+local page = redis.call('HMGET', KEYS[2], 'v', 'm', 'b')
+return {0, v, page[1], page[2], page[3]}
+"""
+
+
+@once
+def _script(client):
+    return client.register_script(SCRIPT)  # EVALSHA; loaded again by redis-py after a restart
+
+
+def _serializer():
+    return cache._cache._serializer  # Django's RedisSerializer: how VERSION_KEY's value is kept
+
+
+@dataclass
+class Copy:
+    """A process's copy of a stored page: what a hit sends, with its holes and events."""
+
+    token: bytes
+    status: int
+    headers: list  # (name, value) as the response left the outermost middleware
+    parts: list  # bytes, and hole numbers where a hole's HTML goes
+    holes: list  # (renderer dotted path, args)
+    events: list  # (kind, product id or None, attributes)
+    expires: float  # time.time() after which it is not served (the entry's Redis lifetime)
+    size: int
+
+    @classmethod
+    def build(cls, token: bytes, meta: dict, body: bytes) -> "Copy":
+        parts: list = [body]
+        for number, (hole_token, _path, _args) in enumerate(meta["holes"]):
+            head, sep, tail = parts[-1].partition(hole_token.encode())
+            parts[-1:] = [head, number, tail] if sep else [head]
+        return cls(
+            token=token,
+            status=meta["status"],
+            headers=meta["headers"],
+            parts=parts,
+            holes=[(path, args) for _token, path, args in meta["holes"]],
+            events=meta["events"],
+            expires=meta["expires"],
+            size=len(body),
+        )
+
+    def fill(self) -> bytes:
+        """The body with every hole rendered now (each renderer called once per call)."""
+        if not self.holes:
+            return self.parts[0]
+        html = [_renderer(path)(*args).encode() for path, args in self.holes]
+        return b"".join(part if isinstance(part, bytes) else html[part] for part in self.parts)
+
+    def status_line(self) -> str:
+        return f"{self.status} {HTTPStatus(self.status).phrase}"
+
+
+class _Memo:
+    """The pages this process served lately, least recently used out first, at most
+    ``AGORA_PAGE_MEMO_BYTES`` of bodies. Thread-safe."""
+
+    def __init__(self):
+        self._copies: OrderedDict[str, Copy] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Copy | None:
+        with self._lock:
+            copy = self._copies.get(key)
+            if copy is not None:
+                self._copies.move_to_end(key)
+            return copy
+
+    def put(self, key: str, copy: Copy) -> None:
+        limit = int(getattr(settings, "AGORA_PAGE_MEMO_BYTES", 32 * 1024 * 1024))
+        with self._lock:
+            old = self._copies.pop(key, None)
+            if old is not None:
+                self._bytes -= old.size
+            if copy.size > limit:
+                return
+            self._copies[key] = copy
+            self._bytes += copy.size
+            while self._bytes > limit:
+                _key, dropped = self._copies.popitem(last=False)
+                self._bytes -= dropped.size
+
+    def clear(self) -> None:
+        with self._lock:
+            self._copies.clear()
+            self._bytes = 0
+
+
+MEMO = _Memo()
+
+
+@dataclass
+class Looked:
+    """What the fast path found: ``kind`` "hit" (``copy`` and ``body`` to send), "miss" (render;
+    ``token`` the current version as Redis holds it, or None when unknown) or "down"."""
+
+    kind: str
+    token: bytes | None = None
+    copy: Copy | None = None
+    body: bytes = b""
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [
+            *self.copy.headers,
+            ("Content-Length", str(len(self.body))),
+            (HEADER, "hit"),
+        ]
+
+    def response(self, request) -> HttpResponse:
+        response = HttpResponse(
+            b"" if request.method == "HEAD" else self.body, status=self.copy.status
+        )
+        for name, value in self.headers():
+            response[name] = value
+        return response
+
+
+def _keys(key: str) -> tuple[str, str]:
+    return cache.make_key(VERSION_KEY), cache.make_key(key) + HASH_SUFFIX
+
+
+def _attempt(client, key: str, copy: Copy | None):
+    """One round trip: a hit (``Looked``) when ``copy`` is current, else (version, v, m, b)."""
+    from personalization.events import replay, stream_client
+
+    body, writes, later = b"", [], None
+    if copy is not None:
+        streamed = stream_client() is not None
+        with deferred_redis_writes() as writes:
+            body = copy.fill()
+            if copy.events and streamed:
+                replay(copy.events)
+        if copy.events and not streamed:
+            later = copy.events  # inserted one by one, as record_streamed does: after the check
+    vkey, pkey = _keys(key)
+    keys = [vkey, pkey]
+    args = [copy.token if copy is not None else b""]
+    args += [_serializer().dumps(uuid4().hex[:16]), VERSION_TIMEOUT, len(writes)]
+    for command, wkey, wargs in writes:
+        keys.append(wkey)
+        args += [command, len(wargs), *wargs]
+    found = _script(client)(keys=keys, args=args, client=client)
+    if found[0] == 1:
+        if later:
+            replay(later)
+        return Looked("hit", token=copy.token, copy=copy, body=body)
+    return found[1:]
+
+
+def lookup(request, key: str, client) -> Looked:
+    """Serve ``request`` (whose ``page_key`` is ``key``) from the cache if it can: one Redis
+    round trip when this process holds a current copy, two when it takes the stored entry
+    first. Returns a ``Looked``; "down" when Redis did not answer (nothing was written then)."""
+    copy = MEMO.get(_keys(key)[1])
+    if copy is not None and copy.expires <= time.time():
+        copy = None
+    try:
+        found = _attempt(client, key, copy)
+        if isinstance(found, Looked):
+            return found
+        token, stored_version, meta, body = found
+        if stored_version != token or meta is None or body is None:
+            return Looked("miss", token=token)
+        meta = pickle.loads(meta)  # noqa: S301 (our own entry, written by _store below)
+        if meta["expires"] <= time.time():
+            return Looked("miss", token=token)
+        copy = Copy.build(token, meta, body)
+        MEMO.put(_keys(key)[1], copy)
+        found = _attempt(client, key, copy)
+        return found if isinstance(found, Looked) else Looked("miss", token=found[0])
+    except REDIS_DOWN:
+        logger.warning("page cache: Redis unavailable; rendering %s", request.path)
+        return Looked("down")
+
+
+def _store(client, key: str, state: PageState, response, content: bytes) -> None:
+    """Keep ``response`` (its body ``content`` with the placeholders) for ``timeout()`` s."""
+    meta = {
+        "status": response.status_code,
+        "headers": _stored_headers(response),
+        "holes": [(token, path, args) for token, path, args, _html in state.holes],
+        "events": list(state.events),
+        "expires": time.time() + timeout(),
+    }
+    pkey = _keys(key)[1]
+    try:
+        pipe = client.pipeline(transaction=True)
+        pipe.hset(pkey, mapping={"v": state.token, "m": pickle.dumps(meta), "b": content})
+        pipe.expire(pkey, timeout())
+        pipe.execute()
+    except REDIS_DOWN:
+        logger.warning("page cache: Redis unavailable; %s not kept", key)
+        return
+    MEMO.put(pkey, Copy.build(state.token, meta, content))
+
+
 class AnonymousPageCacheMiddleware:
-    """Serves and stores the whole-page cache (see the module). Place it after WhiteNoise and
-    before the session middleware."""
+    """Serves and stores the whole-page cache (see the module). With the fast path it is the
+    first middleware; without it, after WhiteNoise and before the session middleware."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -252,6 +523,52 @@ class AnonymousPageCacheMiddleware:
         key = page_key(request)
         if key is None:
             return self.get_response(request)
+        client = raw_redis() if fast() else None
+        if client is None:
+            return self._mget_path(request, key)
+        looked = request.META.pop(LOOKED, None)  # the WSGI wrapper looked already
+        if looked is None:
+            try:
+                looked = lookup(request, key, client)
+            except Exception:  # a hole that failed: render the page as if nothing was cached
+                logger.exception("cached page %s could not be served", request.path)
+                looked = Looked("miss")
+        if looked.kind == "hit":
+            return looked.response(request)
+        if looked.kind == "down":
+            return self.get_response(request)
+        token = looked.token
+        if token is None:
+            try:
+                token = client.get(_keys(key)[0])
+            except REDIS_DOWN:
+                return self.get_response(request)
+            if token is None:
+                return self.get_response(request)
+        state = PageState(version=_serializer().loads(token), token=token)
+        response, raw = self._render(request, state)
+        if raw is not None and _cacheable(request, response):
+            _store(client, key, state, response, raw)
+            response[HEADER] = "miss"
+        return response
+
+    def _render(self, request, state: PageState):
+        """The response, with its holes filled, and its body with the placeholders (None when
+        streaming)."""
+        setattr(request, STATE, state)
+        setattr(request, REPLAY, state.events)
+        response = self.get_response(request)
+        if response.streaming:
+            return response, None
+        raw = response.content  # the stored copy keeps the placeholders
+        if state.holes:
+            response.content = _fill(raw, [(t, html) for t, _, _, html in state.holes])
+            if response.has_header("Content-Length"):  # CommonMiddleware measured the raw body
+                response["Content-Length"] = str(len(response.content))
+        return response, raw
+
+    def _mget_path(self, request, key: str):
+        """The previous design: version and pickled entry in one MGET, records one by one."""
         found = cache.get_many([VERSION_KEY, key])
         version, entry = found.get(VERSION_KEY), found.get(key)
         if entry is not None and version is not None and entry.get("version") == version:
@@ -262,17 +579,8 @@ class AnonymousPageCacheMiddleware:
         if version is None:
             version = _version_create()
         state = PageState(version=version)
-        setattr(request, STATE, state)
-        setattr(request, REPLAY, state.events)
-        response = self.get_response(request)
-        if response.streaming:
-            return response
-        raw = response.content  # the stored copy keeps the placeholders
-        if state.holes:
-            response.content = _fill(raw, [(t, html) for t, _, _, html in state.holes])
-            if response.has_header("Content-Length"):  # CommonMiddleware measured the raw body
-                response["Content-Length"] = str(len(response.content))
-        if version is not None and _cacheable(request, response):
+        response, raw = self._render(request, state)
+        if raw is not None and version is not None and _cacheable(request, response):
             cache.set(key, self._entry(state, response, raw), timeout())
             response[HEADER] = "miss"
         return response
@@ -282,8 +590,60 @@ class AnonymousPageCacheMiddleware:
         return {
             "version": state.version,
             "status": response.status_code,
-            "headers": [(k, v) for k, v in response.items() if k.lower() not in UNSTORED],
+            "headers": _stored_headers(response),
             "content": content,
             "holes": [(token, path, args) for token, path, args, _html in state.holes],
             "events": list(state.events),
         }
+
+
+class PageCacheApplication:
+    """WSGI wrapper of Django's application: answers a whole-page cache hit before Django's
+    handler, its signals and its middlewares run (see the module); everything else, including
+    a request whose Host ``ALLOWED_HOSTS`` refuses, goes to ``application`` unchanged.
+
+    A hit runs no ``request_started``/``request_finished`` signal: it uses no database
+    connection (with the event stream off, its events are inserted in autocommit, as a
+    rendered page's are)."""
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        if (
+            environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+            and not environ.get("HTTP_COOKIE")
+            and not environ.get("HTTP_AUTHORIZATION")
+            and enabled()
+            and fast()
+        ):
+            looked = self._look(environ)
+            if looked is not None and looked.kind == "hit":
+                method = environ["REQUEST_METHOD"]
+                start_response(looked.copy.status_line(), looked.headers())
+                return [b"" if method == "HEAD" else looked.body]
+        return self.application(environ, start_response)
+
+    @staticmethod
+    def _look(environ) -> Looked | None:
+        # cheap first: only the store pages' paths (under a SCRIPT_NAME, PATH_INFO never
+        # matches these prefixes, which include it: the middleware serves those)
+        path, (exact, starts) = environ.get("PATH_INFO", ""), _prefixes()
+        if path not in exact and not path.startswith(starts):
+            return None
+        client = raw_redis()
+        if client is None:
+            return None
+        try:
+            set_script_prefix(get_script_name(environ))
+            request = WSGIRequest(environ)
+            key = page_key(request)
+            if key is None:
+                return None
+            looked = lookup(request, key, client)
+        except Exception:  # never worse than Django: it renders the page (or its own error)
+            logger.exception("page cache: lookup failed for %s", environ.get("PATH_INFO"))
+            return None
+        if looked.kind != "hit":
+            environ[LOOKED] = looked
+        return looked

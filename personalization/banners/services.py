@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from redis.exceptions import ResponseError
 
-from config.cache import REDIS_DOWN, raw_redis
+from config.cache import REDIS_DOWN, defer_redis_write, raw_redis
 
 from .exceptions import BannerError
 from .models import Banner, BannerDecision, BannerVariant
@@ -56,6 +56,9 @@ def banner_decision_record(*, choice: Choice, user=None, visitor: str = "") -> s
     client = raw_redis()
     queued = False
     if client is not None:
+        # a cached page's hit sends it with the page's version check, in one round trip
+        queued = defer_redis_write("RPUSH", _queue_key(), json.dumps(row))
+    if client is not None and not queued:
         try:
             client.rpush(_queue_key(), json.dumps(row))
             queued = True

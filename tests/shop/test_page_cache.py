@@ -6,15 +6,24 @@ and never fills the cache, CSRF works on a cached page, banners and view events 
 and a Redis that does not answer costs the page nothing but speed.
 """
 
+import io
 import re
 import socket
+import sys
+import uuid
 from decimal import Decimal
 
 import pytest
+import redis
 from django.conf import settings
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client, TestCase, override_settings
 from django.urls import reverse
 
+from config.cache import raw_redis
+from config.wsgi import application
+from personalization import events
 from personalization.banners import services as banner_services
 from personalization.banners.models import Banner, BannerDecision, BannerVariant, Placement
 from personalization.models import Event
@@ -79,7 +88,7 @@ def test_a_hit_serves_the_same_page_without_a_query(runner, django_assert_num_qu
         assert second.content == first.content, path
         assert second["Content-Type"] == first["Content-Type"]
         assert int(second["Content-Length"]) == len(second.content), path
-        # headers of the middlewares outside the cache (no per-response nonce) are added again
+        # every middleware's headers (no per-response nonce) are stored with the page
         for header in ("Content-Security-Policy", "X-Frame-Options", "Permissions-Policy"):
             assert second.get(header) == first.get(header), (path, header)
         assert second.get("Content-Security-Policy"), "precondition: CSP is on"
@@ -259,3 +268,241 @@ def test_the_reviews_sorting_is_cached_per_parameter(runner):
     assert cached(Client().get(url + "?rsort=newest")) == "miss"
     assert cached(Client().get(url + "?rsort=newest")) == "hit"
     assert cached(Client().get(url + "?rsort=helpful")) == "miss"
+
+
+# --- the fast path: a WSGI hit in one Redis round trip ------------------------------------------
+
+
+def wsgi(path: str, *, method: str = "GET", host: str = "testserver", **headers):
+    """One request through ``config.wsgi.application`` (the wrapper, then Django's handler):
+    (status line, headers as a list, body). Like Django's test client, it keeps the test's
+    database connection open (``close_old_connections`` would close it mid-transaction)."""
+    path, _, query = path.partition("?")
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": host,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        **{f"HTTP_{k.upper()}": v for k, v in headers.items()},
+    }
+    seen = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        seen["status"], seen["headers"] = status, response_headers
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        result = application(environ, start_response)
+        body = b"".join(result)
+        if hasattr(result, "close"):
+            result.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    return seen["status"], seen["headers"], body
+
+
+def state_of(headers) -> str:
+    return dict(headers).get(pagecache.HEADER, "")
+
+
+def without(headers, *names) -> dict:
+    return {k: v for k, v in headers if k not in names}
+
+
+@pytest.fixture
+def stream_on(settings):
+    """The production setting: views, searches and banner decisions go to Redis."""
+    settings.AGORA_EVENT_STREAM = True
+    assert raw_redis() is not None, "precondition: the cache is Redis"
+    return raw_redis()
+
+
+def commands_during(action) -> list[str]:
+    """The commands this test's Redis database received from clients (not from inside a Lua
+    script) while ``action()`` ran, read with ``MONITOR``."""
+    db = raw_redis().connection_pool.connection_kwargs.get("db", 0)
+    watcher = redis.Redis.from_url(settings.REDIS_URL)
+    marker = f"end-of-action-{uuid.uuid4().hex}"
+    seen = []
+    with watcher.monitor() as monitor:
+        action()
+        raw_redis().echo(marker)
+        while True:
+            command = monitor.next_command()
+            if marker in command["command"]:
+                break
+            if command["db"] == db and command["client_type"] != "lua":
+                seen.append(command["command"].split()[0].upper())
+    return seen
+
+
+def test_the_wsgi_wrapper_serves_a_hit_with_a_normal_renders_headers(runner, settings):
+    for path in pages(runner):
+        settings.AGORA_PAGE_CACHE = False
+        status, normal, body = wsgi(path)
+        assert status == "200 OK" and state_of(normal) == "", path
+        settings.AGORA_PAGE_CACHE = True
+        _, first, _ = wsgi(path)
+        status, hit, hit_body = wsgi(path)
+        assert (state_of(first), state_of(hit)) == ("miss", "hit"), path
+        assert status == "200 OK"
+        names = (pagecache.HEADER, "Content-Length")
+        # the security, Permissions-Policy, CSP and framing headers are exactly Django's
+        assert without(hit, *names) == without(normal, *names), path
+        for header in ("Content-Security-Policy", "Permissions-Policy", "X-Frame-Options"):
+            assert header in dict(hit), (path, header)
+        assert int(dict(hit)["Content-Length"]) == len(hit_body), path
+        assert hit_body == body, path  # no banner here: the same bytes as a rendered page
+        assert not any(k.lower() == "set-cookie" for k, _ in hit)
+
+
+def test_a_hit_is_one_redis_round_trip(runner, stream_on):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        banner = Banner.objects.create(name="Everyone", placement=Placement.HOME_HERO)
+        BannerVariant.objects.create(banner=banner, name="A", headline="Hello everybody")
+        banner_services.banners_changed()
+    for path in (reverse("shop:home"), runner.get_absolute_url(), pages(runner)[4]):
+        wsgi(path)  # miss: rendered and stored
+        pagecache.MEMO.clear()  # as another process: the first hit takes the stored entry
+        assert commands_during(lambda p=path: wsgi(p)) == ["EVALSHA", "EVALSHA"], path
+        seen = []
+        commands_during(lambda p=path: seen.append(wsgi(p)))
+        assert commands_during(lambda p=path: wsgi(p)) == ["EVALSHA"], path
+        assert state_of(seen[0][1]) == "hit", path
+    Client().get(pages(runner)[1])
+    Client().get(pages(runner)[1])
+    assert commands_during(lambda: Client().get(pages(runner)[1])) == ["EVALSHA"], "middleware"
+
+
+def test_a_wsgi_hit_records_its_banner_and_events_in_redis(runner, stream_on):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        banner = Banner.objects.create(name="Everyone", placement=Placement.HOME_HERO)
+        BannerVariant.objects.create(banner=banner, name="A", headline="Hello everybody")
+        banner_services.banners_changed()
+    stream, product = events.stream_key(), runner.get_absolute_url()
+    uuids = []
+    for n in range(4):
+        _, headers, body = wsgi(reverse("shop:home"))
+        assert state_of(headers) == ("miss" if n == 0 else "hit")
+        uuids.append(re.search(r'href="/banners/([0-9a-f]+)/why/"', body.decode()).group(1))
+        assert stream_on.xlen(stream) == 0, "the home page records no view"
+    assert len(set(uuids)) == 4, "a cached page reused another view's decision"
+    for n in range(3):
+        assert state_of(wsgi(product)[1]) == ("miss" if n == 0 else "hit")
+        assert stream_on.xlen(stream) == n + 1, "one view streamed per request"
+    assert Event.objects.count() == 0, "precondition: the views wait in the stream"
+    assert events.stream_drain() == 3
+    assert set(Event.objects.values_list("kind", "product_id")) == {(Event.Kind.VIEW, runner.pk)}
+    banner_services.banner_decisions_flush()
+    recorded = {
+        str(u).replace("-", "") for u in BannerDecision.objects.values_list("uuid", flat=True)
+    }
+    assert recorded == set(uuids)
+    assert BannerVariant.objects.get(banner=banner).impressions == 4
+
+
+def test_a_stale_copy_is_never_served_and_writes_nothing(runner, stream_on):
+    url = runner.get_absolute_url()
+    wsgi(url)
+    assert state_of(wsgi(url)[1]) == "hit"
+    before = stream_on.xlen(events.stream_key())
+    runner.price = Decimal("65.00")
+    runner.save()  # the version moves on; this process still holds the old copy
+    status, headers, body = wsgi(url)
+    assert status == "200 OK" and state_of(headers) == "miss"
+    assert "65.00" in body.decode() and "80.00" not in body.decode()
+    # the stale copy's replayed view was not written: only the rendered page's own
+    assert stream_on.xlen(events.stream_key()) == before + 1
+    assert "65.00" in wsgi(url)[2].decode()
+
+
+def test_a_host_header_attack_is_answered_like_django(runner, settings):
+    url = reverse("shop:home")
+    wsgi(url)
+    assert state_of(wsgi(url)[1]) == "hit", "precondition: the page is cached"
+    status, headers, body = wsgi(url, host="evil.example")
+    settings.AGORA_PAGE_CACHE = False
+    plain_status, _, plain_body = wsgi(url, host="evil.example")
+    # Django's own answer, whatever it is, and never the cached page
+    assert status == plain_status and not status.startswith("2"), status
+    assert state_of(headers) == "" and body == plain_body
+
+
+def test_a_wsgi_head_gets_the_headers_without_a_body(runner):
+    url = runner.get_absolute_url()
+    _, _, page = wsgi(url)
+    status, headers, body = wsgi(url, method="HEAD")
+    assert status == "200 OK" and state_of(headers) == "hit"
+    assert body == b"" and int(dict(headers)["Content-Length"]) == len(page)
+    status, headers, _ = wsgi(url, method="POST")
+    assert state_of(headers) == "" and not status.startswith("2")
+
+
+def test_a_visitor_with_a_cookie_passes_the_wrapper(runner):
+    url = runner.get_absolute_url()
+    wsgi(url)
+    assert state_of(wsgi(url)[1]) == "hit"
+    _, headers, body = wsgi(url, cookie=f"{settings.CSRF_COOKIE_NAME}={SECRET}")
+    assert state_of(headers) == ""
+    assert re.search(r'name="csrfmiddlewaretoken" value="[^"]+"', body.decode())
+
+
+def test_redis_down_the_wrapper_renders_the_page(runner, settings):
+    url = runner.get_absolute_url()
+    wsgi(url)
+    assert state_of(wsgi(url)[1]) == "hit", "precondition: this process holds a copy"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    with override_settings(CACHES=dead):
+        status, headers, body = wsgi(url)
+        assert status == "200 OK" and state_of(headers) == ""
+        assert "Trail runner" in body.decode()
+    # with the stream off here, the rendered page's view went straight to PostgreSQL
+    assert Event.objects.filter(kind=Event.Kind.VIEW).count() == 3
+    assert state_of(wsgi(url)[1]) == "hit", "Redis is back: the cache is used"
+
+
+def test_the_previous_mget_path_still_serves(runner, settings):
+    settings.AGORA_PAGE_CACHE_FAST = False
+    for path in pages(runner):
+        assert cached(Client().get(path)) == "miss", path
+        assert cached(Client().get(path)) == "hit", path
+        assert state_of(wsgi(path)[1]) == "hit", path  # the wrapper passes it to Django
+
+
+def test_a_banner_rendered_once_per_process_is_the_templates_output():
+    from django.template.loader import get_template
+
+    from personalization.banners.selectors import active_banners, banner_choose
+    from personalization.banners.templatetags import banners as tag
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        banner = Banner.objects.create(name="Escaped", placement=Placement.HOME_HERO)
+        BannerVariant.objects.create(
+            banner=banner, name="A", headline='Fish & "chips" <today>', text="50 % off"
+        )
+        banner_services.banners_changed()
+    shown = tuple(active_banners(Placement.HOME_HERO))
+    assert not settings.DEBUG, "precondition: the per-process rendering is on"
+    for _ in range(3):
+        choice = banner_choose(placement=Placement.HOME_HERO, banners=shown)
+        banner_services.banner_decision_record(choice=choice)
+        context = {"choice": choice, "creative": choice.creative, "placement": choice.placement}
+        fresh = get_template(tag.TEMPLATE).render(context)
+        assert choice.decision_uuid in fresh and "&amp;" in fresh, "precondition"
+        assert tag._html(choice) == fresh
+        assert tag._SLOT not in tag._html(choice)

@@ -1,18 +1,60 @@
 """``{% banner "home_hero" %}``: the chosen banner for this page and shopper, with its why link."""
 
+from functools import lru_cache
+from uuid import uuid4
+
 from django import template
+from django.conf import settings
 from django.template.loader import get_template
+from django.urls import get_script_prefix
 from django.utils.safestring import mark_safe
 
 from personalization.events import existing_anonymous_id
 
-from ..selectors import active_banners, banner_choose
+from ..selectors import Choice, active_banners, banner_choose
 from ..services import banner_decision_record
 
 register = template.Library()
 TEMPLATE = "banners/_banner.html"
 #: Renders the banner again on every hit of a cached page (``shop.pagecache.hole``).
 KEYLESS_RENDERER = "personalization.banners.templatetags.banners.banner_html_for_keyless"
+
+
+#: Stands for the decision's uuid in a banner rendered once per process: 32 hex digits like
+#: the uuid (escaped alike), random per process (no creative can hold it).
+_SLOT = uuid4().hex
+
+
+@lru_cache(maxsize=512)
+def _html_with_slot(choice_key: tuple, prefix: str) -> str:
+    banner_id, creative, placement, reason, segment_id, category_id = choice_key
+    choice = Choice(banner_id, creative, placement, reason, segment_id, category_id, _SLOT)
+    context = {"choice": choice, "creative": creative, "placement": placement}
+    return get_template(TEMPLATE).render(context)
+
+
+def _html(choice: Choice) -> str:
+    """The template rendered for ``choice``: once per process for each creative and reason
+    (the template's output depends on nothing else), the decision's uuid put in its slot;
+    rendered each time with DEBUG (templates reload) or a choice with extras. Per-view cost
+    of a cached page's banner hole (issue 15)."""
+    if settings.DEBUG or choice.extra:
+        context = {"choice": choice, "creative": choice.creative, "placement": choice.placement}
+        return get_template(TEMPLATE).render(context)
+    key = (
+        choice.banner_id,
+        choice.creative,
+        choice.placement,
+        choice.reason,
+        choice.segment_id,
+        choice.category_id,
+    )
+    return _html_with_slot(key, get_script_prefix()).replace(_SLOT, choice.decision_uuid)
+
+
+@lru_cache(maxsize=64)
+def _no_banner_html(prefix: str) -> str:
+    return get_template(TEMPLATE).render({"choice": None})
 
 
 def _render(*, placement, user, visitor, category_ids, banners=None) -> str:
@@ -24,10 +66,11 @@ def _render(*, placement, user, visitor, category_ids, banners=None) -> str:
         banners=banners,
     )
     if choice is None:
-        return get_template(TEMPLATE).render({"choice": None})
+        if settings.DEBUG:
+            return get_template(TEMPLATE).render({"choice": None})
+        return _no_banner_html(get_script_prefix())
     banner_decision_record(choice=choice, user=user, visitor=visitor)
-    context = {"choice": choice, "creative": choice.creative, "placement": placement}
-    return get_template(TEMPLATE).render(context)
+    return _html(choice)
 
 
 def banner_html_for_keyless(placement: str, category_ids: tuple, banners=None) -> str:
