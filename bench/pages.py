@@ -22,7 +22,8 @@ page: the render path that a miss, a signed-in shopper's shared parts and a cold
 
 Rows: ``pages.<page>.rps``, ``.p50_ms``, ``.p95_ms``, ``.non_2xx``, ``.ratio`` and
 ``.queries``. Environment: ``BENCH_PAGE_SECONDS`` (default 8), ``BENCH_PAGE_ROUNDS`` (3),
-``BENCH_PAGE_CONNECTIONS`` (8).
+``BENCH_PAGE_CONNECTIONS`` (8), ``BENCH_PAGES`` (a comma-separated subset of the rows, e.g.
+``home_signed_in,product_signed_in``; default all).
 """
 
 import io
@@ -246,6 +247,9 @@ def run(**_) -> list[dict]:
         "home_signed_in": ("/", True),
         "product_signed_in": (product, True),
     }
+    only = [name for name in os.environ.get("BENCH_PAGES", "").split(",") if name]
+    if only:  # a subset of the rows (e.g. the signed-in ones while working on them)
+        pages = {name: pages[name] for name in only}
     queries = {name: queries_for(path, signed_in=who) for name, (path, who) in pages.items()}
     logs = Path(tempfile.mkdtemp(prefix="agora-bench-"))
     agora_port, floor_port = free_port(), free_port()

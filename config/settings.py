@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Store pages for visitors without cookies, from the cache, before sessions (issue 15)
     "shop.pagecache.AnonymousPageCacheMiddleware",
+    # Signed-in shoppers' store pages, per shopper, after a session check (shop.signed)
+    "shop.signed.SignedPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -149,6 +151,9 @@ AGORA_EVENT_STREAM = env_bool("AGORA_EVENT_STREAM", bool(REDIS_URL))
 # services bump a version when the data changes, the timeout is a safety net only.
 AGORA_PAGE_CACHE = env_bool("AGORA_PAGE_CACHE", True)
 AGORA_PAGE_CACHE_SECONDS = int(os.environ.get("AGORA_PAGE_CACHE_SECONDS", "300"))
+# The same for signed-in shoppers, each under their own key (shop.signed)
+AGORA_SIGNED_PAGE_CACHE = env_bool("AGORA_SIGNED_PAGE_CACHE", True)
+AGORA_SIGNED_PAGE_CACHE_SECONDS = int(os.environ.get("AGORA_SIGNED_PAGE_CACHE_SECONDS", "300"))
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -13,6 +13,8 @@ register = template.Library()
 TEMPLATE = "banners/_banner.html"
 #: Renders the banner again on every hit of a cached page (``shop.pagecache.hole``).
 KEYLESS_RENDERER = "personalization.banners.templatetags.banners.banner_html_for_keyless"
+#: The same for a signed-in shopper's page kept by ``shop.signed``.
+SHOPPER_RENDERER = "personalization.banners.templatetags.banners.banner_html_for_shopper"
 
 
 def _render(*, placement, user, visitor, category_ids, banners=None) -> str:
@@ -44,6 +46,21 @@ def banner_html_for_keyless(placement: str, category_ids: tuple, banners=None) -
     )
 
 
+def banner_html_for_shopper(placement: str, user_id: int, category_ids: tuple, banners) -> str:
+    """The banner for the signed-in shopper ``user_id``, chosen and recorded now (a new
+    decision, their segments read now): what the tag renders for them. ``banners``: the
+    placement's active banners as the cached page holds them (banner edits bump its version)."""
+    from django.contrib.auth import get_user_model
+
+    return _render(
+        placement=placement,
+        user=get_user_model()(pk=user_id),
+        visitor="",
+        category_ids=tuple(category_ids),
+        banners=banners,
+    )
+
+
 @register.simple_tag(takes_context=True)
 def banner(context, placement):
     request = context.get("request")
@@ -60,9 +77,17 @@ def banner(context, placement):
         from ..selectors import visitor_recent_categories
 
         category_ids = visitor_recent_categories(visitor, current=category_ids)
-    if visitor or (user is not None and user.is_authenticated):
+    from shop.pagecache import STATE, hole
+
+    signed_in = user is not None and user.is_authenticated
+    if signed_in and getattr(request, STATE, None) is not None:
+        # a page that shop.signed may keep chooses and records the banner again on each hit
+        banners = tuple(active_banners(placement))
+        html = banner_html_for_shopper(placement, user.pk, category_ids, banners)
+        args = (placement, user.pk, category_ids, banners)
+        return mark_safe(hole(request, SHOPPER_RENDERER, args, html))  # noqa: S308
+    if visitor or signed_in:
         return _render(placement=placement, user=user, visitor=visitor, category_ids=category_ids)
-    from shop.pagecache import hole
 
     # A cached page keeps the active banners with it (banner edits bump its version), so a hit
     # chooses among them without reading them again.
