@@ -180,12 +180,12 @@ def signed_in_cookie(base: str) -> str:
 
     host = base.removeprefix("http://")
 
-    def request(method, body=None, cookies=None):
+    def request(method, body=None, cookies=None, path="/accounts/login/"):
         connection = http.client.HTTPConnection(host, timeout=30)
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in (cookies or {}).items())}
         if body:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        connection.request(method, "/accounts/login/", body=body, headers=headers)
+        connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
         jar = SimpleCookie()
         for header in response.headers.get_all("Set-Cookie") or []:
@@ -199,15 +199,21 @@ def signed_in_cookie(base: str) -> str:
     cookies.update(new)
     if response.status != 302 or "sessionid" not in cookies:
         raise RuntimeError(f"the bench could not sign the demo shopper in ({response.status})")
+    # Follow the redirect as a browser does: the page shows the "signed in" message and deletes
+    # its cookie (an empty value); a client that kept sending it would see it on every page.
+    _, _, new = request("GET", cookies=cookies, path=response.getheader("Location") or "/")
+    cookies.update(new)
+    cookies = {k: v for k, v in cookies.items() if v}
     return "; ".join(f"{k}={v}" for k, v in cookies.items())
 
 
 def page_cache_state(url: str, cookie: str) -> str:
-    """What the whole-page cache did for one more request of ``url`` once warm: "hit" (served
-    from the cache), "miss" (rendered and stored) or "" (not a cached page)."""
+    """What the whole-page cache (anonymous or signed-in) did for one more request of ``url``
+    once warm: "hit" (served from the cache), "miss" (rendered and stored) or "" (not cached)."""
     request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
     with urllib.request.urlopen(request, timeout=30) as response:
-        return response.headers.get("X-Agora-Page-Cache", "")
+        headers = response.headers  # anonymous (shop.pagecache) or signed in (shop.signed)
+        return headers.get("X-Agora-Page-Cache") or headers.get("X-Agora-Signed-Cache", "")
 
 
 def queries_for(path: str, *, signed_in: bool) -> int:
