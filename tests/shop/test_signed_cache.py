@@ -359,3 +359,23 @@ def test_redis_down_renders_the_page(runner, settings):
         assert page.status_code == 200 and state(page) == ""
         assert "Trail runner" in page.content.decode()
     assert state(client.get(url)) in ("hit", "miss")
+
+
+def test_a_forum_notification_shows_its_count_on_the_next_request(runner):
+    from social.forums.services import notifications_mark_read, subscription_set, topic_create
+    from tests.community_factories import ForumCategoryFactory, OldUserFactory
+
+    ana, poster = UserFactory(), OldUserFactory()
+    forum = ForumCategoryFactory()
+    subscription_set(user=ana, category=forum, on=True)
+    url = reverse("shop:home")
+    client = shopper_client(ana)
+    warm(client, url)
+    assert "unread forum notification" not in client.get(url).content.decode()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        topic_create(user=poster, category=forum, title="Trail tips", body="Share yours here.")
+    page = client.get(url)
+    assert state(page) == "miss"
+    assert 'aria-label="1 unread forum notification"' in page.content.decode()
+    notifications_mark_read(user=ana)
+    assert "unread forum notification" not in client.get(url).content.decode()
