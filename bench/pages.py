@@ -252,6 +252,9 @@ def run(**_) -> list[dict]:
         "product_anonymous_uncached": (f"{product}?{UNCACHED}", False),
         "home_signed_in": ("/", True),
         "product_signed_in": (product, True),
+        # the signed-in render path (a miss of shop.signed), side by side with its hits
+        "home_signed_in_uncached": (f"/?{UNCACHED}", True),
+        "product_signed_in_uncached": (f"{product}?{UNCACHED}", True),
     }
     only = [name for name in os.environ.get("BENCH_PAGES", "").split(",") if name]
     if only:  # a subset of the rows (e.g. the signed-in ones while working on them)

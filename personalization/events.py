@@ -172,8 +172,17 @@ def record_streamed(
             "attributes": attributes,
             "occurred_at": timezone.now().isoformat(),
         }
+        from config.redisbatch import queue
+
+        fields = {"e": json.dumps(payload, cls=DjangoJSONEncoder)}
+        direct = dict(user=user, session_key=session_key, product=product, value=value)
+        if queue(  # sent with the request's other small writes (config.redisbatch)
+            lambda pipe: pipe.xadd(stream_key(), fields),
+            lambda: record(kind, **direct, **attributes),
+        ):
+            return None
         try:
-            client.xadd(stream_key(), {"e": json.dumps(payload, cls=DjangoJSONEncoder)})
+            client.xadd(stream_key(), fields)
             return None
         except Exception:  # Redis down or refusing: the direct insert loses nothing
             logger.warning("event stream unavailable; recording %s directly", kind, exc_info=True)

@@ -238,20 +238,26 @@ def _csrf_cookie(response, secret: str) -> None:
     patch_vary_headers(response, ("Cookie",))
 
 
-def _serve(request, entry: dict, user_id: str) -> HttpResponse:
+def _serve(request, entry: dict, user_id: str, segments) -> HttpResponse:
     from django.middleware.csrf import _mask_cipher_secret
 
+    from config.redisbatch import batched
+    from personalization.banners.templatetags.banners import SHOPPER_RENDERER
     from personalization.events import replay_for_user
 
     secret = _csrf_secret(request)
     content = entry["content"].replace(
         CSRF_PLACEHOLDER.encode(), _mask_cipher_secret(secret).encode()
     )
-    if entry["holes"]:
-        filled = [(token, pagecache._renderer(path)(*args)) for token, path, args in entry["holes"]]
-        content = pagecache._fill(content, filled)
-    if entry["events"]:
-        replay_for_user(entry["events"], user_id=int(user_id))
+    with batched():  # the banner decisions and the events: one round trip
+        if entry["holes"]:
+            filled = []
+            for token, path, args in entry["holes"]:
+                extra = {"segments": segments} if path == SHOPPER_RENDERER else {}
+                filled.append((token, pagecache._renderer(path)(*args, **extra)))
+            content = pagecache._fill(content, filled)
+        if entry["events"]:
+            replay_for_user(entry["events"], user_id=int(user_id))
     response = HttpResponse(b"" if request.method == "HEAD" else content, status=entry["status"])
     for name, value in entry["headers"]:
         response[name] = value
@@ -310,8 +316,11 @@ class SignedPageCacheMiddleware:
         if found is None:
             return self.get_response(request)
         key, user_id, session = found
+        from personalization.segments.selectors import CACHE_KEY as SEGMENTS_KEY
+
         version_key = USER_VERSION_KEY.format(user_id)
-        values = cache.get_many([pagecache.VERSION_KEY, version_key, key])
+        segments_key = SEGMENTS_KEY.format(user_id)  # read with the page for its banner
+        values = cache.get_many([pagecache.VERSION_KEY, version_key, key, segments_key])
         storefront, mine, entry = (
             values.get(pagecache.VERSION_KEY),
             values.get(version_key),
@@ -327,7 +336,7 @@ class SignedPageCacheMiddleware:
             and constant_time_compare(entry["hash"], auth_hash)
         ):
             try:
-                return _serve(request, entry, user_id)
+                return _serve(request, entry, user_id, values.get(segments_key))
             except Exception:  # a hole that failed: render the page as if nothing was cached
                 logger.exception("cached signed-in page %s could not be served", request.path)
         if storefront is None:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from redis.exceptions import ResponseError
 
 from config.cache import REDIS_DOWN, raw_redis
+from config.redisbatch import queue as batch_queue
 
 from .exceptions import BannerError
 from .models import Banner, BannerDecision, BannerVariant
@@ -55,7 +56,11 @@ def banner_decision_record(*, choice: Choice, user=None, visitor: str = "") -> s
     }
     client = raw_redis()
     queued = False
-    if client is not None:
+    if client is not None and batch_queue(
+        lambda pipe: pipe.rpush(_queue_key(), json.dumps(row)), lambda: _write([row])
+    ):
+        queued = True  # sent with the request's other small writes (config.redisbatch)
+    elif client is not None:
         try:
             client.rpush(_queue_key(), json.dumps(row))
             queued = True

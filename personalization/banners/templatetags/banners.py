@@ -17,13 +17,14 @@ KEYLESS_RENDERER = "personalization.banners.templatetags.banners.banner_html_for
 SHOPPER_RENDERER = "personalization.banners.templatetags.banners.banner_html_for_shopper"
 
 
-def _render(*, placement, user, visitor, category_ids, banners=None) -> str:
+def _render(*, placement, user, visitor, category_ids, banners=None, segments=None) -> str:
     choice = banner_choose(
         placement=placement,
         user=user,
         visitor=visitor,
         category_ids=category_ids,
         banners=banners,
+        segments=segments,
     )
     if choice is None:
         return get_template(TEMPLATE).render({"choice": None})
@@ -46,10 +47,13 @@ def banner_html_for_keyless(placement: str, category_ids: tuple, banners=None) -
     )
 
 
-def banner_html_for_shopper(placement: str, user_id: int, category_ids: tuple, banners) -> str:
+def banner_html_for_shopper(
+    placement: str, user_id: int, category_ids: tuple, banners, segments=None
+) -> str:
     """The banner for the signed-in shopper ``user_id``, chosen and recorded now (a new
     decision, their segments read now): what the tag renders for them. ``banners``: the
-    placement's active banners as the cached page holds them (banner edits bump its version)."""
+    placement's active banners as the cached page holds them (banner edits bump its version);
+    ``segments``: their cached segments entry when the caller read it (see ``banner_choose``)."""
     from django.contrib.auth import get_user_model
 
     return _render(
@@ -58,6 +62,7 @@ def banner_html_for_shopper(placement: str, user_id: int, category_ids: tuple, b
         visitor="",
         category_ids=tuple(category_ids),
         banners=banners,
+        segments=segments,
     )
 
 
