@@ -62,7 +62,8 @@ from . import pagecache
 logger = logging.getLogger(__name__)
 
 USER_VERSION_KEY = "shop:signed:uv:{}"
-PAGE_KEY = "shop:signed:page:{}:{}"
+PAGE_KEY = "shop:signed:page:{}:{}"  # session digest, page digest
+OWNER_KEY = "shop:signed:owner:{}"  # session digest: the user id its pages were kept for
 VERSION_TIMEOUT = 30 * 24 * 3600
 HEADER = "X-Agora-Signed-Cache"
 SHOPPER = "_agora_signed_shopper"  # (user id, user version, session auth hash) of a candidate
@@ -186,18 +187,72 @@ def _page_digest(request) -> str | None:
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
-def _session(request):
-    """The request's session data through the configured store, or None."""
+#: One round trip for a hit: the session (cached_db keeps it in the cache), the storefront
+#: version, the page, the session's owner id and, through it, the shopper's version and the
+#: segments their banner needs. The owner id is only a pointer: Python checks it against the
+#: session before anything read through it counts.
+LOOKUP_SCRIPT = """
+local found = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+local owner = found[4]
+if owner then
+  found[5] = redis.call('GET', ARGV[1] .. owner .. ARGV[2])
+  found[6] = redis.call('GET', ARGV[3] .. owner .. ARGV[4])
+end
+return found
+"""
+_script = None
+
+
+def _store(request):
+    """The session store for the request's session cookie, or None (no cookie, a malformed
+    key: Django would start a new session)."""
     key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
     if not key:
         return None
     store = import_module(settings.SESSION_ENGINE).SessionStore(key)
-    return store.load()
+    return store if store.session_key else None
 
 
-def candidate(request) -> tuple[str, str, dict] | None:
-    """(page key, user id, session data) when ``request`` may be served from or fill this
-    cache: see the module. None otherwise (Django handles it as usual)."""
+def _one_trip_lookup(store, keys: dict) -> dict | None:
+    """``LOOKUP_SCRIPT`` when sessions live in this Redis cache (cached_db on the default
+    cache), else None. Returns the decoded values by name; ``session`` is None when the cache
+    does not hold it (then the caller loads it through the store: the database)."""
+    global _script
+    from config.cache import raw_redis
+
+    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.cached_db":
+        return None
+    if settings.SESSION_CACHE_ALIAS != "default":
+        return None
+    client = raw_redis()
+    if client is None:
+        return None
+    from personalization.segments.selectors import CACHE_KEY as SEGMENTS_KEY
+
+    if _script is None:
+        _script = client.register_script(LOOKUP_SCRIPT)
+    make_key, loads = cache.make_key, cache._cache._serializer.loads
+    version_prefix, _, version_suffix = make_key(USER_VERSION_KEY.format("\0")).partition("\0")
+    segment_prefix, _, segment_suffix = make_key(SEGMENTS_KEY.format("\0")).partition("\0")
+    names = ("session", "storefront", "entry", "owner")
+    raw = _script(
+        keys=[make_key(store.cache_key), *(make_key(keys[name]) for name in names[1:])],
+        args=[version_prefix, version_suffix, segment_prefix, segment_suffix],
+        client=client,
+    )
+    raw = list(raw) + [None] * (6 - len(raw))
+    values = {
+        name: None if value is None else loads(value)
+        for name, value in zip((*names, "mine", "segments"), raw, strict=True)
+    }
+    return values
+
+
+def lookup(request) -> tuple[str, dict, dict] | None:
+    """(user id, session data, values) when ``request`` may be served from or fill this
+    cache (see the module), None otherwise (Django handles it as usual). ``values``: the
+    keys ``key`` and ``owner_key`` (where the page and its owner are kept), ``storefront``,
+    ``mine`` (the shopper's version), ``entry`` (the page, not yet checked) and ``segments``."""
     if request.method not in ("GET", "HEAD") or not enabled():
         return None
     meta = request.META
@@ -209,9 +264,22 @@ def candidate(request) -> tuple[str, str, dict] | None:
     if _csrf_secret(request) is None:
         return None
     digest = _page_digest(request)
-    if digest is None:
+    store = _store(request) if digest is not None else None
+    if store is None:
         return None
-    session = _session(request)
+    # pages are kept per session (so that one round trip finds them) and checked per shopper
+    session_id = hashlib.blake2b(store.session_key.encode(), digest_size=12).hexdigest()
+    keys = {
+        "key": PAGE_KEY.format(session_id, digest),
+        "owner_key": OWNER_KEY.format(session_id),
+        "storefront": pagecache.VERSION_KEY,
+        "entry": PAGE_KEY.format(session_id, digest),
+        "owner": OWNER_KEY.format(session_id),
+    }
+    values = _one_trip_lookup(store, keys) or {}
+    session = values.get("session")
+    if session is None:
+        session = store.load()  # the database (or another engine): Django's own read
     if not session or "_messages" in session:
         return None
     user_id, backend = session.get(SESSION_KEY), session.get(BACKEND_SESSION_KEY)
@@ -220,7 +288,19 @@ def candidate(request) -> tuple[str, str, dict] | None:
     if not session.get(HASH_SESSION_KEY):
         return None
     user_id = str(user_id)
-    return PAGE_KEY.format(user_id, digest), user_id, session
+    if "storefront" not in values or str(values.get("owner")) != user_id:
+        from personalization.segments.selectors import CACHE_KEY as SEGMENTS_KEY
+
+        wanted = {
+            "storefront": pagecache.VERSION_KEY,
+            "entry": keys["entry"],
+            "mine": USER_VERSION_KEY.format(user_id),
+            "segments": SEGMENTS_KEY.format(user_id),
+        }
+        found = cache.get_many(list(wanted.values()))
+        values = {name: found.get(key) for name, key in wanted.items()}
+    values.update(key=keys["key"], owner_key=keys["owner_key"])
+    return user_id, session, values
 
 
 def _csrf_cookie(response, secret: str) -> None:
@@ -309,43 +389,36 @@ class SignedPageCacheMiddleware:
 
     def __call__(self, request):
         try:
-            found = candidate(request)
-        except Exception:  # the session store did not answer: Django's own path decides
-            logger.warning("signed page cache: session check failed", exc_info=True)
+            found = lookup(request)
+        except Exception:  # the cache or session store did not answer: Django's path decides
+            logger.warning("signed page cache: lookup failed", exc_info=True)
             found = None
         if found is None:
             return self.get_response(request)
-        key, user_id, session = found
-        from personalization.segments.selectors import CACHE_KEY as SEGMENTS_KEY
-
-        version_key = USER_VERSION_KEY.format(user_id)
-        segments_key = SEGMENTS_KEY.format(user_id)  # read with the page for its banner
-        values = cache.get_many([pagecache.VERSION_KEY, version_key, key, segments_key])
-        storefront, mine, entry = (
-            values.get(pagecache.VERSION_KEY),
-            values.get(version_key),
-            values.get(key),
-        )
+        user_id, session, values = found
+        storefront, mine, entry = values["storefront"], values["mine"], values["entry"]
         auth_hash = session.get(HASH_SESSION_KEY)
         if (
             entry is not None
             and storefront is not None
             and mine is not None
+            and entry.get("uid") == user_id
             and entry["storefront"] == storefront
             and entry["mine"] == mine
             and constant_time_compare(entry["hash"], auth_hash)
         ):
             try:
-                return _serve(request, entry, user_id, values.get(segments_key))
+                return _serve(request, entry, user_id, values["segments"])
             except Exception:  # a hole that failed: render the page as if nothing was cached
                 logger.exception("cached signed-in page %s could not be served", request.path)
         if storefront is None:
             storefront = pagecache._version_create()
         if mine is None:
             mine = _user_version_create(user_id)
-        return self._render(request, key, user_id, auth_hash, storefront, mine)
+        keys = (values["key"], values["owner_key"])
+        return self._render(request, keys, user_id, auth_hash, storefront, mine)
 
-    def _render(self, request, key, user_id, auth_hash, storefront, mine):
+    def _render(self, request, keys, user_id, auth_hash, storefront, mine):
         state = pagecache.PageState(version=storefront)
         setattr(request, pagecache.STATE, state)
         setattr(request, REPLAY, state.events)
@@ -369,6 +442,7 @@ class SignedPageCacheMiddleware:
             and _cacheable(request, response, user_id)
         ):
             entry = {
+                "uid": user_id,
                 "storefront": storefront,
                 "mine": mine,
                 "hash": auth_hash,
@@ -379,6 +453,9 @@ class SignedPageCacheMiddleware:
                 "events": list(state.events),
                 "csrf_cookie": settings.CSRF_COOKIE_NAME in response.cookies,
             }
-            cache.set(key, entry, timeout())
+            key, owner_key = keys
+            # the owner as an int: kept as plain digits, which LOOKUP_SCRIPT builds keys from
+            owner = int(user_id) if user_id.isdigit() else user_id
+            cache.set_many({key: entry, owner_key: owner}, timeout())
             response[HEADER] = "miss"
         return response
