@@ -379,3 +379,43 @@ def test_a_forum_notification_shows_its_count_on_the_next_request(runner):
     assert 'aria-label="1 unread forum notification"' in page.content.decode()
     notifications_mark_read(user=ana)
     assert "unread forum notification" not in client.get(url).content.decode()
+
+
+def _session_digest(client) -> str:
+    import hashlib
+
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+
+
+def test_a_session_only_in_the_database_is_read_from_there(runner):
+    """cached_db: a session the cache lost is read from PostgreSQL, as Django reads it."""
+    from django.core.cache import cache
+
+    ana = UserFactory()
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    warm(client, url)
+    store = import_module(settings.SESSION_ENGINE).SessionStore(
+        client.cookies[settings.SESSION_COOKIE_NAME].value
+    )
+    cache.delete(store.cache_key)
+    page = client.get(url)
+    assert state(page) == "hit" and "Sign out" in page.content.decode()
+
+
+def test_a_page_owner_pointer_to_another_shopper_is_not_trusted(runner):
+    """The owner id kept beside a session's pages only saves a round trip: a wrong one (here
+    set by hand to another shopper whose page is current) is checked against the session."""
+    from django.core.cache import cache
+
+    ana, bo = UserFactory(), UserFactory()
+    add_to_cart(bo, runner, quantity=4)
+    url = runner.get_absolute_url()
+    as_ana, as_bo = shopper_client(ana), shopper_client(bo)
+    warm(as_ana, url)
+    warm(as_bo, url)
+    cache.set(signed.OWNER_KEY.format(_session_digest(as_ana)), bo.pk)
+    page = as_ana.get(url)
+    assert cart_badge(page.content.decode()) == "0"
+    assert state(page) == "hit", "Ana's own page, read with her own version"
