@@ -419,3 +419,15 @@ def test_a_page_owner_pointer_to_another_shopper_is_not_trusted(runner):
     page = as_ana.get(url)
     assert cart_badge(page.content.decode()) == "0"
     assert state(page) == "hit", "Ana's own page, read with her own version"
+
+
+def test_the_privacy_registry_forgets_a_shopper_s_pages(runner):
+    from privacy import registry
+
+    ana = UserFactory()
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    warm(client, url)
+    assert state(client.get(url)) == "hit"
+    registry.cache_forgetters()["shop: signed-in store pages"](user_ids=[ana.pk])
+    assert state(client.get(url)) == "miss"
