@@ -2,9 +2,10 @@
 
 A signed-in shopper's store page (home, product list, category, search, product page) shows
 their own parts (cart count, like states and "liked by people you follow", picks, the banner,
-their review and helpful votes), so it is never shared: each shopper's page is kept under their
-own user id, and served to the same shopper's next request at the cost of one session read and
-one cache round trip, before CSRF, authentication, messages and the view run
+their review and helpful votes, the forum notification count), so it is never shared: it is
+kept for the session it was rendered for, checked against that session's shopper, and served
+to the same session's next request at the cost of two Redis round trips (one read, one
+pipeline of writes), before CSRF, authentication, messages and the view run
 (``SignedPageCacheMiddleware``).
 
 Why per shopper and not one shared shell with personal holes: the personal parts of these pages
@@ -14,22 +15,30 @@ costs nearly what the page does. Per shopper, the rendering is paid once per pag
 
 What keeps it right:
 
-- **The session is checked as Django checks it** (``django.contrib.auth.get_user``): loaded
-  through the configured session store (cached_db: one cache read; an expired or deleted
-  session reads as empty), the user id and backend must be there, the backend must be one of
+- **The session is checked as Django checks it** (``django.contrib.auth.get_user``): read as
+  the configured session store reads it (cached_db: the cache entry, whose timeout is the
+  session's expiry, else the database row if not expired; another engine: its own ``load``),
+  the user id and backend must be there, the backend must be one of
   ``AUTHENTICATION_BACKENDS``, and the session's auth hash must equal the one the page was
   rendered under. Nothing is written to the session, so it lives exactly as long as it would.
 - **Two versions.** An entry carries the storefront version (``shop.pagecache``: prices, stock,
   ratings, likes, reviews, banners) and the shopper's own version, both read before rendering;
-  a hit needs both to be current, read in one ``MGET`` with the entry. ``shoppers_changed``
-  forgets a shopper's version (now and again after the transaction commits): their user row
-  (password, active flag, name), their cart, whom they follow, their picks and profile
-  (``personalization.selectors.register_cache_forget``) and their sign-in call it (see
-  ``connect_receivers``). The timeout (``AGORA_SIGNED_PAGE_CACHE_SECONDS``) is a safety net.
+  a hit needs both to be current. ``shoppers_changed`` forgets a shopper's version (now and
+  again after the transaction commits): their user row (password, active flag, name), their
+  cart, whom they follow, their forum notifications, their picks and profile
+  (``personalization.selectors.register_cache_forget``), their sign-in and the privacy
+  registry's cache forgetting call it (see ``connect_receivers``). The timeout
+  (``AGORA_SIGNED_PAGE_CACHE_SECONDS``) is a safety net.
+- **One read.** On Redis with cached_db sessions, ``LOOKUP_SCRIPT`` reads the session, the
+  storefront version, the page and, through the id of the shopper the session's pages were
+  kept for, that shopper's version and segments (for the banner), in one call. The id is only a
+  pointer: unless it equals the session's own user id, the versions are read again for the
+  session's user.
 - **Per-view parts stay per view.** The CSRF token is a placeholder in the entry, filled with a
   new mask of the shopper's own CSRF secret on every hit, and the CSRF cookie is renewed as
   Django renews it. The banner is a hole (``shop.pagecache.hole``) chosen and recorded again on
-  every hit; the product view event is recorded again on every hit, for this shopper.
+  every hit; the view and search events are recorded again on every hit, for this shopper. The
+  banner decision and the event go to Redis in one pipeline (``config.redisbatch``).
 - **Only what Django would render the same way is kept or served:** GET/HEAD of a store page
   with parameters the pages read, no htmx, no ``Authorization``, a session and a well-formed
   CSRF cookie, no queued message (cookie or session), a non-staff shopper, status 200, no
