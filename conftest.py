@@ -70,6 +70,7 @@ def _eager_celery_and_clean_cache(settings):
     # Store pages are rendered on every request, so tests see each response's context and
     # queries; the whole-page cache is tested on its own (tests/shop/test_page_cache.py).
     settings.AGORA_PAGE_CACHE = os.environ.get("AGORA_TEST_PAGE_CACHE") == "1"
+    settings.AGORA_SIGNED_PAGE_CACHE = settings.AGORA_PAGE_CACHE  # tests/shop/test_signed_cache.py
     clear_test_cache()
     yield
     clear_test_cache()

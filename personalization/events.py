@@ -89,16 +89,23 @@ def record_for_request(kind: str, request, **kwargs) -> Event | None:
     events are inserted at once so that the merge at sign-in finds every one of them.
     """
     if request.user.is_authenticated:
+        pending = getattr(request, REPLAY, None)
+        if pending is not None:  # a signed-in page shop.signed may keep: again on each hit
+            _pending(pending, kind, kwargs)
         return record_streamed(kind, user=request.user, **kwargs)
     session_key = existing_anonymous_id(request)
     if session_key:
         return record(kind, session_key=session_key, **kwargs)
     pending = getattr(request, REPLAY, None)
     if pending is not None:  # the page may be cached: record this event again on each hit
-        product = kwargs.get("product")
-        attributes = {k: v for k, v in kwargs.items() if k != "product"}
-        pending.append((kind, product.pk if product is not None else None, attributes))
+        _pending(pending, kind, kwargs)
     return record_streamed(kind, **kwargs)
+
+
+def _pending(pending: list, kind: str, kwargs: dict) -> None:
+    product = kwargs.get("product")
+    attributes = {k: v for k, v in kwargs.items() if k != "product"}
+    pending.append((kind, product.pk if product is not None else None, attributes))
 
 
 #: Set by the whole-page cache (``shop.pagecache``) to a list on a request whose page it may
@@ -116,6 +123,20 @@ def replay(entries) -> None:
     for kind, product_id, attributes in entries:
         product = Product(pk=product_id) if product_id is not None else None
         record_streamed(kind, product=product, **attributes)
+
+
+def replay_for_user(entries, *, user_id: int) -> None:
+    """``replay`` for a signed-in shopper's cached page (``shop.signed``): each event is
+    recorded again for the shopper ``user_id`` (an id), as ``record_for_request`` records it
+    for them (the stream, or one insert each when the stream is off)."""
+    from django.contrib.auth import get_user_model
+
+    from shop.models import Product
+
+    user = get_user_model()(pk=user_id)
+    for kind, product_id, attributes in entries:
+        product = Product(pk=product_id) if product_id is not None else None
+        record_streamed(kind, user=user, product=product, **attributes)
 
 
 # --- the Redis stream ------------------------------------------------------------------------
@@ -155,8 +176,17 @@ def record_streamed(
         # a cached page's hit sends it with the page's version check, in one round trip
         if defer_redis_write("XADD", stream_key(), "*", "e", data):
             return None
+        from config.redisbatch import queue
+
+        fields = {"e": data}
+        direct = dict(user=user, session_key=session_key, product=product, value=value)
+        if queue(  # sent with the request's other small writes (config.redisbatch)
+            lambda pipe: pipe.xadd(stream_key(), fields),
+            lambda: record(kind, **direct, **attributes),
+        ):
+            return None
         try:
-            client.xadd(stream_key(), {"e": data})
+            client.xadd(stream_key(), fields)
             return None
         except Exception:  # Redis down or refusing: the direct insert loses nothing
             logger.warning("event stream unavailable; recording %s directly", kind, exc_info=True)

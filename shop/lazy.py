@@ -54,4 +54,9 @@ def csrf_token_for_context(request):
     cookieless visitor (nothing rendered, no cookie) and Django's token for everyone else."""
     if not getattr(request, ATTRIBUTE, False):
         return None
+    from .signed import csrf_token_for_context as signed_token
+
+    placeholder = signed_token(request)  # a signed-in page the cache may keep (shop.signed)
+    if placeholder is not None:
+        return placeholder
     return SimpleLazyObject(lambda: "" if visitor_is_cookieless(request) else get_token(request))

@@ -157,3 +157,15 @@ registry.register_retention(
     purge=_purge_abandoned_carts,
     default_days=60,
 )
+
+
+def _forget_signed_pages(*, user_ids) -> None:
+    """Signed-in store pages (shop.signed): the shoppers' versions are forgotten, so no page
+    kept for them is served again; the unreachable entries expire within
+    ``AGORA_SIGNED_PAGE_CACHE_SECONDS``."""
+    from .signed import shoppers_changed
+
+    shoppers_changed(user_ids)
+
+
+registry.register_cache("shop: signed-in store pages", _forget_signed_pages)

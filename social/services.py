@@ -210,4 +210,7 @@ def friends_sync(*, user, provider: str, friend_uids: list[str]) -> int:
         ],
         ignore_conflicts=True,
     )
+    from shop.signed import shoppers_changed  # bulk_create sends no post_save
+
+    shoppers_changed([user.pk, *friends])
     return len(friends)

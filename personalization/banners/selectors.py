@@ -182,14 +182,23 @@ def shopper_key(*, user, visitor: str) -> str:
 
 
 def banner_choose(
-    *, placement: str, user=None, visitor: str = "", category_ids=(), now=None, banners=None
+    *,
+    placement: str,
+    user=None,
+    visitor: str = "",
+    category_ids=(),
+    now=None,
+    banners=None,
+    segments=None,
 ) -> Choice | None:
     """Pick the banner for ``placement`` and this shopper (see the module docstring).
 
     ``category_ids``: the categories the shopper is browsing (the page's category and its
     ancestors). Returns None when no banner is eligible. Counts a view for the frequency cap.
     ``banners``: the placement's ``active_banners`` when the caller already holds them (a page
-    kept by ``shop.pagecache``, whose version banner edits bump).
+    kept by ``shop.pagecache``, whose version banner edits bump). ``segments``: the shopper's
+    cached ``shopper_segments`` entry when the caller already read it (``shop.signed`` reads
+    it with the page), None to read it here.
     """
     from personalization.segments.selectors import CACHE_KEY as SEGMENTS_KEY
     from personalization.segments.selectors import shopper_segments
@@ -199,8 +208,8 @@ def banner_choose(
     # Warm: one cache round trip (MGET) for the placement's banners (unless the caller holds
     # them) and the shopper's segments.
     banners_key = ACTIVE_KEY.format(placement)
-    segments_key = SEGMENTS_KEY.format(user.pk) if signed_in else None
-    wanted = ([banners_key] if banners is None else []) + ([segments_key] if signed_in else [])
+    segments_key = SEGMENTS_KEY.format(user.pk) if signed_in and segments is None else None
+    wanted = ([banners_key] if banners is None else []) + ([segments_key] if segments_key else [])
     found = cache.get_many(wanted) if wanted else {}
     if banners is None:
         banners = found.get(banners_key)
@@ -210,7 +219,7 @@ def banner_choose(
         return None
     enabled, segment_ids = True, frozenset()
     if signed_in:
-        enabled, segment_ids = found.get(segments_key) or shopper_segments(user)
+        enabled, segment_ids = segments or found.get(segments_key) or shopper_segments(user)
     browsing = set(category_ids) if enabled else set()
     # A visitor with no anonymous id (no session yet) cannot be counted or kept on one variant:
     # frequency caps are not counted for them and the A/B variant is drawn at random per view.

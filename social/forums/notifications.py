@@ -26,7 +26,11 @@ def unread_count(user) -> int:
 
 
 def unread_count_changed(user_ids) -> None:
+    from shop.signed import shoppers_changed  # the count shows in the header of store pages
+
+    user_ids = list(user_ids)
     cache.delete_many([_key(pk) for pk in user_ids])
+    shoppers_changed(user_ids)
 
 
 def _email_off(notes) -> tuple[set, set]:

@@ -18,6 +18,8 @@ register = template.Library()
 TEMPLATE = "banners/_banner.html"
 #: Renders the banner again on every hit of a cached page (``shop.pagecache.hole``).
 KEYLESS_RENDERER = "personalization.banners.templatetags.banners.banner_html_for_keyless"
+#: The same for a signed-in shopper's page kept by ``shop.signed``.
+SHOPPER_RENDERER = "personalization.banners.templatetags.banners.banner_html_for_shopper"
 
 
 #: Stands for the decision's uuid in a banner rendered once per process: 32 hex digits like
@@ -57,13 +59,14 @@ def _no_banner_html(prefix: str) -> str:
     return get_template(TEMPLATE).render({"choice": None})
 
 
-def _render(*, placement, user, visitor, category_ids, banners=None) -> str:
+def _render(*, placement, user, visitor, category_ids, banners=None, segments=None) -> str:
     choice = banner_choose(
         placement=placement,
         user=user,
         visitor=visitor,
         category_ids=category_ids,
         banners=banners,
+        segments=segments,
     )
     if choice is None:
         if settings.DEBUG:
@@ -87,6 +90,25 @@ def banner_html_for_keyless(placement: str, category_ids: tuple, banners=None) -
     )
 
 
+def banner_html_for_shopper(
+    placement: str, user_id: int, category_ids: tuple, banners, segments=None
+) -> str:
+    """The banner for the signed-in shopper ``user_id``, chosen and recorded now (a new
+    decision, their segments read now): what the tag renders for them. ``banners``: the
+    placement's active banners as the cached page holds them (banner edits bump its version);
+    ``segments``: their cached segments entry when the caller read it (see ``banner_choose``)."""
+    from django.contrib.auth import get_user_model
+
+    return _render(
+        placement=placement,
+        user=get_user_model()(pk=user_id),
+        visitor="",
+        category_ids=tuple(category_ids),
+        banners=banners,
+        segments=segments,
+    )
+
+
 @register.simple_tag(takes_context=True)
 def banner(context, placement):
     request = context.get("request")
@@ -103,9 +125,17 @@ def banner(context, placement):
         from ..selectors import visitor_recent_categories
 
         category_ids = visitor_recent_categories(visitor, current=category_ids)
-    if visitor or (user is not None and user.is_authenticated):
+    from shop.pagecache import STATE, hole
+
+    signed_in = user is not None and user.is_authenticated
+    if signed_in and getattr(request, STATE, None) is not None:
+        # a page that shop.signed may keep chooses and records the banner again on each hit
+        banners = tuple(active_banners(placement))
+        html = banner_html_for_shopper(placement, user.pk, category_ids, banners)
+        args = (placement, user.pk, category_ids, banners)
+        return mark_safe(hole(request, SHOPPER_RENDERER, args, html))  # noqa: S308
+    if visitor or signed_in:
         return _render(placement=placement, user=user, visitor=visitor, category_ids=category_ids)
-    from shop.pagecache import hole
 
     # A cached page keeps the active banners with it (banner edits bump its version), so a hit
     # chooses among them without reading them again.

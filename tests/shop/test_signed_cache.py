@@ -1,0 +1,433 @@
+"""Signed-in shoppers' store pages from the cache (shop.signed, issue 15).
+
+A shopper's page is kept under their own id and served to their next request after the same
+session check Django makes; nothing of one shopper reaches another or an anonymous visitor,
+changes made through the services show on the next request, the session lives as Django would
+let it, CSRF works from a served page, banners and view events stay per view, and a Redis that
+does not answer costs the page nothing but speed.
+"""
+
+import re
+import socket
+import time
+from decimal import Decimal
+from importlib import import_module
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client, TestCase, override_settings
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from personalization.banners import services as banner_services
+from personalization.banners.models import Banner, BannerDecision, BannerVariant, Placement
+from personalization.models import Event
+from personalization.selectors import profile_cache_forget
+from shop import cart as carts
+from shop import signed
+from shop.models import Cart, Product
+from shop.services import product_reindex
+from social.engagement.services import follow, like_add, profile_update
+from tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    ProductImageFactory,
+    UserFactory,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.redis]
+
+
+@pytest.fixture(autouse=True)
+def caches_on(settings):
+    settings.AGORA_PAGE_CACHE = True
+    settings.AGORA_SIGNED_PAGE_CACHE = True
+
+
+@pytest.fixture
+def runner():
+    shoes = CategoryFactory(name="Shoes")
+    product = ProductFactory(name="Trail runner", category=shoes, price=Decimal("80.00"))
+    ProductImageFactory(product=product)
+    for n in range(3):
+        ProductFactory(name=f"Walker {n}", category=shoes)
+    product_reindex()
+    return product
+
+
+def state(response) -> str:
+    return response.headers.get(signed.HEADER, "")
+
+
+def shopper_client(user, **kwargs) -> Client:
+    """A browser signed in as ``user`` (as allauth signs in), with its CSRF cookie."""
+    client = Client(**kwargs)
+    client.force_login(user, backend="allauth.account.auth_backends.AuthenticationBackend")
+    client.get(reverse("shop:cart"))  # any page: the CSRF cookie is set
+    assert settings.CSRF_COOKIE_NAME in client.cookies
+    return client
+
+
+def warm(client, url) -> None:
+    """Render and store ``url`` for ``client``'s shopper; the next request is a hit."""
+    first = client.get(url)
+    assert first.status_code == 200 and state(first) == "miss", state(first)
+
+
+def cart_badge(html: str) -> str:
+    return re.search(r'<span id="cart-count"[^>]*>(\d+)</span>', html).group(1)
+
+
+def add_to_cart(user, product, quantity=1):
+    cart = Cart.objects.get_or_create(user=user)[0]
+    carts.cart_add(cart=cart, variant_id=product.variants.first().pk, quantity=quantity)
+
+
+def test_a_hit_is_the_normal_page_without_a_query(runner):
+    """No query but the view or search event's insert (tests insert events at once;
+    production streams them to Redis)."""
+    ana = UserFactory()
+    client = shopper_client(ana)
+    for url in (reverse("shop:home"), runner.get_absolute_url(), "/products/?q=trail"):
+        rendered = client.get(url)
+        assert state(rendered) == "miss", url
+        with CaptureQueriesContext(connection) as queries:
+            served = client.get(url)
+        assert all(q["sql"].startswith('INSERT INTO "personalization_event"') for q in queries)
+        assert len(queries) == (0 if url == reverse("shop:home") else 1), url
+        assert state(served) == "hit", url
+        assert served.status_code == 200
+        token = re.compile(rb'(name="csrfmiddlewaretoken" value="|X-CSRFToken": ")[^"]+"')
+        assert token.sub(b"T", served.content) == token.sub(b"T", rendered.content), url
+        assert b"Sign out" in served.content and signed.CSRF_PLACEHOLDER.encode() not in (
+            served.content
+        )
+        assert served["Content-Length"] == str(len(served.content))
+
+
+def test_the_headers_are_the_normal_render_s(runner):
+    client = shopper_client(UserFactory())
+    url = runner.get_absolute_url()
+    rendered = client.get(url)
+    served = client.get(url)
+    assert state(served) == "hit"
+    skip = {signed.HEADER.lower(), "content-length"}
+    assert {k: v for k, v in served.items() if k.lower() not in skip} == {
+        k: v for k, v in rendered.items() if k.lower() not in skip
+    }
+    assert "Cookie" in served["Vary"]
+    # the CSRF cookie is renewed exactly as Django renews it; no session cookie is set
+    assert set(served.cookies) == set(rendered.cookies) == {settings.CSRF_COOKIE_NAME}
+    mine, theirs = (
+        served.cookies[settings.CSRF_COOKIE_NAME],
+        rendered.cookies[settings.CSRF_COOKIE_NAME],
+    )
+    assert mine.value == theirs.value
+    for attribute in ("max-age", "path", "samesite", "secure", "httponly", "domain"):
+        assert mine[attribute] == theirs[attribute], attribute
+
+
+def test_a_shopper_s_parts_never_reach_another_shopper_or_a_visitor(runner):
+    ana, bo = UserFactory(), UserFactory()
+    add_to_cart(ana, runner, quantity=3)
+    like_add(user=ana, obj=runner)
+    url = runner.get_absolute_url()
+    as_ana = shopper_client(ana)
+    warm(as_ana, url)
+    page = as_ana.get(url)
+    assert state(page) == "hit" and cart_badge(page.content.decode()) == "3"
+    as_bo = shopper_client(bo)
+    theirs = as_bo.get(url)
+    assert state(theirs) == "miss", "another shopper was served the first shopper's page"
+    assert cart_badge(theirs.content.decode()) == "0"
+    assert cart_badge(as_bo.get(url).content.decode()) == "0"
+    visitor = Client().get(url)
+    assert "Sign out" not in visitor.content.decode()
+    assert cart_badge(visitor.content.decode()) == "0"
+    # Bo's session cookie with Ana's... nothing: keys are per user id from the checked session
+    assert cart_badge(as_ana.get(url).content.decode()) == "3"
+
+
+def test_each_personal_part_changes_on_the_next_request(runner):
+    ana, cy = UserFactory(), UserFactory(first_name="Cyra")
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    warm(client, url)
+    # the cart count (cart services)
+    add_to_cart(ana, runner, quantity=2)
+    page = client.get(url)
+    assert state(page) == "miss" and cart_badge(page.content.decode()) == "2"
+    assert state(client.get(url)) == "hit"
+    # whom the shopper follows ("liked by people you follow")
+    profile_update(user=cy, is_public=True, likes_public=True, display_name="Cyra")
+    like_add(user=cy, obj=runner)
+    client.get(url)
+    assert "Cyra" not in client.get(url).content.decode()
+    follow(follower=ana, handle=cy.public_profile.handle)
+    page = client.get(url)
+    assert state(page) == "miss" and "Liked by" in page.content.decode()
+    assert "Cyra" in page.content.decode()
+    # their own like (a storefront change)
+    like_add(user=ana, obj=runner)
+    assert state(client.get(url)) == "miss"
+    # a price (a storefront change)
+    Product.objects.filter(pk=runner.pk).update(price=Decimal("65.00"))
+    runner.refresh_from_db()
+    runner.save()
+    page = client.get(url)
+    assert state(page) == "miss" and "65.00" in page.content.decode()
+    # picks and profile forgotten (a profile build, a personalization choice)
+    assert state(client.get(url)) == "hit"
+    profile_cache_forget(user_ids=[ana.pk])
+    assert state(client.get(url)) == "miss"
+    # the user row (a name change, a flag)
+    ana.first_name = "Anabel"
+    ana.save()
+    assert state(client.get(url)) == "miss"
+
+
+def test_another_shopper_s_change_leaves_this_shopper_s_page_cached(runner):
+    ana, bo = UserFactory(), UserFactory()
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    warm(client, url)
+    add_to_cart(bo, runner)
+    assert state(client.get(url)) == "hit"
+
+
+def test_signed_out_elsewhere_the_page_is_anonymous(runner):
+    ana = UserFactory()
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    warm(client, url)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    import_module(settings.SESSION_ENGINE).SessionStore(key).delete()  # "sign out everywhere"
+    page = client.get(url)
+    assert state(page) == "" and "Sign out" not in page.content.decode()
+
+
+def test_a_changed_password_signs_the_session_out(runner):
+    ana = UserFactory()
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    warm(client, url)
+    ana.set_password("another-pass-456")
+    ana.save()
+    page = client.get(url)
+    assert state(page) == "" and "Sign out" not in page.content.decode()
+
+
+def test_a_session_hash_that_does_not_match_is_not_served(runner):
+    """Even if the shopper's version were not forgotten, the session's auth hash must equal
+    the one the page was rendered under."""
+    ana = UserFactory()
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    warm(client, url)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    store = import_module(settings.SESSION_ENGINE).SessionStore(key)
+    store["_auth_user_hash"] = "0" * 64
+    store.save()
+    page = client.get(url)
+    assert state(page) == "" and "Sign out" not in page.content.decode()
+
+
+def test_an_inactive_shopper_is_not_served(runner):
+    ana = UserFactory()
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    warm(client, url)
+    get_user_model().objects.filter(pk=ana.pk).update(is_active=False)
+    ana.refresh_from_db()
+    ana.save()  # the admin's save
+    page = client.get(url)
+    assert "Sign out" not in page.content.decode()
+
+
+def test_an_expired_session_is_not_served(runner):
+    ana = UserFactory()
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    store = import_module(settings.SESSION_ENGINE).SessionStore(key)
+    store.set_expiry(2)
+    store.save()
+    warm(client, url)
+    assert state(client.get(url)) == "hit"
+    time.sleep(2.5)
+    page = client.get(url)
+    assert state(page) == "" and "Sign out" not in page.content.decode()
+
+
+def test_a_hit_does_not_save_the_session(runner):
+    ana = UserFactory()
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    warm(client, url)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    from django.contrib.sessions.models import Session
+
+    before = Session.objects.get(session_key=key).expire_date
+    served = client.get(url)
+    assert state(served) == "hit"
+    assert settings.SESSION_COOKIE_NAME not in served.cookies
+    assert Session.objects.get(session_key=key).expire_date == before
+
+
+def test_csrf_post_from_a_served_page(runner):
+    ana = UserFactory()
+    url = runner.get_absolute_url()
+    client = shopper_client(ana, enforce_csrf_checks=True)
+    warm(client, url)
+    page = client.get(url)
+    assert state(page) == "hit"
+    html = page.content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    assert token != signed.CSRF_PLACEHOLDER and len(token) == 64
+    action = re.search(r'<form method="post" action="([^"]+)" class="add-to-cart">', html)
+    variant = re.search(r'<option value="(\d+)"', html).group(1)
+    response = client.post(
+        action.group(1), {"variant": variant, "quantity": 1, "csrfmiddlewaretoken": token}
+    )
+    assert response.status_code == 302
+    assert Cart.objects.get(user=ana).items.get().variant_id == int(variant)
+    # the message queued by the add goes through Django, then the cart count is new
+    after = client.get(url)
+    assert state(after) == "" and "Added 1" in after.content.decode()
+    page = client.get(url)
+    assert state(page) == "miss" and cart_badge(page.content.decode()) == "1"
+
+
+def test_a_hit_records_the_view_for_the_shopper(runner):
+    ana = UserFactory()
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    for _ in range(3):
+        client.get(url)
+    assert state(client.get(url)) == "hit"
+    views = Event.objects.filter(kind=Event.Kind.VIEW, user=ana, product=runner)
+    assert views.count() == 4
+
+
+def test_each_hit_chooses_and_records_its_own_banner(runner):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        banner = Banner.objects.create(name="Everyone", placement=Placement.HOME_HERO)
+        BannerVariant.objects.create(banner=banner, name="A", headline="Hello everybody")
+        banner_services.banners_changed()
+    ana = UserFactory()
+    client = shopper_client(ana)
+    url = reverse("shop:home")
+    warm(client, url)
+    uuids = []
+    for _ in range(3):
+        page = client.get(url)
+        assert state(page) == "hit"
+        html = page.content.decode()
+        assert "Hello everybody" in html and "agora-hole" not in html
+        uuids.append(re.search(r'href="/banners/([0-9a-f]+)/why/"', html).group(1))
+    assert len(set(uuids)) == 3, "a cached page reused another view's decision"
+    banner_services.banner_decisions_flush()
+    mine = BannerDecision.objects.filter(user=ana).values_list("uuid", flat=True)
+    assert {str(u).replace("-", "") for u in mine} >= set(uuids)
+
+
+def test_staff_pages_and_htmx_are_never_kept(runner):
+    staff = UserFactory(is_staff=True)
+    client = shopper_client(staff)
+    url = runner.get_absolute_url()
+    client.get(url)
+    page = client.get(url)
+    assert state(page) == "" and "Admin" in page.content.decode()
+    shopper = shopper_client(UserFactory())
+    assert state(shopper.get(url, headers={"HX-Request": "true"})) == ""
+    assert state(shopper.get(url + "?unknown=1")) == ""
+
+
+def test_redis_down_renders_the_page(runner, settings):
+    ana = UserFactory()
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    warm(client, url)
+    with socket.socket() as probe:  # a port nobody listens on: a real refused connection
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    with override_settings(CACHES=dead):
+        page = client.get(url)
+        assert page.status_code == 200 and state(page) == ""
+        assert "Trail runner" in page.content.decode()
+    assert state(client.get(url)) in ("hit", "miss")
+
+
+def test_a_forum_notification_shows_its_count_on_the_next_request(runner):
+    from social.forums.services import notifications_mark_read, subscription_set, topic_create
+    from tests.community_factories import ForumCategoryFactory, OldUserFactory
+
+    ana, poster = UserFactory(), OldUserFactory()
+    forum = ForumCategoryFactory()
+    subscription_set(user=ana, category=forum, on=True)
+    url = reverse("shop:home")
+    client = shopper_client(ana)
+    warm(client, url)
+    assert "unread forum notification" not in client.get(url).content.decode()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        topic_create(user=poster, category=forum, title="Trail tips", body="Share yours here.")
+    page = client.get(url)
+    assert state(page) == "miss"
+    assert 'aria-label="1 unread forum notification"' in page.content.decode()
+    notifications_mark_read(user=ana)
+    assert "unread forum notification" not in client.get(url).content.decode()
+
+
+def _session_digest(client) -> str:
+    import hashlib
+
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+
+
+def test_a_session_only_in_the_database_is_read_from_there(runner):
+    """cached_db: a session the cache lost is read from PostgreSQL, as Django reads it."""
+    from django.core.cache import cache
+
+    ana = UserFactory()
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    warm(client, url)
+    store = import_module(settings.SESSION_ENGINE).SessionStore(
+        client.cookies[settings.SESSION_COOKIE_NAME].value
+    )
+    cache.delete(store.cache_key)
+    page = client.get(url)
+    assert state(page) == "hit" and "Sign out" in page.content.decode()
+
+
+def test_a_page_owner_pointer_to_another_shopper_is_not_trusted(runner):
+    """The owner id kept beside a session's pages only saves a round trip: a wrong one (here
+    set by hand to another shopper whose page is current) is checked against the session."""
+    from django.core.cache import cache
+
+    ana, bo = UserFactory(), UserFactory()
+    add_to_cart(bo, runner, quantity=4)
+    url = runner.get_absolute_url()
+    as_ana, as_bo = shopper_client(ana), shopper_client(bo)
+    warm(as_ana, url)
+    warm(as_bo, url)
+    cache.set(signed.OWNER_KEY.format(_session_digest(as_ana)), bo.pk)
+    page = as_ana.get(url)
+    assert cart_badge(page.content.decode()) == "0"
+    assert state(page) == "hit", "Ana's own page, read with her own version"
+
+
+def test_the_privacy_registry_forgets_a_shopper_s_pages(runner):
+    from privacy import registry
+
+    ana = UserFactory()
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    warm(client, url)
+    assert state(client.get(url)) == "hit"
+    registry.cache_forgetters()["shop: signed-in store pages"](user_ids=[ana.pk])
+    assert state(client.get(url)) == "miss"
