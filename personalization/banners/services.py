@@ -59,8 +59,12 @@ def banner_decision_record(*, choice: Choice, user=None, visitor: str = "") -> s
     if client is not None:
         # a cached page's hit sends it with the page's version check, in one round trip
         queued = defer_redis_write("RPUSH", _queue_key(), json.dumps(row))
-    if client is not None and not queued and batch_queue(
-        lambda pipe: pipe.rpush(_queue_key(), json.dumps(row)), lambda: _write([row])
+    if (
+        client is not None
+        and not queued
+        and batch_queue(
+            lambda pipe: pipe.rpush(_queue_key(), json.dumps(row)), lambda: _write([row])
+        )
     ):
         queued = True  # sent with the request's other small writes (config.redisbatch)
     elif client is not None and not queued:
