@@ -6,6 +6,8 @@ and never fills the cache, CSRF works on a cached page, banners and view events 
 and a Redis that does not answer costs the page nothing but speed.
 """
 
+import contextlib
+import gc
 import io
 import re
 import socket
@@ -329,13 +331,28 @@ def stream_on(settings):
     return raw_redis()
 
 
+def _own_client_ports() -> set[int]:
+    """Local ports of this process's open Redis connections (every pool: the cache's and
+    ``raw_redis``'s)."""
+    ports = set()
+    for obj in gc.get_objects():
+        # type(), not isinstance(): a lazy object (the CSP nonce) would evaluate itself
+        if issubclass(type(obj), redis.connection.Connection) and obj._sock is not None:
+            with contextlib.suppress(OSError):
+                ports.add(obj._sock.getsockname()[1])
+    return ports
+
+
 def commands_during(action) -> list[str]:
-    """The commands this test's Redis database received from clients (not from inside a Lua
-    script) while ``action()`` ran, read with ``MONITOR``."""
+    """The commands this process sent to its Redis database (not from inside a Lua script)
+    while ``action()`` ran, read with ``MONITOR``. ``MONITOR`` sees the whole server, where the
+    other pytest-xdist workers share the database under their own key prefix, so commands are
+    kept by the sending connection's port (this process's connections, listed after the action
+    so that one opened during it counts too)."""
     db = raw_redis().connection_pool.connection_kwargs.get("db", 0)
     watcher = redis.Redis.from_url(settings.REDIS_URL)
     marker = f"end-of-action-{uuid.uuid4().hex}"
-    seen = []
+    records = []
     with watcher.monitor() as monitor:
         action()
         raw_redis().echo(marker)
@@ -343,9 +360,16 @@ def commands_during(action) -> list[str]:
             command = monitor.next_command()
             if marker in command["command"]:
                 break
-            if command["db"] == db and command["client_type"] != "lua":
-                seen.append(command["command"].split()[0].upper())
-    return seen
+            records.append(command)
+    watcher.close()
+    ports = _own_client_ports()
+    return [
+        record["command"].split()[0].upper()
+        for record in records
+        if record["db"] == db
+        and record["client_type"] != "lua"
+        and int(record.get("client_port") or 0) in ports
+    ]
 
 
 def test_the_wsgi_wrapper_serves_a_hit_with_a_normal_renders_headers(runner, settings):
