@@ -144,29 +144,13 @@ def make_data(*, shoppers: int, events: int, log) -> None:
 
 
 def sql_floor() -> float:
-    """The build's aggregation statement alone (into a temporary table), rolled back."""
-    import json
-
-    from django.conf import settings
-
-    from personalization import building, profile_sql
+    """The build's aggregation statements alone (into temporary tables), rolled back."""
+    from personalization import building
 
     hi = _scalar("SELECT max(id) FROM personalization_event")
-    sql = profile_sql.AGGREGATE.format(event_filter=profile_sql.EVENT_FILTER.format(user_filter=""))
-    params = {
-        "lo": 0,
-        "hi": hi,
-        "user_id": None,
-        "weights": json.dumps(settings.PERSONALIZATION_EVENT_WEIGHTS),
-        "epoch": building.decay_epoch().timestamp(),
-        "half_life": building.half_life_seconds(),
-        "intent_ttl_days": 30,
-    }
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '1GB'")
-        cursor.execute("SET LOCAL jit = off")
         started = time.perf_counter()
-        cursor.execute(sql, params)
+        building.aggregate_sql(cursor, lo=0, hi=hi)
         seconds = time.perf_counter() - started
         transaction.set_rollback(True)
     return seconds

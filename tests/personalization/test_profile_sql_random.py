@@ -1,4 +1,4 @@
-"""The profile build's SQL (``profile_sql.AGGREGATE``) against the Python twin on random events.
+"""The profile build's SQL (``building.aggregate_sql``) against the Python twin on random events.
 
 The SQL was rewritten for speed (issue 15): the decay is computed once per event, recency and
 sentiment come from a plain GROUP BY and the affinity object is written as JSON text. Whatever
@@ -12,7 +12,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -47,19 +46,8 @@ event = st.fixed_dictionaries(
 
 
 def _sql_rows(lo: int, hi: int) -> dict:
-    sql = profile_sql.AGGREGATE.format(event_filter=profile_sql.EVENT_FILTER.format(user_filter=""))
-    params = {
-        "lo": lo,
-        "hi": hi,
-        "user_id": None,
-        "weights": json.dumps(building.event_weights()),
-        "epoch": building.decay_epoch().timestamp(),
-        "half_life": building.half_life_seconds(),
-        "intent_ttl_days": int(settings.PERSONALIZATION_INTENT_TTL_DAYS),
-    }
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS pz_agg")
-        cursor.execute(sql, params)
+        building.aggregate_sql(cursor, lo=lo, hi=hi)
         cursor.execute(
             "SELECT user_id, event_count, order_count, monetary, first_event_at, last_event_at,"
             " first_purchase_at, last_purchase_at, sentiment_sum, sentiment_count, affinities,"
@@ -71,7 +59,7 @@ def _sql_rows(lo: int, hi: int) -> dict:
             for name in ("affinities", "intents"):
                 if isinstance(row[name], str):
                     row[name] = json.loads(row[name])
-        cursor.execute("DROP TABLE pz_agg")
+        cursor.execute(profile_sql.DROP_STAGING)
     return rows
 
 
