@@ -254,6 +254,9 @@ def aggregate_sql(cursor, *, lo: int, hi: int, user_id: int | None = None) -> No
     cursor.execute(profile_sql.DROP_STAGING)
     for step in profile_sql.STEPS:
         if step is profile_sql.AFFINITIES:
+            # temporary tables have no statistics until analysed; without them the planner
+            # sorts all (shopper, key) rows at once instead of each shopper's few
+            cursor.execute("ANALYZE pz_ev, pz_pc")
             cursor.execute("SET LOCAL enable_hashagg = off")
         cursor.execute(step.format(event_filter=event_filter), params)
         if step is profile_sql.AFFINITIES:
