@@ -226,6 +226,9 @@ def _aggregate_and_write(*, lo: int, hi: int, user_id: int | None, add: bool) ->
     return _write_python(aggregates, add=add)
 
 
+ANALYZE_ABOVE_EVENTS = 100_000
+
+
 def aggregate_sql(cursor, *, lo: int, hi: int, user_id: int | None = None) -> None:
     """Fold the events ``lo < id <= hi`` (of one shopper, or all) into the temporary ``pz_agg``.
 
@@ -254,9 +257,11 @@ def aggregate_sql(cursor, *, lo: int, hi: int, user_id: int | None = None) -> No
     cursor.execute(profile_sql.DROP_STAGING)
     for step in profile_sql.STEPS:
         if step is profile_sql.AFFINITIES:
-            # temporary tables have no statistics until analysed; without them the planner
-            # sorts all (shopper, key) rows at once instead of each shopper's few
-            cursor.execute("ANALYZE pz_ev, pz_pc")
+            if hi - lo > ANALYZE_ABOVE_EVENTS:
+                # temporary tables have no statistics until analysed; without them the planner
+                # sorts all (shopper, key) rows at once instead of each shopper's few (full
+                # build); a small incremental batch plans well without (and saves ~30 ms)
+                cursor.execute("ANALYZE pz_ev, pz_pc")
             cursor.execute("SET LOCAL enable_hashagg = off")
         cursor.execute(step.format(event_filter=event_filter), params)
         if step is profile_sql.AFFINITIES:

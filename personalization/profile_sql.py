@@ -1,16 +1,20 @@
 """PostgreSQL statements of the profile build (set-based: no Python loop per event).
 
-``AGGREGATE`` folds the events ``lo < id <= hi`` (optionally of one shopper) into one row per
-shopper in the temporary table ``pz_agg``. Measured with EXPLAIN (ANALYZE, BUFFERS) and the
-backend's CPU time on 1,000,000 events (issue 15), the costs were the per-shopper JSON object
-and a pre-aggregation per (shopper, product, variant) that hardly reduces uniform data, so:
-the decayed weight is computed once per weighted event; each product's attribute keys become
-small integer codes so that the six per-dimension GROUP BYs hash integers, not strings; the
-affinity object is written as JSON text from pre-quoted keys and parsed once
-(``jsonb_object_agg`` costs several times more); recency, money and sentiment come from a plain
-GROUP BY over the events. Sums of floats may differ from the Python twin in the last bits only
-(the order of addition). Removed interests are stripped after the write (``STRIP_REMOVED``),
-in the same transaction. ``UPSERT_REPLACE`` writes those rows as they are (full rebuild, one
+``STEPS`` fold the events ``lo < id <= hi`` (optionally of one shopper) into one row per
+shopper in the temporary table ``pz_agg``, through small staging tables (``pz_ev`` weighted
+events, ``pz_keys``/``pz_pc`` attribute codes, ``pz_aff`` affinity objects, ``pz_stats``),
+all dropped at commit; ``building.aggregate_sql`` runs them. Measured with EXPLAIN (ANALYZE,
+BUFFERS) and the backend's CPU time on 1,000,000 events (issue 15): the affinity object is
+the cost (3,000,000 (shopper, key) scores written as JSON); the opt-out NOT EXISTS per event
+was a million-loop anti join. So: the decayed weight is computed once per weighted event;
+each product's attribute keys become small integer codes; the (shopper, key) sums stream from
+the events sorted by shopper once (an incremental sort of each shopper's few rows, no hash
+table of millions of groups); the affinity object is written as JSON text from pre-quoted
+keys and parsed once (``jsonb_object_agg`` costs as much or more); recency, money and
+sentiment come from a plain GROUP BY over the events; opted-out shoppers are dropped once per
+shopper at the end. Sums of floats may differ from the Python twin in the last bits only (the
+order of addition). Removed interests are stripped after the write (``STRIP_REMOVED``), in the
+same transaction. ``UPSERT_REPLACE`` writes those rows as they are (full rebuild, one
 shopper), skipping profiles that would not change; ``UPSERT_ADD`` adds them to what is stored
 (incremental build).
 Raw affinity scores, counts and sums add up, first/last times take LEAST/GREATEST and intents
