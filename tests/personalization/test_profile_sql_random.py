@@ -20,7 +20,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from personalization import building, profile_sql
-from personalization.models import Event
+from personalization.models import Event, ShopperChoice
 from tests.factories import UserFactory
 
 from .helpers import catalogue
@@ -31,7 +31,7 @@ KINDS = ["view", "add_to_cart", "like", "unlike", "purchase", "search", "text_si
 
 event = st.fixed_dictionaries(
     {
-        "user": st.integers(0, 2),
+        "user": st.integers(0, 3),  # 3: personalization off
         "kind": st.sampled_from(KINDS),
         "product": st.integers(-1, 2),  # -1: no product
         "days_ago": st.floats(-5, 400, allow_nan=False),
@@ -74,7 +74,11 @@ def test_sql_build_equals_the_python_formula_on_random_events(events):
     if not hasattr(test_sql_build_equals_the_python_formula_on_random_events, "world"):
         test_sql_build_equals_the_python_formula_on_random_events.world = (
             catalogue(),
-            [UserFactory() for _ in range(3)],
+            [UserFactory() for _ in range(4)],
+        )
+        ShopperChoice.objects.create(
+            user=test_sql_build_equals_the_python_formula_on_random_events.world[1][3],
+            personalization_enabled=False,
         )
     products, users = test_sql_build_equals_the_python_formula_on_random_events.world
     lo = Event.objects.aggregate(top=Max("id"))["top"] or 0
@@ -107,6 +111,8 @@ def test_sql_build_equals_the_python_formula_on_random_events(events):
     got = _sql_rows(lo, hi)
 
     assert got.keys() == expected.keys()
+    # the opted-out shopper's events are read, then the shopper is dropped (once, at the end)
+    assert users[3].pk not in got
     for user_id, agg in expected.items():
         row = got[user_id]
         assert row["event_count"] == agg.event_count
