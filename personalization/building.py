@@ -226,10 +226,20 @@ def _aggregate_and_write(*, lo: int, hi: int, user_id: int | None, add: bool) ->
     return _write_python(aggregates, add=add)
 
 
-def _write_sql(*, lo, hi, user_id, add) -> set[int]:
-    user_filter = "AND e.user_id = %(user_id)s" if user_id is not None else ""
-    sql = profile_sql.AGGREGATE.format(
-        event_filter=profile_sql.EVENT_FILTER.format(user_filter=user_filter)
+ANALYZE_ABOVE_EVENTS = 100_000
+
+
+def aggregate_sql(cursor, *, lo: int, hi: int, user_id: int | None = None) -> None:
+    """Fold the events ``lo < id <= hi`` (of one shopper, or all) into the temporary ``pz_agg``.
+
+    One row per shopper whose personalization is on, with the columns of the profile's event
+    part (``event_count`` ... ``intents``; ``affinities`` holds raw scores, see
+    ``PreferenceProfile``). The staging tables are dropped at commit. PostgreSQL only; must run
+    inside a transaction. Same result as ``aggregate_python`` (floats up to the order of
+    addition).
+    """
+    event_filter = profile_sql.EVENT_FILTER.format(
+        user_filter="AND e.user_id = %(user_id)s" if user_id is not None else ""
     )
     params = {
         "lo": lo,
@@ -240,13 +250,27 @@ def _write_sql(*, lo, hi, user_id, add) -> set[int]:
         "half_life": half_life_seconds(),
         "intent_ttl_days": int(settings.PERSONALIZATION_INTENT_TTL_DAYS),
     }
+    # Enough memory to sort and hash in RAM, and no JIT (its compile time costs more than it
+    # saves here).
+    cursor.execute("SET LOCAL work_mem = '1GB'")
+    cursor.execute("SET LOCAL jit = off")
+    cursor.execute(profile_sql.DROP_STAGING)
+    for step in profile_sql.STEPS:
+        if step is profile_sql.AFFINITIES:
+            if hi - lo > ANALYZE_ABOVE_EVENTS:
+                # temporary tables have no statistics until analysed; without them the planner
+                # sorts all (shopper, key) rows at once instead of each shopper's few (full
+                # build); a small incremental batch plans well without (and saves ~30 ms)
+                cursor.execute("ANALYZE pz_ev, pz_pc")
+            cursor.execute("SET LOCAL enable_hashagg = off")
+        cursor.execute(step.format(event_filter=event_filter), params)
+        if step is profile_sql.AFFINITIES:
+            cursor.execute("SET LOCAL enable_hashagg = on")
+
+
+def _write_sql(*, lo, hi, user_id, add) -> set[int]:
     with connection.cursor() as cursor:
-        # One big aggregation: enough memory to hash it, and no JIT (its compile time costs
-        # more than it saves here).
-        cursor.execute("SET LOCAL work_mem = '1GB'")
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("DROP TABLE IF EXISTS pz_agg")
-        cursor.execute(sql, params)
+        aggregate_sql(cursor, lo=lo, hi=hi, user_id=user_id)
         cursor.execute("SELECT user_id FROM pz_agg")
         changed = {row[0] for row in cursor.fetchall()}
         cursor.execute(profile_sql.UPSERT_ADD if add else profile_sql.UPSERT_REPLACE)
@@ -294,7 +318,7 @@ def _number(value) -> bool:
 
 
 def aggregate_python(*, lo: int, hi: int, user_id: int | None = None) -> dict[int, Aggregate]:
-    """The same aggregation as ``profile_sql.AGGREGATE``, one event at a time."""
+    """The same aggregation as ``aggregate_sql`` (``profile_sql.STEPS``), one event at a time."""
     from shop.models import Product, Variant
 
     weights = event_weights()

@@ -1,16 +1,20 @@
 """PostgreSQL statements of the profile build (set-based: no Python loop per event).
 
-``AGGREGATE`` folds the events ``lo < id <= hi`` (optionally of one shopper) into one row per
-shopper in the temporary table ``pz_agg``. Measured with EXPLAIN (ANALYZE, BUFFERS) and the
-backend's CPU time on 1,000,000 events (issue 15), the costs were the per-shopper JSON object
-and a pre-aggregation per (shopper, product, variant) that hardly reduces uniform data, so:
-the decayed weight is computed once per weighted event; each product's attribute keys become
-small integer codes so that the six per-dimension GROUP BYs hash integers, not strings; the
-affinity object is written as JSON text from pre-quoted keys and parsed once
-(``jsonb_object_agg`` costs several times more); recency, money and sentiment come from a plain
-GROUP BY over the events. Sums of floats may differ from the Python twin in the last bits only
-(the order of addition). Removed interests are stripped after the write (``STRIP_REMOVED``),
-in the same transaction. ``UPSERT_REPLACE`` writes those rows as they are (full rebuild, one
+``STEPS`` fold the events ``lo < id <= hi`` (optionally of one shopper) into one row per
+shopper in the temporary table ``pz_agg``, through small staging tables (``pz_ev`` weighted
+events, ``pz_keys``/``pz_pc`` attribute codes, ``pz_aff`` affinity objects, ``pz_stats``),
+all dropped at commit; ``building.aggregate_sql`` runs them. Measured with EXPLAIN (ANALYZE,
+BUFFERS) and the backend's CPU time on 1,000,000 events (issue 15): the affinity object is
+the cost (3,000,000 (shopper, key) scores written as JSON); the opt-out NOT EXISTS per event
+was a million-loop anti join. So: the decayed weight is computed once per weighted event;
+each product's attribute keys become small integer codes; the (shopper, key) sums stream from
+the events sorted by shopper once (an incremental sort of each shopper's few rows, no hash
+table of millions of groups); the affinity object is written as JSON text from pre-quoted
+keys and parsed once (``jsonb_object_agg`` costs as much or more); recency, money and
+sentiment come from a plain GROUP BY over the events; opted-out shoppers are dropped once per
+shopper at the end. Sums of floats may differ from the Python twin in the last bits only (the
+order of addition). Removed interests are stripped after the write (``STRIP_REMOVED``), in the
+same transaction. ``UPSERT_REPLACE`` writes those rows as they are (full rebuild, one
 shopper), skipping profiles that would not change; ``UPSERT_ADD`` adds them to what is stored
 (incremental build).
 Raw affinity scores, counts and sums add up, first/last times take LEAST/GREATEST and intents
@@ -19,90 +23,113 @@ The Python twin of this logic (SQLite, and a cross-check in the tests) is
 ``personalization.building.aggregate_python``; keep the two in step.
 """
 
-# The events a build reads: the committed id range, a known shopper whose personalization is on.
+# The events a build reads: the committed id range of known shoppers (optionally one). Shoppers
+# who turned personalization off are dropped once per shopper at the end (``AGGREGATE``), not
+# once per event: a per-event NOT EXISTS was a million-loop anti join (issue 15).
 EVENT_FILTER = """
     e.id > %(lo)s AND e.id <= %(hi)s AND e.user_id IS NOT NULL {user_filter}
-    AND NOT EXISTS (
-        SELECT 1 FROM personalization_shopperchoice c
-        WHERE c.user_id = e.user_id AND NOT c.personalization_enabled
-    )
 """
 
+# 1. One pass over the events that carry a weight and a product: the decayed weight once per
+#    event.
+WEIGHTED_EVENTS = """
+CREATE TEMPORARY TABLE pz_ev ON COMMIT DROP AS
+SELECT e.user_id, e.product_id,
+       CASE WHEN jsonb_exists(e.attributes, 'variant')
+                 AND e.attributes ->> 'variant' ~ '^[0-9]{{1,18}}$'
+            THEN (e.attributes ->> 'variant')::bigint ELSE 0 END AS variant_id,
+       w.weight * exp(0.6931471805599453
+           * (date_part('epoch', e.occurred_at) - %(epoch)s) / %(half_life)s) AS w
+FROM personalization_event e
+JOIN (SELECT key AS kind, value::float8 AS weight FROM jsonb_each(%(weights)s::jsonb)) AS w
+  ON w.kind = e.kind
+WHERE e.product_id IS NOT NULL AND {event_filter}
+"""
+
+# 2. The attribute keys of each (product, variant) that occurs, numbered: small integer codes
+#    sort and compare faster than strings. A (product, variant) has at most one key per slot.
+PAIR_KEYS = """
+CREATE TEMPORARY TABLE pz_keys ON COMMIT DROP AS
+SELECT pv.product_id, pv.variant_id, d.slot, d.k,
+       (dense_rank() OVER (ORDER BY d.k COLLATE "C"))::int AS code
+FROM (SELECT DISTINCT product_id, variant_id FROM pz_ev) AS pv
+JOIN shop_product p ON p.id = pv.product_id
+LEFT JOIN shop_variant v ON v.id = pv.variant_id
+CROSS JOIN LATERAL (VALUES
+    (1, 'category:' || p.category_id),
+    (2, 'brand:' || p.brand_id),
+    (3, 'colour:' || lower(coalesce(nullif(v.colour, ''), nullif(p.colour, '')))),
+    (4, 'size:' || lower(nullif(v.size, ''))),
+    (5, 'style:' || lower(nullif(p.style, ''))),
+    (6, 'price_band:' || CASE WHEN p.price < 25 THEN 'budget' WHEN p.price < 75 THEN 'mid'
+                              WHEN p.price < 200 THEN 'premium' ELSE 'luxury' END)
+) AS d(slot, k)
+WHERE d.k IS NOT NULL
+"""
+
+PAIR_CODES = """
+CREATE TEMPORARY TABLE pz_pc ON COMMIT DROP AS
+SELECT product_id, variant_id,
+       max(code) FILTER (WHERE slot = 1) AS c1, max(code) FILTER (WHERE slot = 2) AS c2,
+       max(code) FILTER (WHERE slot = 3) AS c3, max(code) FILTER (WHERE slot = 4) AS c4,
+       max(code) FILTER (WHERE slot = 5) AS c5, max(code) FILTER (WHERE slot = 6) AS c6
+FROM pz_keys GROUP BY product_id, variant_id
+"""
+
+# 3. The affinity object of each shopper. The weighted events are sorted by shopper once; each
+#    shopper's (key, score) pairs are then summed by an incremental sort of that shopper's few
+#    rows and written as JSON text from the pre-quoted keys (``kts[code]``), parsed once. Run
+#    with hash aggregation off: one hash table of 3,000,000 (shopper, key) groups, or six of
+#    one per slot, cost 1.5-2x more CPU than this streaming plan (cache misses; issue 15).
+#    float8 prints its shortest exact digits, as jsonb_object_agg would store them.
+AFFINITIES = """
+CREATE TEMPORARY TABLE pz_aff ON COMMIT DROP AS
+SELECT a.user_id, ('{{' || string_agg(k.kts[a.code] || a.raw::text, ',') || '}}')::jsonb
+           AS affinities
+FROM (
+    SELECT x.user_id, d.code, sum(x.w) AS raw
+    FROM (
+        SELECT ev.user_id, ev.w, pc.c1, pc.c2, pc.c3, pc.c4, pc.c5, pc.c6
+        FROM pz_ev ev JOIN pz_pc pc USING (product_id, variant_id)
+        ORDER BY ev.user_id
+    ) AS x
+    CROSS JOIN LATERAL (VALUES (x.c1), (x.c2), (x.c3), (x.c4), (x.c5), (x.c6)) AS d(code)
+    WHERE d.code IS NOT NULL
+    GROUP BY x.user_id, d.code
+) AS a
+CROSS JOIN (
+    SELECT array_agg(to_json(k)::text || ':' ORDER BY code) AS kts
+    FROM (SELECT DISTINCT code, k FROM pz_keys) AS c
+) AS k
+GROUP BY a.user_id
+"""
+
+# 4. Recency, frequency, money and sentiment: a plain GROUP BY over the events (its own
+#    statement so that PostgreSQL may run it with parallel workers; the intents below call a
+#    PARALLEL UNSAFE function).
+STATS = """
+CREATE TEMPORARY TABLE pz_stats ON COMMIT DROP AS
+SELECT e.user_id, count(*)::int AS event_count, min(e.occurred_at) AS first_event_at,
+       max(e.occurred_at) AS last_event_at,
+       coalesce(sum(e.value) FILTER (WHERE e.kind = 'purchase'), 0) AS monetary,
+       max(e.occurred_at) FILTER (WHERE e.kind = 'purchase') AS last_purchase_at,
+       min(e.occurred_at) FILTER (WHERE e.kind = 'purchase') AS first_purchase_at,
+       coalesce(sum(x.sentiment), 0) AS sentiment_sum,
+       count(x.sentiment)::int AS sentiment_count
+FROM personalization_event e
+CROSS JOIN LATERAL (SELECT
+    CASE WHEN e.kind = 'text_signal'
+              AND jsonb_typeof(e.attributes -> 'sentiment') = 'number'
+         THEN greatest(-1, least(1, (e.attributes -> 'sentiment')::numeric))::float8
+         END AS sentiment) AS x
+WHERE {event_filter}
+GROUP BY e.user_id
+"""
+
+# 5. One row per shopper whose personalization is on: stats, orders, affinities and intents.
 AGGREGATE = """
 CREATE TEMPORARY TABLE pz_agg ON COMMIT DROP AS
-WITH weights AS (
-    SELECT key AS kind, value::float8 AS weight FROM jsonb_each(%(weights)s::jsonb)
-), ev AS MATERIALIZED (
-    -- one pass over the events that carry a weight: the decayed weight once per event
-    SELECT e.user_id, e.product_id,
-           CASE WHEN jsonb_exists(e.attributes, 'variant')
-                     AND e.attributes ->> 'variant' ~ '^[0-9]{{1,18}}$'
-                THEN (e.attributes ->> 'variant')::bigint ELSE 0 END AS variant_id,
-           w.weight * exp(0.6931471805599453
-               * (date_part('epoch', e.occurred_at) - %(epoch)s) / %(half_life)s) AS w
-    FROM personalization_event e
-    JOIN weights w ON w.kind = e.kind
-    WHERE {event_filter}
-), pairs AS MATERIALIZED (
-    -- the attribute keys of each (product, variant) that occurs, as small integer codes
-    SELECT pv.product_id, pv.variant_id, d.slot, d.k
-    FROM (SELECT DISTINCT product_id, variant_id FROM ev) AS pv
-    JOIN shop_product p ON p.id = pv.product_id
-    LEFT JOIN shop_variant v ON v.id = pv.variant_id
-    CROSS JOIN LATERAL (VALUES
-        (1, 'category:' || p.category_id),
-        (2, 'brand:' || p.brand_id),
-        (3, 'colour:' || lower(coalesce(nullif(v.colour, ''), nullif(p.colour, '')))),
-        (4, 'size:' || lower(nullif(v.size, ''))),
-        (5, 'style:' || lower(nullif(p.style, ''))),
-        (6, 'price_band:' || CASE WHEN p.price < 25 THEN 'budget' WHEN p.price < 75 THEN 'mid'
-                                  WHEN p.price < 200 THEN 'premium' ELSE 'luxury' END)
-    ) AS d(slot, k)
-    WHERE d.k IS NOT NULL
-), codes AS MATERIALIZED (
-    SELECT k, (row_number() OVER ())::int AS code, to_json(k)::text || ':' AS kt
-    FROM (SELECT DISTINCT k FROM pairs) AS keys
-), pair_codes AS MATERIALIZED (
-    SELECT product_id, variant_id,
-           max(code) FILTER (WHERE slot = 1) AS c1, max(code) FILTER (WHERE slot = 2) AS c2,
-           max(code) FILTER (WHERE slot = 3) AS c3, max(code) FILTER (WHERE slot = 4) AS c4,
-           max(code) FILTER (WHERE slot = 5) AS c5, max(code) FILTER (WHERE slot = 6) AS c6
-    FROM pairs JOIN codes USING (k) GROUP BY product_id, variant_id
-), evc AS MATERIALIZED (
-    SELECT ev.user_id, ev.w, pc.c1, pc.c2, pc.c3, pc.c4, pc.c5, pc.c6
-    FROM ev JOIN pair_codes pc USING (product_id, variant_id)
-), aff AS (
-    -- one small GROUP BY per dimension is much faster than one over all of them
-    SELECT user_id, c1 AS code, sum(w) AS raw FROM evc GROUP BY 1, 2
-    UNION ALL SELECT user_id, c2, sum(w) FROM evc GROUP BY 1, 2
-    UNION ALL SELECT user_id, c3, sum(w) FROM evc WHERE c3 IS NOT NULL GROUP BY 1, 2
-    UNION ALL SELECT user_id, c4, sum(w) FROM evc WHERE c4 IS NOT NULL GROUP BY 1, 2
-    UNION ALL SELECT user_id, c5, sum(w) FROM evc WHERE c5 IS NOT NULL GROUP BY 1, 2
-    UNION ALL SELECT user_id, c6, sum(w) FROM evc GROUP BY 1, 2
-), aff_user AS (
-    -- JSON text from the pre-quoted keys, parsed once: float8 prints its shortest exact
-    -- digits, as jsonb_object_agg would store them
-    SELECT aff.user_id,
-           ('{{' || string_agg(codes.kt || aff.raw::text, ',') || '}}')::jsonb AS affinities
-    FROM aff JOIN codes USING (code) GROUP BY aff.user_id
-), stats AS (
-    -- recency, frequency, money and sentiment: a plain GROUP BY over the events
-    SELECT e.user_id, count(*)::int AS event_count, min(e.occurred_at) AS first_event_at,
-           max(e.occurred_at) AS last_event_at,
-           coalesce(sum(e.value) FILTER (WHERE e.kind = 'purchase'), 0) AS monetary,
-           max(e.occurred_at) FILTER (WHERE e.kind = 'purchase') AS last_purchase_at,
-           min(e.occurred_at) FILTER (WHERE e.kind = 'purchase') AS first_purchase_at,
-           coalesce(sum(x.sentiment), 0) AS sentiment_sum,
-           count(x.sentiment)::int AS sentiment_count
-    FROM personalization_event e
-    CROSS JOIN LATERAL (SELECT
-        CASE WHEN e.kind = 'text_signal'
-                  AND jsonb_typeof(e.attributes -> 'sentiment') = 'number'
-             THEN greatest(-1, least(1, (e.attributes -> 'sentiment')::numeric))::float8
-             END AS sentiment) AS x
-    WHERE {event_filter}
-    GROUP BY e.user_id
-), orders AS (
+WITH orders AS (
     SELECT user_id, count(*) AS order_count FROM (
         SELECT DISTINCT e.user_id, coalesce(e.attributes ->> 'order', '#' || e.id) AS o
         FROM personalization_event e
@@ -124,14 +151,23 @@ WITH weights AS (
         GROUP BY 1, 2
     ) AS i GROUP BY user_id
 )
-SELECT stats.*, coalesce(orders.order_count, 0) AS order_count,
-       coalesce(aff_user.affinities, '{{}}'::jsonb) AS affinities,
+SELECT s.*, coalesce(orders.order_count, 0) AS order_count,
+       coalesce(pz_aff.affinities, '{{}}'::jsonb) AS affinities,
        coalesce(intents.intents, '{{}}'::jsonb) AS intents
-FROM stats
-LEFT JOIN aff_user USING (user_id)
+FROM pz_stats s
+LEFT JOIN pz_aff USING (user_id)
 LEFT JOIN orders USING (user_id)
 LEFT JOIN intents USING (user_id)
+WHERE NOT EXISTS (
+    SELECT 1 FROM personalization_shopperchoice c
+    WHERE c.user_id = s.user_id AND NOT c.personalization_enabled
+)
 """
+
+# The statements, in order, that leave the aggregates in ``pz_agg``; each is formatted with
+# ``event_filter`` and run with the same parameters. AFFINITIES runs with hash aggregation off.
+STEPS = (WEIGHTED_EVENTS, PAIR_KEYS, PAIR_CODES, AFFINITIES, STATS, AGGREGATE)
+DROP_STAGING = "DROP TABLE IF EXISTS pz_ev, pz_keys, pz_pc, pz_aff, pz_stats, pz_agg"
 
 UPSERT_REPLACE = """
 INSERT INTO personalization_preferenceprofile AS p (

@@ -1,4 +1,4 @@
-"""The profile build's SQL (``profile_sql.AGGREGATE``) against the Python twin on random events.
+"""The profile build's SQL (``building.aggregate_sql``) against the Python twin on random events.
 
 The SQL was rewritten for speed (issue 15): the decay is computed once per event, recency and
 sentiment come from a plain GROUP BY and the affinity object is written as JSON text. Whatever
@@ -12,7 +12,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -21,7 +20,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from personalization import building, profile_sql
-from personalization.models import Event
+from personalization.models import Event, ShopperChoice
 from tests.factories import UserFactory
 
 from .helpers import catalogue
@@ -32,7 +31,7 @@ KINDS = ["view", "add_to_cart", "like", "unlike", "purchase", "search", "text_si
 
 event = st.fixed_dictionaries(
     {
-        "user": st.integers(0, 2),
+        "user": st.integers(0, 3),  # 3: personalization off
         "kind": st.sampled_from(KINDS),
         "product": st.integers(-1, 2),  # -1: no product
         "days_ago": st.floats(-5, 400, allow_nan=False),
@@ -47,19 +46,8 @@ event = st.fixed_dictionaries(
 
 
 def _sql_rows(lo: int, hi: int) -> dict:
-    sql = profile_sql.AGGREGATE.format(event_filter=profile_sql.EVENT_FILTER.format(user_filter=""))
-    params = {
-        "lo": lo,
-        "hi": hi,
-        "user_id": None,
-        "weights": json.dumps(building.event_weights()),
-        "epoch": building.decay_epoch().timestamp(),
-        "half_life": building.half_life_seconds(),
-        "intent_ttl_days": int(settings.PERSONALIZATION_INTENT_TTL_DAYS),
-    }
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS pz_agg")
-        cursor.execute(sql, params)
+        building.aggregate_sql(cursor, lo=lo, hi=hi)
         cursor.execute(
             "SELECT user_id, event_count, order_count, monetary, first_event_at, last_event_at,"
             " first_purchase_at, last_purchase_at, sentiment_sum, sentiment_count, affinities,"
@@ -71,7 +59,7 @@ def _sql_rows(lo: int, hi: int) -> dict:
             for name in ("affinities", "intents"):
                 if isinstance(row[name], str):
                     row[name] = json.loads(row[name])
-        cursor.execute("DROP TABLE pz_agg")
+        cursor.execute(profile_sql.DROP_STAGING)
     return rows
 
 
@@ -86,7 +74,11 @@ def test_sql_build_equals_the_python_formula_on_random_events(events):
     if not hasattr(test_sql_build_equals_the_python_formula_on_random_events, "world"):
         test_sql_build_equals_the_python_formula_on_random_events.world = (
             catalogue(),
-            [UserFactory() for _ in range(3)],
+            [UserFactory() for _ in range(4)],
+        )
+        ShopperChoice.objects.create(
+            user=test_sql_build_equals_the_python_formula_on_random_events.world[1][3],
+            personalization_enabled=False,
         )
     products, users = test_sql_build_equals_the_python_formula_on_random_events.world
     lo = Event.objects.aggregate(top=Max("id"))["top"] or 0
@@ -119,6 +111,8 @@ def test_sql_build_equals_the_python_formula_on_random_events(events):
     got = _sql_rows(lo, hi)
 
     assert got.keys() == expected.keys()
+    # the opted-out shopper's events are read, then the shopper is dropped (once, at the end)
+    assert users[3].pk not in got
     for user_id, agg in expected.items():
         row = got[user_id]
         assert row["event_count"] == agg.event_count
