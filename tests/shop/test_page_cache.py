@@ -20,8 +20,10 @@ import redis
 from django.conf import settings
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from django.test import Client, TestCase, override_settings
+from django.template import Context, Template
+from django.test import Client, RequestFactory, TestCase, override_settings
 from django.urls import reverse
+from django.utils.safestring import SafeData
 
 from config.cache import raw_redis
 from config.wsgi import application
@@ -511,6 +513,14 @@ def test_the_previous_mget_path_still_serves(runner, settings):
         assert state_of(wsgi(path)[1]) == "hit", path  # the wrapper passes it to Django
 
 
+def _signed_in_request():
+    from tests.factories import UserFactory
+
+    request = RequestFactory().get("/")
+    request.user = UserFactory()
+    return request
+
+
 def test_a_banner_rendered_once_per_process_is_the_templates_output():
     from django.template.loader import get_template
 
@@ -533,3 +543,7 @@ def test_a_banner_rendered_once_per_process_is_the_templates_output():
         assert choice.decision_uuid in fresh and "&amp;" in fresh, "precondition"
         assert tag._html(choice) == fresh
         assert tag._SLOT not in tag._html(choice)
+        # still marked safe, or a page would show the banner's markup as text
+        assert isinstance(tag._html(choice), SafeData)
+        page = Template('{% load banners %}{% banner "home_hero" %}')
+        assert "&lt;aside" not in page.render(Context({"request": _signed_in_request()}))
