@@ -230,6 +230,15 @@ def page_key(request) -> str | None:
     meta = request.META
     if meta.get("HTTP_COOKIE") or meta.get("HTTP_AUTHORIZATION") or meta.get("HTTP_HX_REQUEST"):
         return None
+    digest = page_address_digest(request)
+    return None if digest is None else PAGE_KEY.format(digest)
+
+
+def page_address_digest(request) -> str | None:
+    """32 hex digits naming ``request``'s store page (scheme, host, path, the parameters the
+    pages read, sorted by name), or None when it is not a store page these caches keep: another
+    path, a parameter the pages do not read, or a host Django refuses (``DisallowedHost``, which
+    Django then answers with its 400 page). Shared by this cache and ``shop.signed``."""
     path = request.path
     exact, starts = _prefixes()
     if path not in exact and not path.startswith(starts):
@@ -243,7 +252,7 @@ def page_key(request) -> str | None:
     items = sorted(request.GET.lists())
     query = urlencode([(k, v) for k, values in items for v in values])
     raw = f"{request.scheme}://{host}{path}?{query}"
-    return PAGE_KEY.format(hashlib.blake2b(raw.encode(), digest_size=16).hexdigest())
+    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
 def _cacheable(request, response) -> bool:

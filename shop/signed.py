@@ -52,7 +52,6 @@ added on every hit; the stored headers are the page's own (``Vary: Cookie`` incl
 import hashlib
 import logging
 from importlib import import_module
-from urllib.parse import urlencode
 from uuid import uuid4
 
 from django.conf import settings
@@ -180,20 +179,7 @@ def _csrf_secret(request) -> str | None:
 def _page_digest(request) -> str | None:
     """A digest of the page's address, or None when the request is not for a store page that
     this cache keeps (as ``shop.pagecache.page_key``, but for a visitor with cookies)."""
-    path = request.path
-    exact, starts = pagecache._prefixes()
-    if path not in exact and not path.startswith(starts):
-        return None
-    if any(name not in pagecache.PARAMS for name in request.GET):
-        return None
-    try:
-        host = request.get_host()
-    except Exception:  # DisallowedHost: Django answers it with its own 400
-        return None
-    items = sorted(request.GET.lists())
-    query = urlencode([(k, v) for k, values in items for v in values])
-    raw = f"{request.scheme}://{host}{path}?{query}"
-    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+    return pagecache.page_address_digest(request)
 
 
 #: One round trip for a hit: the session (cached_db keeps it in the cache), the storefront

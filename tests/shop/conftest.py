@@ -1,6 +1,14 @@
+from decimal import Decimal
+
 import pytest
 
-from tests.factories import ShippingMethodFactory
+from shop.services import product_reindex
+from tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    ProductImageFactory,
+    ShippingMethodFactory,
+)
 
 CHECKOUT = {
     "email": "ana@example.test",
@@ -23,3 +31,16 @@ def shipping(db):
 @pytest.fixture
 def checkout_data(shipping):
     return {**CHECKOUT, "shipping_method": shipping.pk}
+
+
+@pytest.fixture
+def runner(db):
+    """A product with an image among three others in one category, indexed for search: the
+    store pages the page caches keep (tests/shop/test_page_cache.py, test_signed_cache.py)."""
+    shoes = CategoryFactory(name="Shoes")
+    product = ProductFactory(name="Trail runner", category=shoes, price=Decimal("80.00"))
+    ProductImageFactory(product=product)
+    for n in range(3):
+        ProductFactory(name=f"Walker {n}", category=shoes)
+    product_reindex()
+    return product

@@ -37,9 +37,6 @@ from shop.services import product_reindex
 from social.engagement.services import like_add
 from social.reviews.services import review_create, review_moderate
 from tests.factories import (
-    CategoryFactory,
-    ProductFactory,
-    ProductImageFactory,
     UserFactory,
     checkout_post,
 )
@@ -52,17 +49,6 @@ SECRET = "Abcdefghijklmnopqrstuvwxyz012345"  # 32 characters, as agora.js makes 
 @pytest.fixture(autouse=True)
 def page_cache_on(settings):
     settings.AGORA_PAGE_CACHE = True
-
-
-@pytest.fixture
-def runner():
-    shoes = CategoryFactory(name="Shoes")
-    product = ProductFactory(name="Trail runner", category=shoes, price=Decimal("80.00"))
-    ProductImageFactory(product=product)
-    for n in range(3):
-        ProductFactory(name=f"Walker {n}", category=shoes)
-    product_reindex()
-    return product
 
 
 def pages(product):

@@ -28,12 +28,8 @@ from personalization.selectors import profile_cache_forget
 from shop import cart as carts
 from shop import signed
 from shop.models import Cart, Product
-from shop.services import product_reindex
 from social.engagement.services import follow, like_add, profile_update
 from tests.factories import (
-    CategoryFactory,
-    ProductFactory,
-    ProductImageFactory,
     UserFactory,
 )
 
@@ -44,17 +40,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 def caches_on(settings):
     settings.AGORA_PAGE_CACHE = True
     settings.AGORA_SIGNED_PAGE_CACHE = True
-
-
-@pytest.fixture
-def runner():
-    shoes = CategoryFactory(name="Shoes")
-    product = ProductFactory(name="Trail runner", category=shoes, price=Decimal("80.00"))
-    ProductImageFactory(product=product)
-    for n in range(3):
-        ProductFactory(name=f"Walker {n}", category=shoes)
-    product_reindex()
-    return product
 
 
 def state(response) -> str:
