@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from django.core.cache import cache
 
+from config.aftercommit import after_commit, cache_fill
 from config.cache import REDIS_DOWN
 from personalization.selectors import cache_unlink, profile_for
 
@@ -115,7 +116,7 @@ def popular_picks() -> PickList:
         limit = int(conf.get("RECOMMENDATIONS_PICKS"))
         cached = PickList("anonymous", _cards(get_backend().popular(limit=limit)))
         cache_unlink([FRAGMENT_KEY.format("anon")])  # fragments of an older list
-        cache.set(POPULAR_KEY, cached, conf.get("RECOMMENDATIONS_SHARED_CACHE_SECONDS"))
+        cache_fill(POPULAR_KEY, cached, conf.get("RECOMMENDATIONS_SHARED_CACHE_SECONDS"))
     return cached
 
 
@@ -125,6 +126,10 @@ def picks_for(user) -> PickList:
     Anonymous: the popular list. Personalization off: the popular list with mode ``off`` and
     no decision stored. Otherwise the configured recommender decides, the decision is stored as
     a ``PickDecision`` row (reasons included) and cached; warm reads run no query.
+
+    Inside a transaction (an outreach send) the fresh list is returned but cached only once the
+    transaction commits (``config.aftercommit``): if it rolls back, so does the decision row,
+    and no cached list points at it.
     """
     if user is None or not getattr(user, "is_authenticated", False):
         return popular_picks()
@@ -134,7 +139,7 @@ def picks_for(user) -> PickList:
         return cached
     result = decide_picks(user=user)
     cache_unlink([FRAGMENT_KEY.format(user.pk)])  # fragments of an older decision
-    cache.set(key, result, conf.get("RECOMMENDATIONS_CACHE_SECONDS"))
+    cache_fill(key, result, conf.get("RECOMMENDATIONS_CACHE_SECONDS"))
     return result
 
 
@@ -183,7 +188,7 @@ def also_bought(product_id: int) -> tuple[PickCard, ...]:
             if pk in available
         ][:ALSO_LIMIT]
         cached = _cards(picks)
-        cache.set(key, cached, conf.get("RECOMMENDATIONS_SHARED_CACHE_SECONDS"))
+        cache_fill(key, cached, conf.get("RECOMMENDATIONS_SHARED_CACHE_SECONDS"))
     return cached
 
 
@@ -240,13 +245,17 @@ def picks_fragment(user, *, product_id: int | None = None, limit: int = 8, skip=
         "RECOMMENDATIONS_CACHE_SECONDS" if signed_in else "RECOMMENDATIONS_SHARED_CACHE_SECONDS"
     )
     if client is not None:
-        pipe = client.pipeline()
-        pipe.hset(full(key), variant, html.encode())
-        pipe.expire(full(key), int(ttl), nx=True)
-        with contextlib.suppress(REDIS_DOWN):  # fails open: the next page renders it again
-            pipe.execute()
+
+        def store():
+            pipe = client.pipeline()
+            pipe.hset(full(key), variant, html.encode())
+            pipe.expire(full(key), int(ttl), nx=True)
+            with contextlib.suppress(REDIS_DOWN):  # fails open: the next page renders it again
+                pipe.execute()
+
+        after_commit(store)  # inside a transaction: once the picks it shows are committed
     elif not cache_down:
-        cache.set(key, {**(cache.get(key) or {}), variant: html}, ttl)
+        after_commit(lambda: cache.set(key, {**(cache.get(key) or {}), variant: html}, ttl))
     return html
 
 
