@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from config.aftercommit import cache_fill
 from config.cache import REDIS_DOWN, raw_redis
 
 from .building import DIMENSIONS, decay_factor
@@ -78,7 +79,7 @@ def profile_for(user) -> Profile | None:
         return None if cached == _NO_PROFILE else cached
     profile = load_profile(user_id=user.pk)
     timeout = settings.PERSONALIZATION_PROFILE_CACHE_SECONDS
-    cache.set(key, _NO_PROFILE if profile is None else profile, timeout)
+    cache_fill(key, _NO_PROFILE if profile is None else profile, timeout)
     return profile
 
 

@@ -27,6 +27,8 @@ from uuid import uuid4
 from django.core.cache import cache
 from django.template.loader import get_template, render_to_string
 
+from config.aftercommit import cache_fill, cache_fill_many
+
 from .lazy import visitor_is_cookieless
 
 CATALOGUE_VERSION_KEY = "shop:v:catalogue"
@@ -118,7 +120,7 @@ def cards_html(request, products) -> dict[int, str]:
             missing[key] = html
         memo[product.pk] = html
     if missing:
-        cache.set_many(missing, CARD_TIMEOUT)
+        cache_fill_many(missing, CARD_TIMEOUT)
     return memo
 
 
@@ -180,7 +182,7 @@ def _shopper_card_social(context, request, product, template) -> str:
     if html is None:
         with context.push(csrf_token=CSRF_SENTINEL):
             html = template.render(context)
-        cache.set(key, html, CARD_TIMEOUT)
+        cache_fill(key, html, CARD_TIMEOUT)
         memo[key] = html
     token = context.get("csrf_token")
     return html.replace(CSRF_SENTINEL, str(token) if token else "")
@@ -218,5 +220,5 @@ def card_social_html(context, product) -> str:
     html = cache.get(key)
     if html is None:
         html = template.render(context)
-        cache.set(key, html, CARD_TIMEOUT)
+        cache_fill(key, html, CARD_TIMEOUT)
     return html

@@ -8,6 +8,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 
+from config.aftercommit import cache_fill
+
 from .models import Brand, Category, Order, Product, Variant
 
 CATEGORY_TREE_KEY = "shop:category_tree"
@@ -62,7 +64,7 @@ def category_tree() -> CategoryTree:
             else:
                 roots.append(node)
         tree = CategoryTree(nodes=nodes, roots=roots)
-        cache.set(CATEGORY_TREE_KEY, tree, 3600)
+        cache_fill(CATEGORY_TREE_KEY, tree, 3600)
     return tree
 
 
@@ -91,7 +93,7 @@ def catalogue_facets() -> Facets:
                 .values_list("slug", "name")
             ),
         )
-        cache.set(FACETS_KEY, facets, 600)
+        cache_fill(FACETS_KEY, facets, 600)
     return facets
 
 

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.test import TestCase
 
 from config.aftercommit import cache_fill, cache_fill_many, in_transaction
+from conftest import clear_test_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +53,79 @@ def test_a_fill_in_a_rolled_back_savepoint_is_dropped_and_the_rest_kept():
             cache_fill("ac:dropped", 2, 60)
             raise Boom
     assert cache.get("ac:kept") == 1 and cache.get("ac:dropped") is None
+
+
+def _category():
+    from shop.selectors import category_tree
+    from tests.factories import CategoryFactory
+
+    def write():
+        CategoryFactory(name="Rolled Back")
+
+    def seen():
+        return any(node.name == "Rolled Back" for node in category_tree().nodes.values())
+
+    return write, seen
+
+
+def _segment():
+    from personalization.segments.models import Segment, SegmentMembership
+    from personalization.segments.selectors import segment_ids_for_user
+    from tests.factories import UserFactory
+
+    shopper = UserFactory()
+
+    def write():
+        segment = Segment.objects.create(slug="rolled-back", name="Rolled back")
+        SegmentMembership.objects.create(segment=segment, user=shopper)
+
+    def seen():
+        return bool(segment_ids_for_user(shopper))
+
+    return write, seen
+
+
+def _webhooks():
+    from webhooks.models import WebhookEndpoint
+    from webhooks.services import subscribed_events
+
+    def write():
+        WebhookEndpoint.objects.create(url="https://hooks.example.test/", events=["order.paid"])
+
+    def seen():
+        return "order.paid" in subscribed_events()
+
+    return write, seen
+
+
+def _store_accounts():
+    from social.engagement.models import StoreSocialAccount
+    from social.engagement.selectors import store_social_accounts
+
+    def write():
+        StoreSocialAccount.objects.create(
+            network="instagram", label="@gone", url="https://instagram.example.test/gone"
+        )
+
+    def seen():
+        return any(account.label == "@gone" for account in store_social_accounts())
+
+    return write, seen
+
+
+@pytest.mark.parametrize("case", [_category, _segment, _webhooks, _store_accounts])
+def test_read_through_caches_keep_nothing_read_in_a_rolled_back_transaction(case):
+    """The same mistake in every read-through cache: a value computed inside a transaction
+    (here from a row it wrote) must not be cached if that transaction rolls back."""
+    write, seen = case()
+    assert not seen()
+    clear_test_cache()  # cold again: the read inside the transaction is the one that fills
+    with (
+        TestCase.captureOnCommitCallbacks(execute=True),
+        pytest.raises(Boom),
+        transaction.atomic(),
+    ):
+        write()
+        assert seen()  # inside, the fresh value is returned
+        raise Boom
+    assert not seen()

@@ -29,6 +29,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.aftercommit import cache_fill
+
 from . import registry, signing, transport
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
 
@@ -75,7 +77,7 @@ def subscribed_events() -> frozenset[str]:
             )
             for e in (row or [])
         )
-        cache.set(SUBSCRIBED_KEY, events, 300)
+        cache_fill(SUBSCRIBED_KEY, events, 300)
     return events
 
 

@@ -24,6 +24,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from config.aftercommit import cache_fill
+
 from .models import Banner
 
 ACTIVE_KEY = "bn:active:{}"
@@ -116,7 +118,7 @@ def active_banners(placement: str) -> list[CachedBanner]:
                 variants,
             )
         )
-    cache.set(key, banners, getattr(settings, "BANNERS_CACHE_SECONDS", 300))
+    cache_fill(key, banners, getattr(settings, "BANNERS_CACHE_SECONDS", 300))
     return banners
 
 
@@ -171,7 +173,7 @@ def visitor_recent_categories(visitor: str, *, current=()) -> tuple[int, ...]:
         ]
     merged = tuple(dict.fromkeys((*current, *recent)))[:RECENT_LIMIT]
     if missed or merged != recent:
-        cache.set(key, merged, RECENT_SECONDS)
+        cache_fill(key, merged, RECENT_SECONDS)
     return merged
 
 

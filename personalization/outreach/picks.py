@@ -19,6 +19,8 @@ from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 
+from config.aftercommit import cache_fill
+
 POPULAR_KEY = "outreach:popular:v1"
 
 #: Where an email's picks came from (stored on ``OutreachMessage.picks_source``).
@@ -79,7 +81,7 @@ def _popular_ids(limit: int = 60) -> list[int]:
                 .order_by("-rating_avg", "-rating_count", "pk")
                 .values_list("pk", flat=True)[: limit - len(ids)]
             )
-        cache.set(POPULAR_KEY, ids, 600)
+        cache_fill(POPULAR_KEY, ids, 600)
     return ids
 
 

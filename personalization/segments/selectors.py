@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import QuerySet
 
+from config.aftercommit import cache_fill
+
 from .models import Segment, SegmentMembership, SegmentMembershipHistory
 
 CACHE_KEY = "seg:shopper:{}"
@@ -39,7 +41,7 @@ def shopper_segments(user) -> tuple[bool, frozenset[int]]:
         SegmentMembership.objects.filter(user_id=user.pk).values_list("segment_id", flat=True)
     )
     value = (enabled, ids)
-    cache.set(key, value, getattr(settings, "SEGMENTS_CACHE_SECONDS", 3600))
+    cache_fill(key, value, getattr(settings, "SEGMENTS_CACHE_SECONDS", 3600))
     return value
 
 

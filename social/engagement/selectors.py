@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db.models import Count, Model, Q, QuerySet
 from django.urls import reverse
 
+from config.aftercommit import cache_fill
 from social.models import Connection
 
 from . import app_settings, likeable
@@ -237,7 +238,7 @@ def store_social_accounts() -> list[StoreSocialAccount]:
     accounts = cache.get(STORE_ACCOUNTS_CACHE_KEY)
     if accounts is None:
         accounts = list(StoreSocialAccount.objects.filter(is_active=True))
-        cache.set(STORE_ACCOUNTS_CACHE_KEY, accounts, 3600)
+        cache_fill(STORE_ACCOUNTS_CACHE_KEY, accounts, 3600)
     return accounts
 
 

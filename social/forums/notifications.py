@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from config.aftercommit import cache_fill
+
 from .models import Notification, Subscription
 
 
@@ -21,7 +23,7 @@ def unread_count(user) -> int:
     count = cache.get(_key(user.pk))
     if count is None:
         count = Notification.objects.filter(user=user, read_at__isnull=True).count()
-        cache.set(_key(user.pk), count, 600)
+        cache_fill(_key(user.pk), count, 600)
     return count
 
 

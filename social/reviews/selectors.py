@@ -8,6 +8,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from config.aftercommit import cache_fill
+
 from .models import Answer, HelpfulVote, Question, Review
 
 SORTS = {
@@ -79,7 +81,7 @@ def _cached(name: str, product, compute):
     value = cache.get(key)
     if value is None:
         value = compute()
-        cache.set(key, value, CACHE_TIMEOUT)
+        cache_fill(key, value, CACHE_TIMEOUT)
     return value
 
 

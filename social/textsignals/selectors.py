@@ -1,5 +1,7 @@
 from django.core.cache import cache
 
+from config.aftercommit import cache_fill
+
 from .analysis import RuleSpec
 from .models import IntentRule
 
@@ -22,5 +24,5 @@ def active_rules() -> list[RuleSpec]:
             )
             for rule in IntentRule.objects.filter(is_active=True).select_related("category")
         ]
-        cache.set(RULES_KEY, rules, 3600)
+        cache_fill(RULES_KEY, rules, 3600)
     return rules
