@@ -49,9 +49,13 @@ def generate_bulk(modeladmin, request, queryset):
     if queryset.count() != 1:
         modeladmin.message_user(request, "Select exactly one coupon as the model.", messages.ERROR)
         return
-    created = services.coupon_generate_bulk(
-        template=queryset.get(), count=100, prefix="BULK", issued_by=request.user
-    )
+    try:
+        created = services.coupon_generate_bulk(
+            template=queryset.get(), count=100, prefix="BULK", issued_by=request.user
+        )
+    except ValueError as refused:  # a model coupon made before the zero-value check
+        modeladmin.message_user(request, f"No codes generated: {refused}", messages.ERROR)
+        return
     modeladmin.message_user(request, f"{len(created)} codes generated (batch {created[0].batch}).")
 
 

@@ -304,9 +304,14 @@ def coupon_issue(
 @transaction.atomic
 def coupon_generate_bulk(*, template: Coupon, count: int, prefix: str = "", issued_by=None):
     """``count`` single-use codes with ``template``'s rule (a mailing, a partner's batch).
-    Returns the new coupons; their ``batch`` names them together."""
+    Returns the new coupons; their ``batch`` names them together. Raises ValueError (message
+    for staff) when ``count`` is out of range or the template's benefit is refused by
+    ``rules.benefit_problem`` (a zero-value coupon made before that check)."""
     if not 1 <= count <= 10_000:
         raise ValueError("Generate between 1 and 10,000 codes at a time.")
+    problem = rules.benefit_problem(template.benefit_type, template.benefit_value)
+    if problem:
+        raise ValueError(problem)
     batch = f"{prefix or 'BULK'}-{timezone.now():%Y%m%d%H%M%S}"
     coupons = [
         Coupon(
@@ -357,8 +362,10 @@ def coupons_issue_earned(*, now=None, refresh: bool = True) -> EarnResult:
     ``LOYALTY_MAX_EARNED_PER_30_DAYS`` earned coupons per shopper in any 30 days (runs are
     serialized by a transaction-level advisory lock on PostgreSQL, so two runs cannot both
     fill the same gap), a shopper's occasions admitted in rule order (``EarnRule`` ordering);
-    triggers whose data source is not in ``LOYALTY_ALLOWED_SOURCES`` are skipped; the birthday
-    trigger reads only shoppers whose birthday consent stands.
+    triggers whose data source is not in ``LOYALTY_ALLOWED_SOURCES`` are skipped; a rule whose
+    benefit ``rules.benefit_problem`` refuses (a zero-value percentage or amount off saved
+    before that check, say) is skipped and logged, never issued; the birthday trigger reads
+    only shoppers whose birthday consent stands. ``skipped_rules`` names the skipped rules.
 
     On PostgreSQL every trigger, the cap and the codes are set-based SQL (``earning.py``);
     SQLite (the embedded demo) runs the same rules in Python. ``candidates`` in the result
@@ -387,7 +394,11 @@ def coupons_issue_earned(*, now=None, refresh: bool = True) -> EarnResult:
         skipped, active = [], []
         for rule in EarnRule.objects.filter(is_active=True).select_related("tier"):
             trigger = TRIGGERS.get(rule.trigger)
-            if trigger is None or trigger.source not in allowed:
+            problem = rules.benefit_problem(rule.benefit_type, rule.benefit_value)
+            if problem:  # saved before the check existed (or written around it): never issue
+                logger.warning("loyalty earn rule %s (%r) skipped: %s", rule.pk, rule.name, problem)
+                skipped.append(rule.name)
+            elif trigger is None or trigger.source not in allowed:
                 skipped.append(rule.name)
             else:
                 active.append((rule, trigger))
