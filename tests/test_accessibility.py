@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from tests.browser import browser, screenshot
+from tests.browser import browser, screenshot, signed_in_page
 from tests.factories import (
     CategoryFactory,
     ProductFactory,
@@ -111,26 +111,6 @@ LAYOUT_CHECKS = """() => {
 }"""
 
 
-def _signed_in_page(chromium, live_server, user, width, height):
-    """A page of a browser signed in as ``user`` (a session made by the test client)."""
-    from django.conf import settings
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    context = chromium.new_context(viewport={"width": width, "height": height})
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return context.new_page()
-
-
 @pytest.mark.parametrize("width,height", [(1366, 900), (390, 844)], ids=["desktop", "phone"])
 def test_account_community_and_staff_pages_pass_axe_and_layout_checks(live_server, width, height):
     """Every page a shopper or staff member reaches from the last wave's features, at a phone and
@@ -217,7 +197,7 @@ def test_account_community_and_staff_pages_pass_axe_and_layout_checks(live_serve
             problems[f"{name} @{width}"] = found
 
     with browser() as chromium:
-        page = _signed_in_page(chromium, live_server, ana, width, height)
+        page = signed_in_page(chromium, live_server, ana, width, height)
         page.goto(live_server.url + "/")
         assert page.get_by_text("Gear for your twenties").count() == 1, "targeted banner shown"
         why = page.get_by_role("link", name="Why am I seeing this?").first
@@ -234,7 +214,7 @@ def test_account_community_and_staff_pages_pass_axe_and_layout_checks(live_serve
             and page.get_by_text("WELCOME5").count()
         ), "the rewards page shows the shopper's coupon"
         page.context.close()
-        page = _signed_in_page(chromium, live_server, helper, width, height)
+        page = signed_in_page(chromium, live_server, helper, width, height)
         for name, path in staff_pages.items():
             response = page.goto(live_server.url + path)
             assert response.status == 200, f"{name}: {response.status}"

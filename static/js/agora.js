@@ -56,3 +56,19 @@ document.addEventListener("htmx:configRequest", (event) => {
   if (event.detail.verb === "get" || event.detail.headers["X-CSRFToken"]) return;
   event.detail.headers["X-CSRFToken"] = agoraCsrfToken();
 });
+
+// The account menu (a native <details>): Escape closes it and gives the focus back to its
+// summary; a click or focus outside closes it. Without this file it still opens and closes.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  const menu = document.querySelector("details.account-menu[open]");
+  if (!menu) return;
+  menu.open = false;
+  menu.querySelector("summary").focus();
+});
+for (const kind of ["click", "focusin"]) {
+  document.addEventListener(kind, (event) => {
+    const menu = document.querySelector("details.account-menu[open]");
+    if (menu && !menu.contains(event.target)) menu.open = false;
+  });
+}

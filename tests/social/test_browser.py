@@ -69,6 +69,7 @@ def test_permission_screen_friendbook_consent_and_revoke(page, live_server):
     assert set(offered) == {"openid", "profile", "email", "birthday", "interests"}
     page.get_by_role("button", name="Allow").click()
     page.wait_for_url(f"{live_server.url}/")
+    page.locator(".account-menu > summary").click()  # the account links are in its menu
     assert page.get_by_role("button", name="Sign out").count() == 1
 
     user = get_user_model().objects.get(email="ana@friendbook.test")
