@@ -77,7 +77,6 @@ def test_the_signed_in_header_is_compact_and_its_menu_works_by_keyboard(live_ser
         assert opened["panel"]["left"] >= 0 and opened["panel"]["right"] <= width, opened
         assert opened["panel"]["bottom"] <= height, "every link reachable without scrolling"
         summary = page.locator(".account-menu > summary")
-        assert summary.get_attribute("aria-expanded") in (None, "true")
         screenshot(page, f"header-open-{width}")
         assert _serious(axe, page) == []
         page.keyboard.press("Tab")
