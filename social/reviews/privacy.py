@@ -60,10 +60,24 @@ def reviews_as_activities(user) -> list[dict]:
     ]
 
 
+def _products_changed(product_ids) -> None:
+    """The shown reviews, questions or answers of ``product_ids`` changed without a save or
+    delete signal (a kept contribution whose author is erased, a vote count lowered by
+    ``update``): give each its new reviews version after commit and the store pages a new one
+    (``selectors.reviews_changed``), so no cached summary, JSON-LD or page keeps the name."""
+    from .selectors import reviews_changed
+
+    for product_id in set(product_ids):
+        reviews_changed(product_id=product_id)
+
+
 def _erase_reviews(queryset, *, field, user, options) -> int:
     from .services import product_rating_refresh
 
     if options.keep_content:
+        # Kept as "Former member": the author's name goes with the account row, so the cached
+        # reviews (their JSON-LD names the author) and the store pages must be read again.
+        _products_changed(queryset.values_list("product_id", flat=True))
         return queryset.count()
     product_ids = set(queryset.values_list("product_id", flat=True))
     from .models import ReviewPhoto
@@ -114,6 +128,10 @@ def _erase_votes(queryset, *, field, user, options) -> int:
         Review.objects.filter(pk__in=review_ids).update(
             helpful_count=Greatest(F("helpful_count") - 1, 0)  # one vote per shopper per review
         )
+        # ``update`` sends no signal: the counts show on the cached product pages.
+        _products_changed(
+            Review.objects.filter(pk__in=review_ids).values_list("product_id", flat=True)
+        )
     return deleted
 
 
@@ -138,7 +156,11 @@ registry.register(
 
 
 def _erase_if_not_kept(queryset, *, field, user, options) -> int:
+    """Questions and answers: deleted (their delete signals refresh the store pages), or kept
+    as "Former member", when the pages showing the author's name are refreshed here."""
     if options.keep_content:
+        product = "product_id" if queryset.model.__name__ == "Question" else "question__product_id"
+        _products_changed(queryset.values_list(product, flat=True))
         return queryset.count()
     return queryset.delete()[0]
 
