@@ -13,6 +13,11 @@ read-through fill of data read from the database goes through ``cache_fill``:
   sees fresh, correct results; only the caching waits. Two reads in one transaction therefore
   both compute.
 
+The other half is the forget: a service that changes data inside a transaction and forgets
+the cached value only *now* leaves a window until the commit in which another process reads the
+old rows and caches them again, for the whole timeout. ``forget`` runs the forget now and once
+more after the commit (as ``shop.pagecache.storefront_changed`` does for its version).
+
 Callbacks registered this way run in order with the ``on_commit`` forgets of the services
 (``segment_cache_forget``, ``profile_cache_forget``...): a forget registered by a later write in
 the same transaction runs after the fill and clears it, one registered earlier runs before it.
@@ -61,3 +66,13 @@ def cache_fill_many(mapping: dict, timeout: float | None) -> None:
     """``cache.set_many(mapping, timeout)`` now or after commit, as ``cache_fill``."""
     if mapping:
         after_commit(lambda: cache.set_many(mapping, timeout))
+
+
+def forget(drop: Callable[[], object], using: str = DEFAULT_DB_ALIAS) -> None:
+    """Run ``drop`` (a cache delete or version bump) now and, inside a transaction, once more
+    after it commits: a value cached meanwhile by another process from the rows as they were
+    before the commit is dropped too. On rollback only the first run happened (harmless: the
+    next read fills the cache again)."""
+    drop()
+    if in_transaction(using):
+        transaction.on_commit(drop, using=using)

@@ -4,6 +4,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 
+from config.aftercommit import forget
 from webhooks import payloads as webhook_payloads
 
 from .exceptions import InvalidStatusTransition
@@ -77,8 +78,11 @@ def catalogue_changed() -> None:
     from .fragments import catalogue_version_bump
     from .selectors import CATEGORY_TREE_KEY, FACETS_KEY
 
-    cache.delete_many([CATEGORY_TREE_KEY, FACETS_KEY])
-    catalogue_version_bump()
+    def drop():
+        cache.delete_many([CATEGORY_TREE_KEY, FACETS_KEY])
+        catalogue_version_bump()
+
+    forget(drop)  # now and after commit: a render meanwhile read the old rows
     storefront_changed()
 
 

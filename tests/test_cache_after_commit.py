@@ -129,3 +129,42 @@ def test_read_through_caches_keep_nothing_read_in_a_rolled_back_transaction(case
         assert seen()  # inside, the fresh value is returned
         raise Boom
     assert not seen()
+
+
+def _catalogue():
+    from shop.selectors import CATEGORY_TREE_KEY
+    from shop.services import catalogue_changed
+
+    return CATEGORY_TREE_KEY, catalogue_changed
+
+
+def _unread():
+    from social.forums.notifications import _key, unread_count_changed
+
+    return _key(7), lambda: unread_count_changed([7])
+
+
+def _intent_rules():
+    from social.textsignals.selectors import RULES_KEY
+    from social.textsignals.services import rules_changed
+
+    return RULES_KEY, rules_changed
+
+
+def _store_accounts_changed():
+    from social.engagement.selectors import STORE_ACCOUNTS_CACHE_KEY
+    from social.engagement.services import store_accounts_changed
+
+    return STORE_ACCOUNTS_CACHE_KEY, store_accounts_changed
+
+
+@pytest.mark.parametrize("case", [_catalogue, _unread, _intent_rules, _store_accounts_changed])
+def test_a_forget_inside_a_transaction_also_drops_what_was_cached_before_the_commit(case):
+    """Another process that reads between the service's forget and its commit sees the old
+    rows and caches them; the forget runs again after the commit and drops that."""
+    key, changed = case()
+    with TestCase.captureOnCommitCallbacks(execute=True) as callbacks, transaction.atomic():
+        changed()
+        cache.set(key, "read by another process before the commit", 600)
+    assert callbacks, "the forget waits for the commit too"
+    assert cache.get(key) is None

@@ -15,6 +15,7 @@ from django.db.models import F, Model
 from django.utils import timezone
 from django.utils.text import slugify
 
+from config.aftercommit import forget
 from personalization import events
 from shop.models import Order, OrderEvent, Product
 from social.models import Connection
@@ -439,5 +440,5 @@ def store_accounts_changed() -> None:
     """Call after the store's social accounts change (the admin does)."""
     from shop.pagecache import storefront_changed
 
-    cache.delete(STORE_ACCOUNTS_CACHE_KEY)
+    forget(lambda: cache.delete(STORE_ACCOUNTS_CACHE_KEY))  # now and after commit
     storefront_changed()  # the footer of cached store pages shows them

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from config.aftercommit import cache_fill
+from config.aftercommit import cache_fill, forget
 
 from .models import Notification, Subscription
 
@@ -31,7 +31,8 @@ def unread_count_changed(user_ids) -> None:
     from shop.signed import shoppers_changed  # the count shows in the header of store pages
 
     user_ids = list(user_ids)
-    cache.delete_many([_key(pk) for pk in user_ids])
+    keys = [_key(pk) for pk in user_ids]
+    forget(lambda: cache.delete_many(keys))  # now and after commit (config.aftercommit)
     shoppers_changed(user_ids)
 
 

@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from config.aftercommit import forget
 from personalization import events
 
 from . import analysis
@@ -14,7 +15,8 @@ from .selectors import RULES_KEY, active_rules
 
 
 def rules_changed() -> None:
-    cache.delete(RULES_KEY)
+    """Forget the cached intent rules now and after the current transaction commits."""
+    forget(lambda: cache.delete(RULES_KEY))
 
 
 def text_analyse(*, text: str) -> dict:
