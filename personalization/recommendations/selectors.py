@@ -214,7 +214,8 @@ def picks_fragment(user, *, product_id: int | None = None, limit: int = 8, skip=
     forgotten with the shopper's picks (``picks_cache_forget``, a new decision), and the
     anonymous one with the popular list (``shared_cache_forget``), so a fragment never shows
     other picks than the stored decision; one shopper's hash is never another's (the user id
-    is its key). Off Redis (the embedded demo) the hash is a dict in one cache entry.
+    is its key). Off Redis (the embedded demo) the hash is a dict in one cache entry. Inside
+    a transaction the fragment is stored only once it commits (``config.aftercommit``).
     """
     from django.template.loader import render_to_string
 
