@@ -157,6 +157,10 @@ def customer_merge(*, keep, drop, actor) -> dict[str, int]:
 
     transaction.on_commit(_rebuild)
     from shop.pagecache import storefront_changed
+    from shop.signed import shoppers_changed
 
     storefront_changed()  # reviews and likes moved: their names on cached store pages
+    # Rows moved by ``update`` send no signal: the kept shopper's own cached pages (cart count,
+    # their likes and follows) are rendered again, now and after commit.
+    shoppers_changed([keep_id, drop.pk])
     return moved
