@@ -53,7 +53,7 @@ import hashlib
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache as once
 from http import HTTPStatus
 from importlib import import_module
@@ -269,6 +269,8 @@ class Copy:
     csrf_cookie: bool
     expires: float  # time.time() after which it is not served (the entry's lifetime)
     size: int
+    shopper: object = None  # the shopper (an unsaved instance with their id), for the events
+    replays: list = field(default_factory=list)  # events as (kind, product or None, attributes)
 
     @classmethod
     def build(cls, user_id, keys, snapshot, segments, entry: dict) -> "Copy":
@@ -284,7 +286,17 @@ class Copy:
                 for n, piece in enumerate(part.split(marker)):
                     split += [tag, piece] if n else [piece]
             parts = split
+        from django.contrib.auth import get_user_model
+
+        from .models import Product
+
+        replays = [  # the instances replay_for_user would make on every hit, made once
+            (kind, Product(pk=product_id) if product_id is not None else None, attributes)
+            for kind, product_id, attributes in entry["events"]
+        ]
         return cls(
+            shopper=get_user_model()(pk=int(user_id)),
+            replays=replays,
             user_id=user_id,
             keys=tuple(keys),
             snapshot=tuple(snapshot),
@@ -313,6 +325,14 @@ class Copy:
             for part in self.parts
         )
 
+    def replay(self) -> None:
+        """Record the page's view and search events again for the shopper, exactly as
+        ``personalization.events.replay_for_user`` does (with the instances made once)."""
+        from personalization.events import record_streamed
+
+        for kind, product, attributes in self.replays:
+            record_streamed(kind, user=self.shopper, product=product, **attributes)
+
 
 MEMO = pagecache._Memo()  # this process's copies, by session and page (AGORA_PAGE_MEMO_BYTES)
 
@@ -339,13 +359,13 @@ def _attempt(client, copy: Copy, secret: str) -> bytes | None:
     """One round trip: the filled body when ``copy``'s snapshot still holds (the hit's banner
     decisions and events are then written in the same atomic step), else None (nothing is
     written; a renderer's frequency-cap count may have been made)."""
-    from personalization.events import replay_for_user, stream_client
+    from personalization.events import stream_client
 
     streamed = stream_client() is not None
     with deferred_redis_writes() as writes:
         body = copy.fill(secret)
         if copy.events and streamed:
-            replay_for_user(copy.events, user_id=int(copy.user_id))
+            copy.replay()
     keys, args = list(copy.keys), [*copy.snapshot, len(writes)]
     for command, key, wargs in writes:
         keys.append(key)
@@ -353,7 +373,7 @@ def _attempt(client, copy: Copy, secret: str) -> bytes | None:
     if _hit_script(client)(keys=keys, args=args, client=client) != 1:
         return None
     if copy.events and not streamed:  # one insert each, after the check (as record_streamed)
-        replay_for_user(copy.events, user_id=int(copy.user_id))
+        copy.replay()
     return body
 
 
@@ -403,12 +423,13 @@ class Found:
 PASS = Found("pass")
 
 
-def lookup(request) -> Found:
+def lookup(request, client=False) -> Found:
     """Decide how ``request`` is answered (see the module and ``Found``). With a process copy
     of the page and the session's values unchanged: one Redis round trip, the hit's writes
     included. Otherwise the session, the storefront version and the page are read in one
     ``MGET``, the session checked as Django checks it, then the shopper's version and segments
     in a second; a current page becomes this process's copy and is served with a third.
+    ``client``: the raw Redis client (``_client()``) when the caller holds it already.
     Raises the Redis client's errors (the callers fall back to Django)."""
     if request.method not in ("GET", "HEAD") or not enabled():
         return PASS
@@ -428,7 +449,7 @@ def lookup(request) -> Found:
     # pages are kept per session (so that one read finds them) and checked per shopper
     session_id = hashlib.blake2b(store.session_key.encode(), digest_size=12).hexdigest()
     key = PAGE_KEY.format(session_id, digest)
-    client = _client()
+    client = _client() if client is False else client
     memo_key = f"{session_id}:{digest}"
     if client is not None:
         copy = MEMO.get(memo_key)
@@ -710,11 +731,12 @@ class SignedPageCacheApplication:
         path, (exact, starts) = environ.get("PATH_INFO", ""), pagecache._prefixes()
         if path not in exact and not path.startswith(starts):
             return None
-        if _client() is None:
+        client = _client()
+        if client is None:
             return None
         try:
             set_script_prefix(get_script_name(environ))
-            found = lookup(WSGIRequest(environ))
+            found = lookup(WSGIRequest(environ), client)
         except Exception:  # never worse than Django: the middleware looks again
             logger.warning("signed page cache: lookup failed", exc_info=True)
             return None
