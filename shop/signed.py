@@ -4,9 +4,8 @@ A signed-in shopper's store page (home, product list, category, search, product 
 their own parts (cart count, like states and "liked by people you follow", picks, the banner,
 their review and helpful votes, the forum notification count), so it is never shared: it is
 kept for the session it was rendered for, checked against that session's shopper, and served
-to the same session's next request at the cost of two Redis round trips (one read, one
-pipeline of writes), before CSRF, authentication, messages and the view run
-(``SignedPageCacheMiddleware``).
+to the same session's next request at the cost of one Redis round trip (the check and the
+hit's writes), before Django's handler and its middlewares run.
 
 Why per shopper and not one shared shell with personal holes: the personal parts of these pages
 are spread through them (a like button and social proof under every card, the reviews' vote and
@@ -29,24 +28,43 @@ What keeps it right:
   (``personalization.selectors.register_cache_forget``), their sign-in and the privacy
   registry's cache forgetting call it (see ``connect_receivers``). The timeout
   (``AGORA_SIGNED_PAGE_CACHE_SECONDS``) is a safety net.
-- **One read.** On Redis with cached_db sessions, ``LOOKUP_SCRIPT`` reads the session, the
-  storefront version, the page and, through the id of the shopper the session's pages were
-  kept for, that shopper's version and segments (for the banner), in one call. The id is only a
-  pointer: unless it equals the session's own user id, the versions are read again for the
-  session's user.
+- **One round trip per hit.** Each process keeps the pages it served lately (``Copy``, by
+  session and page, ``AGORA_PAGE_MEMO_BYTES`` like ``shop.pagecache``'s) with the raw values of
+  the session, the storefront version and the shopper's version and segments it was checked
+  against. A hit runs ``HIT_SCRIPT``: it compares those four keys (all declared) with the copy's
+  values and, only when all are unchanged, makes the hit's writes (banner decisions, events) in
+  the same atomic step. Anything changed (a session saved, signed out, expired; a version
+  forgotten; new segments) and the page is looked up again from the start: the session, the
+  storefront version and the stored page in one ``MGET``, the session checked (above), the
+  shopper's version and segments in a second, and a current page becomes the new copy.
+- **Before Django.** ``SignedPageCacheApplication`` (``config.wsgi``) answers a hit before
+  Django's handler and middlewares run; ``SignedPageCacheMiddleware``, first but for the
+  anonymous one, answers it the same way for what does not come through the wrapper (the test
+  client) and stores misses. Being outside the security, Permissions-Policy and CSP middlewares,
+  it stores the headers exactly as they left them, so a hit sends those very headers.
+- **Values read raw.** The session and the versions are written through Django's cache API and
+  read here as Redis holds them (compared as bytes in the script, decoded with the cache's own
+  ``RedisSerializer``: Django offers no public way to decode a raw value). A value it cannot
+  decode makes the lookup fail, and Django handles the request as usual.
+- **Redis Cluster:** the script declares every key it reads or writes, but they do not share a
+  hash slot (the session's key is Django's), so it needs one Redis (as Agora runs), not a
+  cluster.
 - **Per-view parts stay per view.** The CSRF token is a placeholder in the entry, filled with a
   new mask of the shopper's own CSRF secret on every hit, and the CSRF cookie is renewed as
   Django renews it. The banner is a hole (``shop.pagecache.hole``) chosen and recorded again on
   every hit; the view and search events are recorded again on every hit, for this shopper. The
-  banner decision and the event go to Redis in one pipeline (``config.redisbatch``).
+  banner decision and the event are written by the hit's script (``defer_redis_write``), or in
+  one pipeline (``config.redisbatch``) for a page served without a process copy. A banner's
+  frequency-cap count is made by its renderer, before the check: a hit that is then not
+  served has counted one view more (the cap shows the banner once less, never breaks).
 - **Only what Django would render the same way is kept or served:** GET/HEAD of a store page
   with parameters the pages read, no htmx, no ``Authorization``, a session and a well-formed
   CSRF cookie, no queued message (cookie or session), a non-staff shopper, status 200, no
   cookie set but the CSRF one. Anything else goes through Django as usual.
 - **Fails open:** if the cache does not answer the page is rendered as usual.
 
-Headers added by the middlewares outside this one (security, Permissions-Policy, CSP) are
-added on every hit; the stored headers are the page's own (``Vary: Cookie`` included).
+The stored headers are those the response left the outermost middleware with (``Vary: Cookie``
+included), except ``Set-Cookie`` (the CSRF cookie is renewed per hit) and ``Content-Length``.
 """
 
 import hashlib
@@ -451,14 +469,15 @@ def lookup(request, client=False) -> Found:
     key = PAGE_KEY.format(session_id, digest)
     client = _client() if client is False else client
     memo_key = f"{session_id}:{digest}"
+    make_key = cache.make_key
+    session_key = make_key(store.cache_key)
     if client is not None:
         copy = MEMO.get(memo_key)
-        if copy is not None and copy.expires > time.time():
+        if copy is not None and copy.expires > time.time() and copy.keys[0] == session_key:
             body = _attempt(client, copy, secret)
             if body is not None:
                 return Found("hit", secret=secret, copy=copy, body=body)
-    make_key = cache.make_key
-    keys = [make_key(store.cache_key), make_key(pagecache.VERSION_KEY), make_key(key)]
+    keys = [session_key, make_key(pagecache.VERSION_KEY), make_key(key)]
     if client is not None:
         raw_session, raw_storefront, raw_entry = client.mget(keys)
         session, storefront, entry = map(_loads, (raw_session, raw_storefront, raw_entry))
@@ -737,8 +756,9 @@ class SignedPageCacheApplication:
         try:
             set_script_prefix(get_script_name(environ))
             found = lookup(WSGIRequest(environ), client)
-        except Exception:  # never worse than Django: the middleware looks again
+        except Exception:  # never worse than Django: it renders the page (or its own error)
             logger.warning("signed page cache: lookup failed", exc_info=True)
+            environ[LOOKED] = PASS  # the middleware does not ask Redis again
             return None
         if found.kind != "hit":
             environ[LOOKED] = found
