@@ -578,6 +578,29 @@ def test_the_wsgi_wrapper_never_serves_another_session_or_a_visitor(runner):
     assert status.startswith("204") and passed[-1].kind == "pass"
 
 
+def test_the_wsgi_wrapper_passes_to_django_once_when_redis_is_down(runner, settings):
+    passed = []
+
+    def django(environ, start_response):
+        passed.append(environ.get(signed.LOOKED))
+        start_response("204 No Content", [])
+        return [b""]
+
+    application = signed.SignedPageCacheApplication(django)
+    url = runner.get_absolute_url()
+    client = shopper_client(UserFactory())
+    warm(client, url)
+    with socket.socket() as probe:  # a port nobody listens on: a real refused connection
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    with override_settings(CACHES=dead):
+        status, headers, body = _call(application, _environ(client, url))
+    assert status.startswith("204") and passed == [signed.PASS], "the middleware asks no more"
+    status, headers, body = _call(application, _environ(client, url))
+    assert status == "200 OK" and dict(headers)[signed.HEADER] == "hit"
+
+
 def test_a_masked_token_unmasks_to_the_secret_with_a_new_mask_each_time():
     from django.middleware.csrf import (
         CSRF_ALLOWED_CHARS,
