@@ -281,7 +281,7 @@ class Copy:
     segments: object  # the decoded segments entry, for the banner
     status: int
     headers: list  # (name, value) as the response left the outermost middleware
-    parts: list  # bytes, hole numbers and _CSRF
+    parts: list  # bytes, and hole numbers and _CSRF where those go
     holes: list  # (renderer dotted path, args)
     events: list  # (kind, product id or None, attributes)
     csrf_cookie: bool
@@ -289,6 +289,8 @@ class Copy:
     size: int
     shopper: object = None  # the shopper (an unsaved instance with their id), for the events
     replays: list = field(default_factory=list)  # events as (kind, product or None, attributes)
+    csrf_at: list = field(default_factory=list)  # where in ``parts`` the CSRF token goes
+    holes_at: list = field(default_factory=list)  # (index in ``parts``, hole number)
 
     @classmethod
     def build(cls, user_id, keys, snapshot, segments, entry: dict) -> "Copy":
@@ -313,6 +315,8 @@ class Copy:
             for kind, product_id, attributes in entry["events"]
         ]
         return cls(
+            csrf_at=[at for at, part in enumerate(parts) if part is _CSRF],
+            holes_at=[(at, part) for at, part in enumerate(parts) if isinstance(part, int)],
             shopper=get_user_model()(pk=int(user_id)),
             replays=replays,
             user_id=user_id,
@@ -337,11 +341,13 @@ class Copy:
         for path, args in self.holes:
             extra = {"segments": self.segments} if path == SHOPPER_RENDERER else {}
             html.append(pagecache._renderer(path)(*args, **extra).encode())
+        parts = list(self.parts)
         token = _mask(secret).encode()
-        return b"".join(
-            part if isinstance(part, bytes) else token if part is _CSRF else html[part]
-            for part in self.parts
-        )
+        for at in self.csrf_at:
+            parts[at] = token
+        for at, number in self.holes_at:
+            parts[at] = html[number]
+        return b"".join(parts)
 
     def replay(self) -> None:
         """Record the page's view and search events again for the shopper, exactly as
