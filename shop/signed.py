@@ -358,7 +358,17 @@ class Copy:
             record_streamed(kind, user=self.shopper, product=product, **attributes)
 
 
-MEMO = pagecache._Memo()  # this process's copies, by session and page (AGORA_PAGE_MEMO_BYTES)
+class _Memo(pagecache._Memo):
+    """``shop.pagecache``'s memory of pages, which can also drop one."""
+
+    def discard(self, key: str) -> None:
+        with self._lock:
+            old = self._copies.pop(key, None)
+            if old is not None:
+                self._bytes -= old.size
+
+
+MEMO = _Memo()  # this process's copies, by session and page (AGORA_PAGE_MEMO_BYTES)
 
 
 def _mask(secret: str) -> str:
@@ -483,6 +493,8 @@ def lookup(request, client=False) -> Found:
             body = _attempt(client, copy, secret)
             if body is not None:
                 return Found("hit", secret=secret, copy=copy, body=body)
+        if copy is not None:  # out of date: made again below if the page is still current
+            MEMO.discard(memo_key)
     keys = [session_key, make_key(pagecache.VERSION_KEY), make_key(key)]
     if client is not None:
         raw_session, raw_storefront, raw_entry = client.mget(keys)

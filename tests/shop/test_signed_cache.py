@@ -453,6 +453,7 @@ def test_a_process_copy_is_checked_again_after_any_change(runner, change):
         expected = "hit"
     assert state(client.get(url)) == expected
     if expected == "miss":  # rendered and stored again; the next request makes a new copy
+        assert _memo_key(client, url) not in signed.MEMO._copies, "an out-of-date copy kept"
         assert state(client.get(url)) == "hit"
     after = signed.MEMO._copies.get(_memo_key(client, url))
     assert after is not before
