@@ -538,9 +538,9 @@ def lookup(request, client=False) -> Found:
             segments,
             entry,
         )
-        MEMO.put(memo_key, copy)
         body = _attempt(client, copy, secret)
         if body is not None:
+            MEMO.put(memo_key, copy)
             return Found("hit", secret=secret, copy=copy, body=body)
         current = False  # changed meanwhile: render
     if current:
