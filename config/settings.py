@@ -151,14 +151,16 @@ AGORA_PAGE_CACHE_SECONDS = int(os.environ.get("AGORA_PAGE_CACHE_SECONDS", "300")
 # middleware, with every middleware's headers stored; off: the previous MGET path after
 # WhiteNoise (kept for the A/B bench and a cache that is not Redis). Issue 15.
 AGORA_PAGE_CACHE_FAST = env_bool("AGORA_PAGE_CACHE_FAST", True)
-# Pages each web process keeps in memory for the fast path (bytes of bodies).
+# Pages each web process keeps in memory for the fast path (bytes of bodies); the signed-in
+# pages (shop.signed) have their own memory of this size.
 AGORA_PAGE_MEMO_BYTES = int(os.environ.get("AGORA_PAGE_MEMO_BYTES", str(32 * 1024 * 1024)))
-# The same for signed-in shoppers, each under their own key (shop.signed), after WhiteNoise
-# (inside the security, Permissions-Policy and CSP middlewares, which add their headers to hits).
+# The same for signed-in shoppers, each under their own key (shop.signed): hits before Django's
+# handler (config.wsgi) or from the first middleware but the anonymous one, with every
+# middleware's headers stored.
 AGORA_SIGNED_PAGE_CACHE = env_bool("AGORA_SIGNED_PAGE_CACHE", True)
 AGORA_SIGNED_PAGE_CACHE_SECONDS = int(os.environ.get("AGORA_SIGNED_PAGE_CACHE_SECONDS", "300"))
+MIDDLEWARE.insert(0, "shop.signed.SignedPageCacheMiddleware")
 _WHITENOISE = MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware")
-MIDDLEWARE.insert(_WHITENOISE + 1, "shop.signed.SignedPageCacheMiddleware")
 # Store pages for visitors without cookies, from the cache, before sessions (issue 15).
 MIDDLEWARE.insert(
     0 if AGORA_PAGE_CACHE_FAST else _WHITENOISE + 1, "shop.pagecache.AnonymousPageCacheMiddleware"

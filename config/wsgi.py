@@ -1,6 +1,8 @@
-"""WSGI entry point: Django's application behind the whole-page cache's hit path
-(``shop.pagecache.PageCacheApplication``: a cookieless visitor's cached store page is sent
-before Django's handler and middlewares run; everything else goes to Django unchanged)."""
+"""WSGI entry point: Django's application behind the page caches' hit paths
+(``shop.pagecache.PageCacheApplication``: a cookieless visitor's cached store page;
+``shop.signed.SignedPageCacheApplication``: a signed-in shopper's own cached store page; both
+are sent before Django's handler and middlewares run; everything else goes to Django
+unchanged)."""
 
 import os
 
@@ -10,5 +12,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
 
 from shop.pagecache import PageCacheApplication  # noqa: E402 (needs the apps loaded)
+from shop.signed import SignedPageCacheApplication  # noqa: E402
 
-application = PageCacheApplication(application)
+application = SignedPageCacheApplication(PageCacheApplication(application))

@@ -56,9 +56,14 @@ def shopper_client(user, **kwargs) -> Client:
 
 
 def warm(client, url) -> None:
-    """Render and store ``url`` for ``client``'s shopper; the next request is a hit."""
+    """Render and store ``url`` for ``client``'s shopper, then serve it once (which makes it
+    this process's copy): the next request is a hit in one round trip, so every check after
+    ``warm`` is made against the process copy's path."""
     first = client.get(url)
     assert first.status_code == 200 and state(first) == "miss", state(first)
+    second = client.get(url)
+    assert state(second) == "hit", state(second)
+    assert _memo_key(client, url) in signed.MEMO._copies
 
 
 def cart_badge(html: str) -> str:
@@ -389,21 +394,227 @@ def test_a_session_only_in_the_database_is_read_from_there(runner):
     assert state(page) == "hit" and "Sign out" in page.content.decode()
 
 
-def test_a_page_owner_pointer_to_another_shopper_is_not_trusted(runner):
-    """The owner id kept beside a session's pages only saves a round trip: a wrong one (here
-    set by hand to another shopper whose page is current) is checked against the session."""
+def _memo_key(client, url) -> str:
+    from django.test import RequestFactory
+
+    from shop.pagecache import page_address_digest
+
+    digest = page_address_digest(RequestFactory().get(url))
+    return f"{_session_digest(client)}:{digest}"
+
+
+def test_a_process_copy_needs_no_stored_page_but_the_same_session_and_versions(runner):
+    """The copy's hit reads only the session and the versions (one script, every key
+    declared): it serves with the stored page gone, never for another session."""
     from django.core.cache import cache
 
+    ana = UserFactory()
+    add_to_cart(ana, runner, quantity=2)
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    warm(client, url)
+    digest = _memo_key(client, url).split(":")[1]
+    key = signed.PAGE_KEY.format(_session_digest(client), digest)
+    assert cache.get(key) is not None
+    cache.delete(key)
+    page = client.get(url)
+    assert state(page) == "hit" and cart_badge(page.content.decode()) == "2"
+    other = shopper_client(ana)  # the same shopper, another session: not this copy
+    assert state(other.get(url)) == "miss"
+
+
+@pytest.mark.parametrize("change", ["storefront", "shopper", "segments", "session"])
+def test_a_process_copy_is_checked_again_after_any_change(runner, change):
+    from django.core.cache import cache
+
+    from personalization.segments.selectors import CACHE_KEY as SEGMENTS_KEY
+    from shop import pagecache
+
+    ana = UserFactory()
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    warm(client, url)
+    before = signed.MEMO._copies[_memo_key(client, url)]
+    if change == "storefront":
+        pagecache.storefront_changed()
+        expected = "miss"
+    elif change == "shopper":
+        signed.shoppers_changed([ana.pk])
+        expected = "miss"
+    elif change == "segments":  # the banner's input: the copy is rebuilt with the new one
+        cache.set(SEGMENTS_KEY.format(ana.pk), (True, frozenset({424242})), 60)
+        expected = "hit"
+    else:  # the session saved with other data (still signed in): checked again
+        store = import_module(settings.SESSION_ENGINE).SessionStore(
+            client.cookies[settings.SESSION_COOKIE_NAME].value
+        )
+        store["something"] = "else"
+        store.save()
+        expected = "hit"
+    assert state(client.get(url)) == expected
+    if expected == "miss":  # rendered and stored again; the next request makes a new copy
+        assert _memo_key(client, url) not in signed.MEMO._copies, "an out-of-date copy kept"
+        assert state(client.get(url)) == "hit"
+    after = signed.MEMO._copies.get(_memo_key(client, url))
+    assert after is not before
+    if change == "segments":
+        assert after.segments == (True, frozenset({424242}))
+
+
+def _environ(client, url, method="GET", cookie=None) -> dict:
+    import io
+    import sys
+
+    if cookie is None:
+        cookie = "; ".join(f"{name}={m.value}" for name, m in client.cookies.items())
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": url,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    if cookie:
+        environ["HTTP_COOKIE"] = cookie
+    return environ
+
+
+def _call(application, environ) -> tuple[str, list, bytes]:
+    seen = {}
+
+    def start_response(status, headers, exc_info=None):
+        seen["status"], seen["headers"] = status, headers
+
+    body = application(environ, start_response)
+    content = b"".join(body)
+    if hasattr(body, "close"):
+        body.close()
+    return seen["status"], seen["headers"], content
+
+
+def test_the_wsgi_wrapper_serves_the_shopper_s_hit_with_every_middleware_s_headers(runner):
+    """Before Django's handler: the same headers as the rendered page (security, CSP,
+    Permissions-Policy stored with it), the CSRF cookie renewed as Django renews it, and a
+    token that unmasks to the shopper's own secret."""
+    from django.middleware.csrf import _unmask_cipher_token
+
+    from config.wsgi import application
+
+    ana = UserFactory()
+    add_to_cart(ana, runner, quantity=3)
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    rendered = client.get(url)
+    assert state(rendered) == "miss"
+    status, headers, body = _call(application, _environ(client, url))
+    assert status == "200 OK"
+    names = [name for name, _ in headers]
+    assert dict(headers)[signed.HEADER] == "hit"
+    assert cart_badge(body.decode()) == "3" and b"Sign out" in body
+    skip = {signed.HEADER.lower(), "content-length", "set-cookie"}
+    assert {k: v for k, v in headers if k.lower() not in skip} == {
+        k: v for k, v in rendered.items() if k.lower() not in skip
+    }
+    for name in ("Content-Security-Policy", "Permissions-Policy", "X-Content-Type-Options"):
+        assert name in names, name
+    assert dict(headers)["Content-Length"] == str(len(body))
+    cookies = [value for name, value in headers if name == "Set-Cookie"]
+    secret = client.cookies[settings.CSRF_COOKIE_NAME].value
+    assert len(cookies) == 1 and cookies[0].strip().startswith(
+        f"{settings.CSRF_COOKIE_NAME}={secret};"
+    )
+    theirs = rendered.cookies[settings.CSRF_COOKIE_NAME].output(header="").strip()
+    expires = re.compile(r"expires=[^;]+; ")
+    assert expires.sub("", cookies[0].strip()) == expires.sub("", theirs)
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1).decode()
+    assert _unmask_cipher_token(token) == secret
+    head = _call(application, _environ(client, url, method="HEAD"))
+    assert head[2] == b"" and dict(head[1])[signed.HEADER] == "hit"
+
+
+def test_the_wsgi_wrapper_never_serves_another_session_or_a_visitor(runner):
+    """What the wrapper does not answer goes to Django (here a stand-in that records it),
+    with what the lookup found for the middleware."""
+    from django.middleware.csrf import _unmask_cipher_token
+
+    passed = []
+
+    def django(environ, start_response):
+        passed.append(environ.get(signed.LOOKED))
+        start_response("204 No Content", [])
+        return [b""]
+
+    application = signed.SignedPageCacheApplication(django)
     ana, bo = UserFactory(), UserFactory()
-    add_to_cart(bo, runner, quantity=4)
+    add_to_cart(ana, runner, quantity=3)
     url = runner.get_absolute_url()
     as_ana, as_bo = shopper_client(ana), shopper_client(bo)
     warm(as_ana, url)
-    warm(as_bo, url)
-    cache.set(signed.OWNER_KEY.format(_session_digest(as_ana)), bo.pk)
-    page = as_ana.get(url)
-    assert cart_badge(page.content.decode()) == "0"
-    assert state(page) == "hit", "Ana's own page, read with her own version"
+    status, headers, body = _call(application, _environ(as_bo, url))
+    assert status.startswith("204") and passed[-1].kind == "render"
+    assert passed[-1].user_id == str(bo.pk)
+    # Ana's session cookie with Bo's CSRF cookie: Ana's page, a token of that CSRF cookie
+    session = as_ana.cookies[settings.SESSION_COOKIE_NAME].value
+    csrf = as_bo.cookies[settings.CSRF_COOKIE_NAME].value
+    mixed = f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf}"
+    status, headers, body = _call(application, _environ(as_ana, url, cookie=mixed))
+    assert status == "200 OK" and cart_badge(body.decode()) == "3"
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1).decode()
+    assert _unmask_cipher_token(token) == csrf
+    count = len(passed)
+    status, headers, body = _call(application, _environ(as_ana, url, cookie=""))
+    assert status.startswith("204") and len(passed) == count + 1 and passed[-1] is None
+    # signed out elsewhere: the wrapper does not answer
+    import_module(settings.SESSION_ENGINE).SessionStore(session).delete()
+    status, headers, body = _call(application, _environ(as_ana, url))
+    assert status.startswith("204") and passed[-1].kind == "pass"
+
+
+def test_the_wsgi_wrapper_passes_to_django_once_when_redis_is_down(runner, settings):
+    passed = []
+
+    def django(environ, start_response):
+        passed.append(environ.get(signed.LOOKED))
+        start_response("204 No Content", [])
+        return [b""]
+
+    application = signed.SignedPageCacheApplication(django)
+    url = runner.get_absolute_url()
+    client = shopper_client(UserFactory())
+    warm(client, url)
+    with socket.socket() as probe:  # a port nobody listens on: a real refused connection
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    with override_settings(CACHES=dead):
+        status, headers, body = _call(application, _environ(client, url))
+    assert status.startswith("204") and passed == [signed.PASS], "the middleware asks no more"
+    status, headers, body = _call(application, _environ(client, url))
+    assert status == "200 OK" and dict(headers)[signed.HEADER] == "hit"
+
+
+def test_a_masked_token_unmasks_to_the_secret_with_a_new_mask_each_time():
+    from django.middleware.csrf import (
+        CSRF_ALLOWED_CHARS,
+        _get_new_csrf_string,
+        _unmask_cipher_token,
+    )
+
+    secret = _get_new_csrf_string()
+    tokens = {signed._mask(secret) for _ in range(200)}
+    assert len(tokens) == 200
+    for token in tokens:
+        assert len(token) == 64 and set(token) <= set(CSRF_ALLOWED_CHARS)
+        assert _unmask_cipher_token(token) == secret
 
 
 def test_the_privacy_registry_forgets_a_shopper_s_pages(runner):
