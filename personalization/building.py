@@ -167,7 +167,8 @@ def build_user(*, user_id: int) -> BuildResult:
 
 
 _EVENT_FIELDS_EMPTY = {
-    "affinities": {},
+    "affinity_ids": [],
+    "affinity_raw": [],
     "event_count": 0,
     "first_event_at": None,
     "last_event_at": None,
@@ -233,10 +234,11 @@ def aggregate_sql(cursor, *, lo: int, hi: int, user_id: int | None = None) -> No
     """Fold the events ``lo < id <= hi`` (of one shopper, or all) into the temporary ``pz_agg``.
 
     One row per shopper whose personalization is on, with the columns of the profile's event
-    part (``event_count`` ... ``intents``; ``affinities`` holds raw scores, see
-    ``PreferenceProfile``). The staging tables are dropped at commit. PostgreSQL only; must run
-    inside a transaction. Same result as ``aggregate_python`` (floats up to the order of
-    addition).
+    part (``event_count`` ... ``intents``; ``affinity_ids``/``affinity_raw`` hold the raw scores
+    by key id, see ``PreferenceProfile``). The staging tables are dropped at commit; keys met
+    for the first time are added to the ``InterestKey`` dictionary (in the same transaction).
+    PostgreSQL only; must run inside a transaction. Same result as ``aggregate_python`` (floats
+    up to the order of addition).
     """
     event_filter = profile_sql.EVENT_FILTER.format(
         user_filter="AND e.user_id = %(user_id)s" if user_id is not None else ""
