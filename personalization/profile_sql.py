@@ -219,10 +219,12 @@ SELECT user_id, affinity_ids, affinity_raw, event_count, first_event_at, last_ev
     '{}'::jsonb, now()
 FROM pz_agg
 ON CONFLICT (user_id) DO UPDATE SET
-    -- the scores of a key in both add up (stored + new, as the Python twin); ids come out sorted
+    -- the scores of a key in both add up (stored + new, as the Python twin; two terms, so the
+    -- order does not matter); the ids come out in no particular order. ~20 us a profile: a
+    -- FULL JOIN of the two arrays or sorted output cost more, a set-based merge of all
+    -- profiles before the upsert 2x more (backend CPU, 9,500 profiles)
     (affinity_ids, affinity_raw) = (
-        SELECT coalesce(array_agg(m.id ORDER BY m.id), '{}'),
-               coalesce(array_agg(m.raw ORDER BY m.id), '{}')
+        SELECT coalesce(array_agg(m.id), '{}'), coalesce(array_agg(m.raw), '{}')
         FROM (SELECT a.id, sum(a.raw) AS raw FROM (
                   SELECT * FROM unnest(p.affinity_ids, p.affinity_raw)
                   UNION ALL
@@ -237,10 +239,11 @@ ON CONFLICT (user_id) DO UPDATE SET
     first_purchase_at = least(p.first_purchase_at, EXCLUDED.first_purchase_at),
     sentiment_sum = p.sentiment_sum + EXCLUDED.sentiment_sum,
     sentiment_count = p.sentiment_count + EXCLUDED.sentiment_count,
-    intents = p.intents || coalesce((
+    -- most batches bring no intent: skip the merge (a sub-select per row) for them
+    intents = CASE WHEN EXCLUDED.intents = '{}'::jsonb THEN p.intents ELSE p.intents || coalesce((
         SELECT jsonb_object_agg(
             key, greatest(value::bigint, coalesce((p.intents ->> key)::bigint, 0)))
-        FROM jsonb_each(EXCLUDED.intents)), '{}'::jsonb),
+        FROM jsonb_each(EXCLUDED.intents)), '{}'::jsonb) END,
     updated_at = EXCLUDED.updated_at
 """
 
