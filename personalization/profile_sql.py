@@ -35,8 +35,11 @@ EVENT_FILTER = """
 
 # 1. One pass over the events that carry a weight and a product: the decayed weight once per
 #    event.
+#    An UNLOGGED table, not a temporary one, so that parallel workers can read it (AFFINITIES);
+#    its name carries the backend's pid (``{ev}``): made and dropped in the build's transaction,
+#    no other session ever sees it.
 WEIGHTED_EVENTS = """
-CREATE TEMPORARY TABLE pz_ev ON COMMIT DROP AS
+CREATE UNLOGGED TABLE {ev} AS
 SELECT e.user_id, e.product_id,
        CASE WHEN jsonb_exists(e.attributes, 'variant')
                  AND e.attributes ->> 'variant' ~ '^[0-9]{{1,18}}$'
@@ -55,7 +58,7 @@ WHERE e.product_id IS NOT NULL AND {event_filter}
 PAIR_KEYS = """
 CREATE TEMPORARY TABLE pz_keys ON COMMIT DROP AS
 SELECT pv.product_id, pv.variant_id, d.slot, d.k
-FROM (SELECT DISTINCT product_id, variant_id FROM pz_ev) AS pv
+FROM (SELECT DISTINCT product_id, variant_id FROM {ev}) AS pv
 JOIN shop_product p ON p.id = pv.product_id
 LEFT JOIN shop_variant v ON v.id = pv.variant_id
 CROSS JOIN LATERAL (VALUES
@@ -82,7 +85,7 @@ ON CONFLICT (key) DO NOTHING
 """
 
 PAIR_CODES = """
-CREATE TEMPORARY TABLE pz_pc ON COMMIT DROP AS
+CREATE UNLOGGED TABLE {pc} AS
 SELECT pk.product_id, pk.variant_id,
        max(i.id) FILTER (WHERE slot = 1) AS c1, max(i.id) FILTER (WHERE slot = 2) AS c2,
        max(i.id) FILTER (WHERE slot = 3) AS c3, max(i.id) FILTER (WHERE slot = 4) AS c4,
@@ -97,22 +100,40 @@ GROUP BY pk.product_id, pk.variant_id
 #    (both aggregates read the same rows in the same order). Run with hash aggregation off: one
 #    hash table of 3,000,000 (shopper, key) groups, or six of one per slot, cost 1.5-2x more
 #    CPU than this streaming plan (cache misses; issue 15).
+#    The shoppers are split in ``parts`` by id, one call of AFFINITY_PART_FUNCTION each, under
+#    a Parallel Append: each parallel worker aggregates whole shoppers (PostgreSQL 15 has no
+#    partial array_agg, so a plain parallel plan would leave the per-shopper grouping to the
+#    leader). Without free workers the leader runs the parts itself, one after the other.
+AFFINITY_PART_FUNCTION = """
+CREATE OR REPLACE FUNCTION personalization_affinity_part(
+    part int, parts int, weighted_events regclass, pair_codes regclass)
+RETURNS TABLE (user_id int, affinity_ids int[], affinity_raw float8[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+        SELECT a.user_id, array_agg(a.code), array_agg(a.raw)
+        FROM (
+            SELECT x.user_id, d.code, sum(x.w) AS raw
+            FROM (
+                SELECT ev.user_id, ev.w, pc.c1, pc.c2, pc.c3, pc.c4, pc.c5, pc.c6
+                FROM %s ev JOIN %s pc USING (product_id, variant_id)
+                WHERE $2 = 1 OR ev.user_id %% $2 = $1
+                ORDER BY ev.user_id
+            ) AS x
+            CROSS JOIN LATERAL (VALUES (x.c1), (x.c2), (x.c3), (x.c4), (x.c5), (x.c6)) AS d(code)
+            WHERE d.code IS NOT NULL
+            GROUP BY x.user_id, d.code
+        ) AS a
+        GROUP BY a.user_id
+    $q$, weighted_events, pair_codes) USING part, parts;
+END $$;
+"""
+
 AFFINITIES = """
 CREATE TEMPORARY TABLE pz_aff ON COMMIT DROP AS
-SELECT a.user_id, array_agg(a.code) AS affinity_ids, array_agg(a.raw) AS affinity_raw
-FROM (
-    SELECT x.user_id, d.code, sum(x.w) AS raw
-    FROM (
-        SELECT ev.user_id, ev.w, pc.c1, pc.c2, pc.c3, pc.c4, pc.c5, pc.c6
-        FROM pz_ev ev JOIN pz_pc pc USING (product_id, variant_id)
-        ORDER BY ev.user_id
-    ) AS x
-    CROSS JOIN LATERAL (VALUES (x.c1), (x.c2), (x.c3), (x.c4), (x.c5), (x.c6)) AS d(code)
-    WHERE d.code IS NOT NULL
-    GROUP BY x.user_id, d.code
-) AS a
-GROUP BY a.user_id
+{parts}
 """
+AFFINITY_PART = "SELECT * FROM personalization_affinity_part({part}, {parts}, '{ev}', '{pc}')"
 
 # 4. Recency, frequency, money and sentiment: a plain GROUP BY over the events (its own
 #    statement so that PostgreSQL may run it with parallel workers; the intents below call a
@@ -178,7 +199,9 @@ WHERE NOT EXISTS (
 # The statements, in order, that leave the aggregates in ``pz_agg``; each is formatted with
 # ``event_filter`` and run with the same parameters. AFFINITIES runs with hash aggregation off.
 STEPS = (WEIGHTED_EVENTS, PAIR_KEYS, INTEREST_KEYS, PAIR_CODES, AFFINITIES, STATS, AGGREGATE)
-DROP_STAGING = "DROP TABLE IF EXISTS pz_ev, pz_keys, pz_pc, pz_aff, pz_stats, pz_agg"
+DROP_STAGING = "DROP TABLE IF EXISTS {ev}, pz_keys, {pc}, pz_aff, pz_stats, pz_agg"
+# The two UNLOGGED tables, dropped as soon as AFFINITIES has read them.
+DROP_SHARED_STAGING = "DROP TABLE {ev}, {pc}"
 
 UPSERT_REPLACE = """
 INSERT INTO personalization_preferenceprofile AS p (

@@ -20,7 +20,7 @@ from personalization.models import (
 )
 from tests.factories import UserFactory
 
-from .helpers import activity, catalogue
+from .helpers import activity, assert_same_profiles, catalogue, snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -145,3 +145,31 @@ def test_migration_0008_converts_json_affinities_to_arrays_and_back():
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
         models._KEY_BY_ID.clear()
+
+
+def _staging_tables() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class"
+            " WHERE relname LIKE 'pz\\_ev\\_%' OR relname LIKE 'pz\\_pc\\_%'"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_affinities_summed_in_parts_equal_one_pass_and_leave_no_table(monkeypatch):
+    products = catalogue()
+    users = [UserFactory() for _ in range(7)]
+    for n, user in enumerate(users):
+        activity(user, products, days_ago=n)
+    services.profile_build_full()
+    one_pass = snapshot()
+    assert len(one_pass) == len(users) and all(p["affinities"] for p in one_pass.values())
+
+    # what a build of more than ANALYZE_ABOVE_EVENTS events does, on this small data
+    monkeypatch.setattr(building, "ANALYZE_ABOVE_EVENTS", 0)
+    monkeypatch.setattr(building, "AFFINITY_PARTS", 3)
+    PreferenceProfile.objects.all().delete()
+    services.profile_build_full()
+
+    assert_same_profiles(snapshot(), one_pass)
+    assert _staging_tables() == []

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from personalization import building, profile_sql
+from personalization import building
 from personalization.models import Event, ShopperChoice, interest_keys
 from tests.factories import UserFactory
 
@@ -61,7 +61,7 @@ def _sql_rows(lo: int, hi: int) -> dict:
             ids, raw = row.pop("affinity_ids"), row.pop("affinity_raw")
             assert len(ids) == len(set(ids)) == len(raw)
             row["affinities"] = dict(zip(interest_keys(ids), raw, strict=True))
-        cursor.execute(profile_sql.DROP_STAGING)
+        building.drop_staging(cursor)
     return rows
 
 
