@@ -3,6 +3,9 @@
 Rows: profiles.full_build, profiles.incremental_build (after 10,000 new events),
 profiles.sql_floor (the build's aggregation statements alone, nothing written),
 profiles.sql_floor_group_by (a bare GROUP BY user over the events), profiles.cached_read.
+The full build and the SQL floor sum the affinities in two parts under parallel workers when
+PostgreSQL has them free (``building.AFFINITY_PARTS``), so on a busy machine they vary more
+than the single-process rows; compare them with the bare GROUP BY of the same run.
 The data is made with generate_series and kept between runs (the extra events of the
 incremental run are deleted afterwards), so a second ``make bench`` starts at once.
 """

@@ -1,3 +1,5 @@
+import json
+
 from django.contrib import admin
 
 from .models import (
@@ -52,6 +54,13 @@ class PreferenceProfileAdmin(ReadOnlyAdmin):
     raw_id_fields = ["user"]
     show_full_result_count = False
     actions = ["rebuild"]
+    # the stored key ids and scores, shown as the ``{"<dimension>:<value>": raw}`` they mean
+    exclude = ["affinity_ids", "affinity_raw"]
+    readonly_fields = ["affinities"]
+
+    @admin.display(description="Affinities (raw scores)")
+    def affinities(self, obj):
+        return json.dumps(obj.affinities, sort_keys=True)
 
     @admin.action(description="Rebuild the selected profiles (in the background)")
     def rebuild(self, request, queryset):

@@ -44,6 +44,34 @@ registry.register(
     erase=Custom(fn=_erase_events, label="searches deleted, other events kept without you"),
 )
 
+PROFILE_FIELDS = (
+    "event_count",
+    "order_count",
+    "monetary",
+    "last_purchase_at",
+    "first_purchase_at",
+    "sentiment_sum",
+    "sentiment_count",
+    "intents",
+    "demographics",
+    "updated_at",
+)
+
+
+def export_profile(user):
+    """The shopper's profile with ``affinities`` decoded to ``{"<dimension>:<value>": raw}``
+    (stored as key ids and scores, see ``PreferenceProfile``)."""
+    from .models import PreferenceProfile
+
+    return [
+        {
+            "affinities": profile.affinities,
+            **{name: getattr(profile, name) for name in PROFILE_FIELDS},
+        }
+        for profile in PreferenceProfile.objects.filter(user=user)
+    ]
+
+
 registry.register(
     "personalization.PreferenceProfile",
     kind="preference_profile",
@@ -62,6 +90,7 @@ registry.register(
         "demographics": "Age band, gender, relationship status, interests you shared.",
         "updated_at": "Last rebuilt (UTC, ISO 8601).",
     },
+    export=export_profile,
     erase=Delete(),
 )
 

@@ -2,21 +2,24 @@
 
 ``STEPS`` fold the events ``lo < id <= hi`` (optionally of one shopper) into one row per
 shopper in the temporary table ``pz_agg``, through small staging tables (``pz_ev`` weighted
-events, ``pz_keys``/``pz_pc`` attribute codes, ``pz_aff`` affinity objects, ``pz_stats``),
-all dropped at commit; ``building.aggregate_sql`` runs them. Measured with EXPLAIN (ANALYZE,
-BUFFERS) and the backend's CPU time on 1,000,000 events (issue 15): the affinity object is
-the cost (3,000,000 (shopper, key) scores written as JSON); the opt-out NOT EXISTS per event
+events, ``pz_keys``/``pz_pc`` attribute keys and their ids in the ``InterestKey`` dictionary,
+``pz_aff`` affinity arrays, ``pz_stats``), all dropped at commit; ``building.aggregate_sql``
+runs them. The only lasting write is the dictionary rows of keys never met before. Measured
+with EXPLAIN (ANALYZE, BUFFERS) and the backend's CPU time on 1,000,000 events (issue 15): the
+affinities are the cost (3,000,000 (shopper, key) scores); the opt-out NOT EXISTS per event
 was a million-loop anti join. So: the decayed weight is computed once per weighted event;
-each product's attribute keys become small integer codes; the (shopper, key) sums stream from
-the events sorted by shopper once (an incremental sort of each shopper's few rows, no hash
-table of millions of groups); the affinity object is written as JSON text from pre-quoted
-keys and parsed once (``jsonb_object_agg`` costs as much or more); recency, money and
-sentiment come from a plain GROUP BY over the events; opted-out shoppers are dropped once per
-shopper at the end. Sums of floats may differ from the Python twin in the last bits only (the
-order of addition). Removed interests are stripped after the write (``STRIP_REMOVED``), in the
-same transaction. ``UPSERT_REPLACE`` writes those rows as they are (full rebuild, one
-shopper), skipping profiles that would not change; ``UPSERT_ADD`` adds them to what is stored
-(incremental build).
+each product's attribute keys become their small integer ids in the key dictionary; the
+(shopper, key) sums stream from the events sorted by shopper once (an incremental sort of each
+shopper's few rows, no hash table of millions of groups); each shopper's affinities are two
+arrays (key ids, raw scores): writing them as a JSON object instead (text from pre-quoted keys
+parsed once, or ``jsonb_object_agg``) cost 2.4 s of backend CPU more than the grouping (2.0 s)
+itself, the arrays 0.1 s (the profile stores the arrays, see ``PreferenceProfile``); recency,
+money and sentiment come from a plain GROUP BY over the events; opted-out shoppers are dropped
+once per shopper at the end. Sums of floats may differ from the Python twin in the last bits
+only (the order of addition). Removed interests are stripped after the write
+(``STRIP_REMOVED``), in the same transaction. ``UPSERT_REPLACE`` writes those rows as they are
+(full rebuild, one shopper), skipping profiles that would not change; ``UPSERT_ADD`` adds them
+to what is stored (incremental build).
 Raw affinity scores, counts and sums add up, first/last times take LEAST/GREATEST and intents
 keep the latest expiry, so adding batch after batch gives the same profile as one full pass.
 The Python twin of this logic (SQLite, and a cross-check in the tests) is
@@ -32,8 +35,11 @@ EVENT_FILTER = """
 
 # 1. One pass over the events that carry a weight and a product: the decayed weight once per
 #    event.
+#    An UNLOGGED table, not a temporary one, so that parallel workers can read it (AFFINITIES);
+#    its name carries the backend's pid (``{ev}``): made and dropped in the build's transaction,
+#    no other session ever sees it.
 WEIGHTED_EVENTS = """
-CREATE TEMPORARY TABLE pz_ev ON COMMIT DROP AS
+CREATE UNLOGGED TABLE {ev} AS
 SELECT e.user_id, e.product_id,
        CASE WHEN jsonb_exists(e.attributes, 'variant')
                  AND e.attributes ->> 'variant' ~ '^[0-9]{{1,18}}$'
@@ -46,13 +52,13 @@ JOIN (SELECT key AS kind, value::float8 AS weight FROM jsonb_each(%(weights)s::j
 WHERE e.product_id IS NOT NULL AND {event_filter}
 """
 
-# 2. The attribute keys of each (product, variant) that occurs, numbered: small integer codes
-#    sort and compare faster than strings. A (product, variant) has at most one key per slot.
+# 2. The attribute keys of each (product, variant) that occurs, as their ids in the key
+#    dictionary (new keys are added to it): small integers sort and compare faster than
+#    strings and are what the profile stores. A (product, variant) has at most one key per slot.
 PAIR_KEYS = """
 CREATE TEMPORARY TABLE pz_keys ON COMMIT DROP AS
-SELECT pv.product_id, pv.variant_id, d.slot, d.k,
-       (dense_rank() OVER (ORDER BY d.k COLLATE "C"))::int AS code
-FROM (SELECT DISTINCT product_id, variant_id FROM pz_ev) AS pv
+SELECT pv.product_id, pv.variant_id, d.slot, d.k
+FROM (SELECT DISTINCT product_id, variant_id FROM {ev}) AS pv
 JOIN shop_product p ON p.id = pv.product_id
 LEFT JOIN shop_variant v ON v.id = pv.variant_id
 CROSS JOIN LATERAL (VALUES
@@ -67,42 +73,67 @@ CROSS JOIN LATERAL (VALUES
 WHERE d.k IS NOT NULL
 """
 
-PAIR_CODES = """
-CREATE TEMPORARY TABLE pz_pc ON COMMIT DROP AS
-SELECT product_id, variant_id,
-       max(code) FILTER (WHERE slot = 1) AS c1, max(code) FILTER (WHERE slot = 2) AS c2,
-       max(code) FILTER (WHERE slot = 3) AS c3, max(code) FILTER (WHERE slot = 4) AS c4,
-       max(code) FILTER (WHERE slot = 5) AS c5, max(code) FILTER (WHERE slot = 6) AS c6
-FROM pz_keys GROUP BY product_id, variant_id
+# Only the keys not there yet are offered (each offer takes a number of the id sequence, even
+# when ON CONFLICT drops it); a key another transaction adds meanwhile is settled by the unique
+# constraint. Rows are never changed or deleted, so every id keeps its meaning.
+INTEREST_KEYS = """
+INSERT INTO personalization_interestkey (key)
+SELECT n.k FROM (SELECT DISTINCT k FROM pz_keys) AS n
+WHERE NOT EXISTS (SELECT 1 FROM personalization_interestkey i WHERE i.key = n.k)
+ORDER BY n.k COLLATE "C"
+ON CONFLICT (key) DO NOTHING
 """
 
-# 3. The affinity object of each shopper. The weighted events are sorted by shopper once; each
+PAIR_CODES = """
+CREATE UNLOGGED TABLE {pc} AS
+SELECT pk.product_id, pk.variant_id,
+       max(i.id) FILTER (WHERE slot = 1) AS c1, max(i.id) FILTER (WHERE slot = 2) AS c2,
+       max(i.id) FILTER (WHERE slot = 3) AS c3, max(i.id) FILTER (WHERE slot = 4) AS c4,
+       max(i.id) FILTER (WHERE slot = 5) AS c5, max(i.id) FILTER (WHERE slot = 6) AS c6
+FROM pz_keys pk JOIN personalization_interestkey i ON i.key = pk.k
+GROUP BY pk.product_id, pk.variant_id
+"""
+
+# 3. The affinity arrays of each shopper. The weighted events are sorted by shopper once; each
 #    shopper's (key, score) pairs are then summed by an incremental sort of that shopper's few
-#    rows and written as JSON text from the pre-quoted keys (``kts[code]``), parsed once. Run
-#    with hash aggregation off: one hash table of 3,000,000 (shopper, key) groups, or six of
-#    one per slot, cost 1.5-2x more CPU than this streaming plan (cache misses; issue 15).
-#    float8 prints its shortest exact digits, as jsonb_object_agg would store them.
+#    rows and gathered into two arrays: the key ids and, at the same positions, the raw scores
+#    (both aggregates read the same rows in the same order). Run with hash aggregation off: one
+#    hash table of 3,000,000 (shopper, key) groups, or six of one per slot, cost 1.5-2x more
+#    CPU than this streaming plan (cache misses; issue 15).
+#    The shoppers are split in ``parts`` by id, one call of AFFINITY_PART_FUNCTION each, under
+#    a Parallel Append: each parallel worker aggregates whole shoppers (PostgreSQL 15 has no
+#    partial array_agg, so a plain parallel plan would leave the per-shopper grouping to the
+#    leader). Without free workers the leader runs the parts itself, one after the other.
+AFFINITY_PART_FUNCTION = """
+CREATE OR REPLACE FUNCTION personalization_affinity_part(
+    part int, parts int, weighted_events regclass, pair_codes regclass)
+RETURNS TABLE (user_id int, affinity_ids int[], affinity_raw float8[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+        SELECT a.user_id, array_agg(a.code), array_agg(a.raw)
+        FROM (
+            SELECT x.user_id, d.code, sum(x.w) AS raw
+            FROM (
+                SELECT ev.user_id, ev.w, pc.c1, pc.c2, pc.c3, pc.c4, pc.c5, pc.c6
+                FROM %s ev JOIN %s pc USING (product_id, variant_id)
+                WHERE $2 = 1 OR ev.user_id %% $2 = $1
+                ORDER BY ev.user_id
+            ) AS x
+            CROSS JOIN LATERAL (VALUES (x.c1), (x.c2), (x.c3), (x.c4), (x.c5), (x.c6)) AS d(code)
+            WHERE d.code IS NOT NULL
+            GROUP BY x.user_id, d.code
+        ) AS a
+        GROUP BY a.user_id
+    $q$, weighted_events, pair_codes) USING part, parts;
+END $$;
+"""
+
 AFFINITIES = """
 CREATE TEMPORARY TABLE pz_aff ON COMMIT DROP AS
-SELECT a.user_id, ('{{' || string_agg(k.kts[a.code] || a.raw::text, ',') || '}}')::jsonb
-           AS affinities
-FROM (
-    SELECT x.user_id, d.code, sum(x.w) AS raw
-    FROM (
-        SELECT ev.user_id, ev.w, pc.c1, pc.c2, pc.c3, pc.c4, pc.c5, pc.c6
-        FROM pz_ev ev JOIN pz_pc pc USING (product_id, variant_id)
-        ORDER BY ev.user_id
-    ) AS x
-    CROSS JOIN LATERAL (VALUES (x.c1), (x.c2), (x.c3), (x.c4), (x.c5), (x.c6)) AS d(code)
-    WHERE d.code IS NOT NULL
-    GROUP BY x.user_id, d.code
-) AS a
-CROSS JOIN (
-    SELECT array_agg(to_json(k)::text || ':' ORDER BY code) AS kts
-    FROM (SELECT DISTINCT code, k FROM pz_keys) AS c
-) AS k
-GROUP BY a.user_id
+{parts}
 """
+AFFINITY_PART = "SELECT * FROM personalization_affinity_part({part}, {parts}, '{ev}', '{pc}')"
 
 # 4. Recency, frequency, money and sentiment: a plain GROUP BY over the events (its own
 #    statement so that PostgreSQL may run it with parallel workers; the intents below call a
@@ -152,7 +183,8 @@ WITH orders AS (
     ) AS i GROUP BY user_id
 )
 SELECT s.*, coalesce(orders.order_count, 0) AS order_count,
-       coalesce(pz_aff.affinities, '{{}}'::jsonb) AS affinities,
+       coalesce(pz_aff.affinity_ids, '{{}}') AS affinity_ids,
+       coalesce(pz_aff.affinity_raw, '{{}}') AS affinity_raw,
        coalesce(intents.intents, '{{}}'::jsonb) AS intents
 FROM pz_stats s
 LEFT JOIN pz_aff USING (user_id)
@@ -166,20 +198,23 @@ WHERE NOT EXISTS (
 
 # The statements, in order, that leave the aggregates in ``pz_agg``; each is formatted with
 # ``event_filter`` and run with the same parameters. AFFINITIES runs with hash aggregation off.
-STEPS = (WEIGHTED_EVENTS, PAIR_KEYS, PAIR_CODES, AFFINITIES, STATS, AGGREGATE)
-DROP_STAGING = "DROP TABLE IF EXISTS pz_ev, pz_keys, pz_pc, pz_aff, pz_stats, pz_agg"
+STEPS = (WEIGHTED_EVENTS, PAIR_KEYS, INTEREST_KEYS, PAIR_CODES, AFFINITIES, STATS, AGGREGATE)
+DROP_STAGING = "DROP TABLE IF EXISTS {ev}, pz_keys, {pc}, pz_aff, pz_stats, pz_agg"
+# The two UNLOGGED tables, dropped as soon as AFFINITIES has read them.
+DROP_SHARED_STAGING = "DROP TABLE {ev}, {pc}"
 
 UPSERT_REPLACE = """
 INSERT INTO personalization_preferenceprofile AS p (
-    user_id, affinities, event_count, first_event_at, last_event_at, order_count,
+    user_id, affinity_ids, affinity_raw, event_count, first_event_at, last_event_at, order_count,
     monetary, last_purchase_at, first_purchase_at, sentiment_sum, sentiment_count, intents,
     demographics, updated_at)
-SELECT user_id, affinities, event_count, first_event_at, last_event_at, order_count,
+SELECT user_id, affinity_ids, affinity_raw, event_count, first_event_at, last_event_at, order_count,
     monetary, last_purchase_at, first_purchase_at, sentiment_sum, sentiment_count, intents,
     '{}'::jsonb, now()
 FROM pz_agg
 ON CONFLICT (user_id) DO UPDATE SET
-    affinities = EXCLUDED.affinities, event_count = EXCLUDED.event_count,
+    affinity_ids = EXCLUDED.affinity_ids, affinity_raw = EXCLUDED.affinity_raw,
+    event_count = EXCLUDED.event_count,
     first_event_at = EXCLUDED.first_event_at, last_event_at = EXCLUDED.last_event_at,
     order_count = EXCLUDED.order_count, monetary = EXCLUDED.monetary,
     last_purchase_at = EXCLUDED.last_purchase_at, first_purchase_at = EXCLUDED.first_purchase_at,
@@ -187,31 +222,37 @@ ON CONFLICT (user_id) DO UPDATE SET
     intents = EXCLUDED.intents, updated_at = EXCLUDED.updated_at
 -- a profile the rebuild leaves as it was is not written again (no dead row, no WAL): a nightly
 -- full build over mostly unchanged shoppers writes only the few that changed
-WHERE (p.affinities, p.event_count, p.first_event_at, p.last_event_at, p.order_count,
-       p.monetary, p.last_purchase_at, p.first_purchase_at, p.sentiment_sum, p.sentiment_count,
-       p.intents)
+WHERE (p.affinity_ids, p.affinity_raw, p.event_count, p.first_event_at, p.last_event_at,
+       p.order_count, p.monetary, p.last_purchase_at, p.first_purchase_at, p.sentiment_sum,
+       p.sentiment_count, p.intents)
     IS DISTINCT FROM
-      (EXCLUDED.affinities, EXCLUDED.event_count, EXCLUDED.first_event_at, EXCLUDED.last_event_at,
-       EXCLUDED.order_count, EXCLUDED.monetary, EXCLUDED.last_purchase_at,
-       EXCLUDED.first_purchase_at, EXCLUDED.sentiment_sum, EXCLUDED.sentiment_count,
-       EXCLUDED.intents)
+      (EXCLUDED.affinity_ids, EXCLUDED.affinity_raw, EXCLUDED.event_count,
+       EXCLUDED.first_event_at, EXCLUDED.last_event_at, EXCLUDED.order_count,
+       EXCLUDED.monetary, EXCLUDED.last_purchase_at, EXCLUDED.first_purchase_at,
+       EXCLUDED.sentiment_sum, EXCLUDED.sentiment_count, EXCLUDED.intents)
 """
 
 UPSERT_ADD = """
 INSERT INTO personalization_preferenceprofile AS p (
-    user_id, affinities, event_count, first_event_at, last_event_at, order_count,
+    user_id, affinity_ids, affinity_raw, event_count, first_event_at, last_event_at, order_count,
     monetary, last_purchase_at, first_purchase_at, sentiment_sum, sentiment_count, intents,
     demographics, updated_at)
-SELECT user_id, affinities, event_count, first_event_at, last_event_at, order_count,
+SELECT user_id, affinity_ids, affinity_raw, event_count, first_event_at, last_event_at, order_count,
     monetary, last_purchase_at, first_purchase_at, sentiment_sum, sentiment_count, intents,
     '{}'::jsonb, now()
 FROM pz_agg
 ON CONFLICT (user_id) DO UPDATE SET
-    -- only the new keys are visited; || keeps the others as they are
-    affinities = p.affinities || coalesce((
-        SELECT jsonb_object_agg(
-            key, value::float8 + coalesce((p.affinities ->> key)::float8, 0))
-        FROM jsonb_each(EXCLUDED.affinities)), '{}'::jsonb),
+    -- the scores of a key in both add up (stored + new, as the Python twin; two terms, so the
+    -- order does not matter); the ids come out in no particular order. ~20 us a profile: a
+    -- FULL JOIN of the two arrays or sorted output cost more, a set-based merge of all
+    -- profiles before the upsert 2x more (backend CPU, 9,500 profiles)
+    (affinity_ids, affinity_raw) = (
+        SELECT coalesce(array_agg(m.id), '{}'), coalesce(array_agg(m.raw), '{}')
+        FROM (SELECT a.id, sum(a.raw) AS raw FROM (
+                  SELECT * FROM unnest(p.affinity_ids, p.affinity_raw)
+                  UNION ALL
+                  SELECT * FROM unnest(EXCLUDED.affinity_ids, EXCLUDED.affinity_raw)
+              ) AS a(id, raw) GROUP BY a.id) AS m),
     event_count = p.event_count + EXCLUDED.event_count,
     first_event_at = least(p.first_event_at, EXCLUDED.first_event_at),
     last_event_at = greatest(p.last_event_at, EXCLUDED.last_event_at),
@@ -221,10 +262,11 @@ ON CONFLICT (user_id) DO UPDATE SET
     first_purchase_at = least(p.first_purchase_at, EXCLUDED.first_purchase_at),
     sentiment_sum = p.sentiment_sum + EXCLUDED.sentiment_sum,
     sentiment_count = p.sentiment_count + EXCLUDED.sentiment_count,
-    intents = p.intents || coalesce((
+    -- most batches bring no intent: skip the merge (a sub-select per row) for them
+    intents = CASE WHEN EXCLUDED.intents = '{}'::jsonb THEN p.intents ELSE p.intents || coalesce((
         SELECT jsonb_object_agg(
             key, greatest(value::bigint, coalesce((p.intents ->> key)::bigint, 0)))
-        FROM jsonb_each(EXCLUDED.intents)), '{}'::jsonb),
+        FROM jsonb_each(EXCLUDED.intents)), '{}'::jsonb) END,
     updated_at = EXCLUDED.updated_at
 """
 
@@ -233,15 +275,21 @@ ON CONFLICT (user_id) DO UPDATE SET
 # the statement never scans the profile table.
 STRIP_REMOVED = """
 UPDATE personalization_preferenceprofile AS p
-SET affinities = p.affinities - ARRAY(
-    SELECT r.dimension || ':' || r.value FROM personalization_removedinterest r
-    WHERE r.user_id = p.user_id)
+SET (affinity_ids, affinity_raw) = (
+    SELECT coalesce(array_agg(a.id ORDER BY a.n), '{}'),
+           coalesce(array_agg(a.raw ORDER BY a.n), '{}')
+    FROM unnest(p.affinity_ids, p.affinity_raw) WITH ORDINALITY AS a(id, raw, n)
+    WHERE a.id NOT IN (
+        SELECT i.id FROM personalization_removedinterest r
+        JOIN personalization_interestkey i ON i.key = r.dimension || ':' || r.value
+        WHERE r.user_id = p.user_id))
 WHERE p.user_id IN (
     SELECT DISTINCT r.user_id FROM personalization_removedinterest r
     JOIN pz_agg a ON a.user_id = r.user_id)
   AND EXISTS (
     SELECT 1 FROM personalization_removedinterest r
-    WHERE r.user_id = p.user_id AND p.affinities ? (r.dimension || ':' || r.value))
+    JOIN personalization_interestkey i ON i.key = r.dimension || ':' || r.value
+    WHERE r.user_id = p.user_id AND i.id = ANY (p.affinity_ids))
 """
 DELETE_OPTED_OUT = """
 DELETE FROM personalization_preferenceprofile AS p USING personalization_shopperchoice c
@@ -262,8 +310,9 @@ END $$;
 # A full rebuild keeps consented demographics but clears what no longer comes from events.
 ZERO_NOT_BUILT = """
 UPDATE personalization_preferenceprofile AS p SET
-    affinities = '{}'::jsonb, event_count = 0, first_event_at = NULL, last_event_at = NULL,
-    order_count = 0, monetary = 0, last_purchase_at = NULL, first_purchase_at = NULL,
-    sentiment_sum = 0, sentiment_count = 0, intents = '{}'::jsonb, updated_at = now()
+    affinity_ids = '{}', affinity_raw = '{}', event_count = 0, first_event_at = NULL,
+    last_event_at = NULL, order_count = 0, monetary = 0, last_purchase_at = NULL,
+    first_purchase_at = NULL, sentiment_sum = 0, sentiment_count = 0, intents = '{}'::jsonb,
+    updated_at = now()
 WHERE NOT EXISTS (SELECT 1 FROM pz_agg a WHERE a.user_id = p.user_id)
 """

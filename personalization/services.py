@@ -67,8 +67,10 @@ def interest_remove(*, user, dimension: str, value: str) -> RemovedInterest:
             if not interests:
                 profile.demographics.pop("interests")
         else:
-            profile.affinities.pop(f"{dimension}:{value}", None)
-        profile.save(update_fields=["affinities", "demographics"])
+            affinities = profile.affinities
+            affinities.pop(f"{dimension}:{value}", None)
+            profile.affinities = affinities
+        profile.save(update_fields=["affinity_ids", "affinity_raw", "demographics"])
     transaction.on_commit(lambda: profile_cache_forget(user_ids=[user.pk]))
     return removal
 

@@ -97,9 +97,10 @@ class ProfileSnapshot(models.Model):
     """The narrow columns of the preference profile that segment rules read, copied once per
     refresh run into a temporary table (PostgreSQL, ``ON COMMIT DROP``).
 
-    A profile row is ~1.2 kB (mostly affinities) and the table outgrows shared_buffers at
-    100,000 shoppers: each segment re-read it. The refresh copies these columns once (~60 B a
-    row) and every rule except affinity reads the copy (EXPLAIN ANALYZE in docs/segments.md).
+    A profile row is ~0.5 kB (~1.2 kB while affinities were JSON) and the table outgrows
+    shared_buffers at 100,000 shoppers: each segment re-read it. The refresh copies these
+    columns once (~60 B a row) and every rule except affinity reads the copy (EXPLAIN ANALYZE
+    in docs/segments.md).
     Never migrated: ``services.refresh_snapshot_create`` makes it for the run's transaction.
     """
 

@@ -114,7 +114,7 @@ class AffinityRule(_Rule):
 
     def compile(self, params):
         key = f"{params['dimension']}:{params['value']}"
-        return profile_q(full=True, **{f"affinities__{key}__gte": self._raw_threshold(params)})
+        return profile_q(_AffinityAtLeast(key=key, raw=self._raw_threshold(params)), full=True)
 
     def evaluate(self, ctx, params):
         if ctx.profile is None:
@@ -327,6 +327,36 @@ class _HasActiveIntent(Func):
                 "WHERE substr(i.key, 1, instr(i.key, ':') - 1) = %s AND i.value > %s)"
             )
         return template, [*params, self.intent, self.after]
+
+
+class _AffinityAtLeast(Func):
+    """True when a profile's raw affinity score for ``key`` (``"<dimension>:<value>"``) is at
+    least ``raw``; false when the profile has no score for it or the key was never met.
+
+    The key's id is looked up by the database in the ``InterestKey`` dictionary, then found in
+    ``affinity_ids``; its score sits at the same position of ``affinity_raw``.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, *, key: str, raw: float):
+        super().__init__(F("affinity_ids"), F("affinity_raw"))
+        self.key, self.raw = key, raw
+
+    def as_sql(self, compiler, connection, **extra):
+        (ids, ids_params), (raws, raws_params) = (
+            compiler.compile(e) for e in self.source_expressions
+        )
+        key_id = "(SELECT k.id FROM personalization_interestkey k WHERE k.key = %s)"
+        if connection.vendor == "postgresql":
+            template = f"coalesce(({raws})[array_position({ids}, {key_id})] >= %s, false)"
+            return template, [*raws_params, *ids_params, self.key, self.raw]
+        template = (
+            f"EXISTS (SELECT 1 FROM json_each({ids}) AS i "  # noqa: S608
+            f"JOIN json_each({raws}) AS r ON r.key = i.key "
+            f"WHERE i.value = {key_id} AND r.value >= %s)"
+        )
+        return template, [*ids_params, *raws_params, self.key, self.raw]
 
 
 @register

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from personalization import building, profile_sql
-from personalization.models import Event, ShopperChoice
+from personalization import building
+from personalization.models import Event, ShopperChoice, interest_keys
 from tests.factories import UserFactory
 
 from .helpers import catalogue
@@ -50,16 +50,18 @@ def _sql_rows(lo: int, hi: int) -> dict:
         building.aggregate_sql(cursor, lo=lo, hi=hi)
         cursor.execute(
             "SELECT user_id, event_count, order_count, monetary, first_event_at, last_event_at,"
-            " first_purchase_at, last_purchase_at, sentiment_sum, sentiment_count, affinities,"
-            " intents FROM pz_agg"
+            " first_purchase_at, last_purchase_at, sentiment_sum, sentiment_count, affinity_ids,"
+            " affinity_raw, intents FROM pz_agg"
         )
         names = [c[0] for c in cursor.description]
         rows = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
         for row in rows.values():  # a raw cursor may hand jsonb over as text
-            for name in ("affinities", "intents"):
-                if isinstance(row[name], str):
-                    row[name] = json.loads(row[name])
-        cursor.execute(profile_sql.DROP_STAGING)
+            if isinstance(row["intents"], str):
+                row["intents"] = json.loads(row["intents"])
+            ids, raw = row.pop("affinity_ids"), row.pop("affinity_raw")
+            assert len(ids) == len(set(ids)) == len(raw)
+            row["affinities"] = dict(zip(interest_keys(ids), raw, strict=True))
+        building.drop_staging(cursor)
     return rows
 
 
