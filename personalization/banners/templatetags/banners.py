@@ -1,5 +1,8 @@
 """``{% banner "home_hero" %}``: the chosen banner for this page and shopper, with its why link."""
 
+import functools
+import json
+import os
 from functools import lru_cache
 from uuid import uuid4
 
@@ -7,12 +10,14 @@ from django import template
 from django.conf import settings
 from django.template.loader import get_template
 from django.urls import get_script_prefix
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from config.cache import defer_redis_write, deferring
 from personalization.events import existing_anonymous_id
 
-from ..selectors import Choice, active_banners, banner_choose
-from ..services import banner_decision_record
+from ..selectors import Choice, active_banners, banner_choose, in_schedule, targeting, variant_at
+from ..services import banner_decision_record, decision_row, queue_key
 
 register = template.Library()
 TEMPLATE = "banners/_banner.html"
@@ -91,6 +96,63 @@ def banner_html_for_keyless(placement: str, category_ids: tuple, banners=None) -
         category_ids=tuple(category_ids),
         banners=banners,
     )
+
+
+class _KeylessBanner:
+    """``banner_html_for_keyless(placement, category_ids, banners)`` prepared for a cached
+    page's copy, whose every hit calls it with the same arguments: the banners' targeting is
+    worked out once here; per call only the schedule (against now), the variant (drawn at
+    random, weighted, as ``banner_choose`` draws it for a visitor without an id), a new
+    decision uuid and its time remain. Each call records its decision exactly as
+    ``banner_decision_record`` does (the same row, deferred into the hit's one round trip) and
+    returns what the template renders for it. Outside ``deferred_redis_writes``, or with DEBUG,
+    it calls ``banner_html_for_keyless`` itself."""
+
+    def __init__(self, placement: str, category_ids: tuple, banners):
+        self.args = (placement, tuple(category_ids), banners)
+        browsing = set(category_ids)
+        self.candidates = []  # (banner, reason, category id, total weight), in priority order
+        for banner in banners:
+            reason = targeting(
+                banner, signed_in=False, enabled=True, segment_ids=frozenset(), browsing=browsing
+            )
+            if reason is not None:
+                reason, _segment_id, category_id = reason
+                total = sum(v.weight for v in banner.variants)
+                self.candidates.append((banner, reason, category_id, total))
+
+    def __call__(self) -> str:
+        if settings.DEBUG or not deferring():
+            return banner_html_for_keyless(*self.args)
+        placement = self.args[0]
+        now = timezone.now()
+        found = next((c for c in self.candidates if in_schedule(c[0], now)), None)
+        if found is None:
+            return _no_banner_html(get_script_prefix())
+        banner, reason, category_id, total = found
+        creative = variant_at(banner, int.from_bytes(os.urandom(8), "big") % total)
+        choice = Choice(banner.id, creative, placement, reason, None, category_id)
+        decision_uuid = uuid4().hex
+        row = decision_row(
+            choice=choice,
+            user=None,
+            visitor="",
+            decision_uuid=decision_uuid,
+            chosen_at=now.isoformat(),
+        )
+        defer_redis_write("RPUSH", queue_key(), json.dumps(row))
+        choice.decision_uuid = decision_uuid
+        return _html(choice)
+
+
+def _keyless_prepare(placement: str, category_ids: tuple, banners=None):
+    """How ``shop.pagecache`` prepares this renderer for a copy (``_KeylessBanner``)."""
+    if banners is None:
+        return functools.partial(banner_html_for_keyless, placement, category_ids, banners)
+    return _KeylessBanner(placement, category_ids, banners)
+
+
+banner_html_for_keyless.prepare = _keyless_prepare
 
 
 def banner_html_for_shopper(
