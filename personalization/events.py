@@ -141,13 +141,15 @@ def prepare_replay(entries):
 
     streamable = all(kind in STREAMED_KINDS for kind, _p, _a in entries)
 
-    def run() -> None:
+    def run(key: str | None = None) -> None:
+        """Replay now; ``key``: the stream's key when the caller knows the stream is on (the
+        page cache's hit, which holds it), else None (checked here)."""
         if not entries:
             return
-        if not streamable or not deferring() or stream_client() is None:
+        if not streamable or not deferring() or key is None and stream_client() is None:
             replay(entries)
             return
-        key, now = stream_key(), timezone.now().isoformat()
+        key, now = key or stream_key(), timezone.now().isoformat()
         for head, tail in encoded:
             defer_redis_write("XADD", key, "*", "e", f"{head}{now}{tail}")
 

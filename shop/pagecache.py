@@ -370,6 +370,7 @@ class _Site:
     client: object
     version_key: str
     dumps: object  # Django's RedisSerializer.dumps: how VERSION_KEY's value is kept
+    stream_key: str  # personalization.events.stream_key() under this backend
 
     def page_hash_key(self, key: str) -> str:
         return self.backend.make_key(key) + HASH_SUFFIX
@@ -378,8 +379,18 @@ class _Site:
 _SITE_ATTR = "_agora_pagecache_site"
 
 
+#: This thread's ``_Site`` (Django keeps a cache backend per thread), forgotten when a setting
+#: changes (``override_settings(CACHES=...)`` in tests): saves the ``caches`` lookup per hit.
+_this_thread = threading.local()
+
+
 def _site() -> _Site | None:
     """The default cache's ``_Site``, or None when that cache is not Redis."""
+    site = getattr(_this_thread, "site", None)
+    if site is not None:
+        return site
+    from personalization.events import STREAM_KEY
+
     backend = caches["default"]
     site = backend.__dict__.get(_SITE_ATTR)
     if site is None:
@@ -387,9 +398,18 @@ def _site() -> _Site | None:
         if client is None:
             return None
         dumps = backend._cache._serializer.dumps
-        site = _Site(backend, client, backend.make_key(VERSION_KEY), dumps)
+        version_key, stream_key = backend.make_key(VERSION_KEY), backend.make_key(STREAM_KEY)
+        site = _Site(backend, client, version_key, dumps, stream_key)
         backend.__dict__[_SITE_ATTR] = site
+    _this_thread.site = site
     return site
+
+
+def _forget_site(**kwargs) -> None:
+    _this_thread.site = None
+
+
+setting_changed.connect(_forget_site, dispatch_uid="shop.pagecache.site")
 
 
 #: Fresh values for a version the script creates when there is none: unique in this process
@@ -408,6 +428,11 @@ os.register_at_fork(after_in_child=_fresh_reseed)
 
 def _fresh_version() -> str:
     return f"{_fresh[0]}{next(_fresh[1]):x}"
+
+
+@once
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"
 
 
 @dataclass
@@ -455,7 +480,7 @@ class Copy:
         return b"".join(part if isinstance(part, bytes) else html[part] for part in self.parts)
 
     def status_line(self) -> str:
-        return f"{self.status} {HTTPStatus(self.status).phrase}"
+        return _status_line(self.status)
 
 
 class _Memo:
@@ -508,11 +533,7 @@ class Looked:
     body: bytes = b""
 
     def headers(self) -> list[tuple[str, str]]:
-        return [
-            *self.copy.headers,
-            ("Content-Length", str(len(self.body))),
-            (HEADER, "hit"),
-        ]
+        return [*self.copy.headers, ("Content-Length", str(len(self.body))), (HEADER, "hit")]
 
     def response(self, request) -> HttpResponse:
         response = HttpResponse(
@@ -536,7 +557,7 @@ def _attempt(site: _Site, pkey: str, copy: Copy | None):
         with deferred_redis_writes() as writes:
             body = copy.fill()
             if copy.events and streamed:
-                copy.replay()
+                copy.replay(site.stream_key)
         if copy.events and not streamed:
             later = copy.events  # inserted one by one, as record_streamed does: after the check
     keys = [site.version_key, pkey]

@@ -30,6 +30,8 @@ SHOPPER_RENDERER = "personalization.banners.templatetags.banners.banner_html_for
 #: Stands for the decision's uuid in a banner rendered once per process: 32 hex digits like
 #: the uuid (escaped alike), random per process (no creative can hold it).
 _SLOT = uuid4().hex
+#: Stands for a decision's time in a row encoded once per process (hex digits: no JSON escape).
+_WHEN = uuid4().hex
 
 
 @lru_cache(maxsize=512)
@@ -110,6 +112,7 @@ class _KeylessBanner:
 
     def __init__(self, placement: str, category_ids: tuple, banners):
         self.args = (placement, tuple(category_ids), banners)
+        self._shown = {}  # (variant id, script prefix) -> _show()
         browsing = set(category_ids)
         self.candidates = []  # (banner, reason, category id, total weight), in priority order
         for banner in banners:
@@ -124,25 +127,34 @@ class _KeylessBanner:
     def __call__(self) -> str:
         if settings.DEBUG or not deferring():
             return banner_html_for_keyless(*self.args)
-        placement = self.args[0]
         now = timezone.now()
         found = next((c for c in self.candidates if in_schedule(c[0], now)), None)
         if found is None:
             return _no_banner_html(get_script_prefix())
         banner, reason, category_id, total = found
         creative = variant_at(banner, int.from_bytes(os.urandom(8), "big") % total)
-        choice = Choice(banner.id, creative, placement, reason, None, category_id)
+        prefix = get_script_prefix()
+        shown = self._shown.get((creative.variant_id, prefix))
+        if shown is None:
+            shown = self._show(banner, creative, reason, category_id, prefix)
+            self._shown[creative.variant_id, prefix] = shown
+        row, html = shown
         decision_uuid = uuid4().hex
+        row = row.replace(_SLOT, decision_uuid).replace(_WHEN, now.isoformat())
+        defer_redis_write("RPUSH", queue_key(), row)
+        # the slot and the uuid are 32 hex digits: as safe as the template's escaped output
+        return mark_safe(html.replace(_SLOT, decision_uuid))  # noqa: S308
+
+    def _show(self, banner, creative, reason, category_id, prefix) -> tuple[str, str]:
+        """(the decision row's JSON, the banner's HTML), both with ``_SLOT`` for the decision's
+        uuid and the row with ``_WHEN`` for its time: what ``banner_decision_record`` and
+        ``_html`` make for this creative, but for those two values."""
+        choice = Choice(banner.id, creative, self.args[0], reason, None, category_id)
         row = decision_row(
-            choice=choice,
-            user=None,
-            visitor="",
-            decision_uuid=decision_uuid,
-            chosen_at=now.isoformat(),
+            choice=choice, user=None, visitor="", decision_uuid=_SLOT, chosen_at=_WHEN
         )
-        defer_redis_write("RPUSH", queue_key(), json.dumps(row))
-        choice.decision_uuid = decision_uuid
-        return _html(choice)
+        key = (banner.id, creative, choice.placement, reason, None, category_id)
+        return json.dumps(row), _html_with_slot(key, prefix)
 
 
 def _keyless_prepare(placement: str, category_ids: tuple, banners=None):
