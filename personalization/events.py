@@ -139,7 +139,9 @@ def prepare_replay(entries):
         head, _sep, tail = payload.partition(marker)
         encoded.append((head, tail))
 
-    streamable = all(kind in STREAMED_KINDS for kind, _p, _a in entries)
+    # an attribute named like one of record_streamed's parameters would bind to it: replay()
+    named = {"user", "session_key", "product", "value"}
+    streamable = all(kind in STREAMED_KINDS and not named & a.keys() for kind, _p, a in entries)
 
     def run(key: str | None = None) -> None:
         """Replay now; ``key``: the stream's key when the caller knows the stream is on (the

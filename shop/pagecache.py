@@ -21,6 +21,13 @@ The hit path (``AGORA_PAGE_CACHE_FAST``, default on, with Redis):
   the stored entry instead (a Redis hash: version, pickled metadata, raw body) and nothing is
   written; the process keeps that entry and sends the records in a second trip (a process's
   first hit of a page and version), or renders the page when no entry is current.
+- **Cheap in Python too** (issue 15: a hit's CPU, not its queries, is what is left): the
+  script runs on a connection of the process's own (``config.cache.OwnConnection``: no pool
+  checkout, no retry wrapper; fork-safe), the cache's keys, client and serializer are resolved
+  once per backend (``_Site``), an address's key once per process (``_Addresses``, forgotten
+  on any setting change), and each copy prepares its holes and replayed events once
+  (a renderer's ``prepare``; ``personalization.events.prepare_replay``), so a hit only draws
+  what must differ per view (a decision uuid, a variant, the time).
 - The wrapper keeps Django's rules: ``ALLOWED_HOSTS`` (a bad Host falls through to Django's 400),
   the HTTPS redirect (an ``http`` key is never stored while ``SECURE_SSL_REDIRECT`` turns it
   into a redirect), GET and HEAD only (HEAD: the headers with an empty body).
@@ -196,7 +203,9 @@ class PageState:
 def hole(request, renderer: str, args: tuple, html: str) -> str:
     """``html`` for this response; in a page that may be cached, a placeholder that the cache
     fills with ``renderer(*args)`` (a dotted path to a function returning HTML) on every hit,
-    and with ``html`` for this response. ``args`` must be picklable."""
+    and with ``html`` for this response. ``args`` must be picklable. A renderer may have a
+    ``prepare(*args)`` attribute returning a zero-argument callable that renders exactly as
+    ``renderer(*args)`` does (a process's copy calls it once and the callable on each hit)."""
     state = getattr(request, STATE, None) if request is not None else None
     if state is None:
         return html
@@ -379,16 +388,18 @@ class _Site:
 _SITE_ATTR = "_agora_pagecache_site"
 
 
-#: This thread's ``_Site`` (Django keeps a cache backend per thread), forgotten when a setting
-#: changes (``override_settings(CACHES=...)`` in tests): saves the ``caches`` lookup per hit.
+#: This thread's ``_Site`` (Django keeps a cache backend per thread) with the settings
+#: generation it was found under: a setting change (``override_settings(CACHES=...)`` in
+#: tests) makes every thread look it up again. Saves the ``caches`` lookup per hit.
 _this_thread = threading.local()
+_generation = [0]
 
 
 def _site() -> _Site | None:
     """The default cache's ``_Site``, or None when that cache is not Redis."""
-    site = getattr(_this_thread, "site", None)
-    if site is not None:
-        return site
+    found = getattr(_this_thread, "site", None)
+    if found is not None and found[0] == _generation[0]:
+        return found[1]
     from personalization.events import STREAM_KEY
 
     backend = caches["default"]
@@ -401,12 +412,12 @@ def _site() -> _Site | None:
         version_key, stream_key = backend.make_key(VERSION_KEY), backend.make_key(STREAM_KEY)
         site = _Site(backend, client, version_key, dumps, stream_key)
         backend.__dict__[_SITE_ATTR] = site
-    _this_thread.site = site
+    _this_thread.site = (_generation[0], site)
     return site
 
 
 def _forget_site(**kwargs) -> None:
-    _this_thread.site = None
+    _generation[0] += 1
 
 
 setting_changed.connect(_forget_site, dispatch_uid="shop.pagecache.site")

@@ -101,6 +101,15 @@ def test_prepared_replay_writes_what_record_streamed_writes(runner):
         expected, got = json.loads(args[2]), json.loads(p_args[2])
         assert expected.pop("occurred_at")[:16] == got.pop("occurred_at")[:16]
         assert got == expected
+    # an attribute named like a parameter of record_streamed binds to it there: the same here
+    odd = [("search", None, {"value": "3", "query": "trail"})]
+    with deferred_redis_writes() as plain:
+        events.replay(odd)
+    with deferred_redis_writes() as prepared:
+        events.prepare_replay(odd)()
+    expected, got = json.loads(plain[0][2][2]), json.loads(prepared[0][2][2])
+    assert expected["value"] == "3" and "value" not in expected["attributes"], "precondition"
+    assert expected.pop("occurred_at")[:16] == got.pop("occurred_at")[:16] and got == expected
     # outside a hit it is replay itself
     events.prepare_replay(entries[:1])()
     assert raw_redis().xlen(events.stream_key()) == 1
