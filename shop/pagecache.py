@@ -382,6 +382,7 @@ class _Site:
     stream_key: str  # personalization.events.stream_key() under this backend
 
     def page_hash_key(self, key: str) -> str:
+        """The Redis key of the fast path's hash for the page key ``key`` (prefixed)."""
         return self.backend.make_key(key) + HASH_SUFFIX
 
 
@@ -438,6 +439,7 @@ os.register_at_fork(after_in_child=_fresh_reseed)
 
 
 def _fresh_version() -> str:
+    """A version value never proposed before, by any process (see ``_fresh``)."""
     return f"{_fresh[0]}{next(_fresh[1]):x}"
 
 
@@ -772,6 +774,8 @@ class _Addresses:
         return None if key is None else (prefix, key)
 
     def forget(self, **kwargs) -> None:
+        """Forget every address (a ``setting_changed`` receiver); the fields read from now
+        on include the header ``SECURE_PROXY_SSL_HEADER`` names, if any."""
         proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
         fields = self.FIELDS
         if proxy and proxy[0] not in fields:
