@@ -12,6 +12,8 @@ again the next call uses it, with no restart.
 
 import functools
 import logging
+import os
+import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -41,6 +43,60 @@ def raw_redis(alias: str = "default"):
     if isinstance(backend, RedisCache):
         return backend._cache.get_client(None, write=True)
     return None
+
+
+class OwnConnection:
+    """One Redis connection a process keeps for one hot command (the whole-page cache's hit,
+    ``shop.pagecache``), beside the client's pool.
+
+    redis-py's ``execute_command`` checks a connection out of the pool (a pid check, a lock,
+    a poll for stray data, metrics), wraps the call in its retry policy and applies response
+    callbacks: ~25 µs of CPU around a ~10 µs command on a local Redis (issue 15). ``call`` sends
+    the command on a connection of its own and returns the server's reply as parsed (bytes,
+    ints, lists; an error reply raised as ``redis.ResponseError``, the connection kept).
+
+    Guarantees: the command is sent at most once (no retry: a caller whose call raised must
+    assume nothing about the server); a ``REDIS_DOWN`` error drops the connection and the next
+    call opens a new one. Fork-safe: a connection opened by another process (the parent) is
+    forgotten without touching its socket's peer, and a new one opened. It follows the client:
+    a call with another pool (``override_settings(CACHES=...)``) reconnects there. Thread-safe:
+    while another thread uses the connection, the call goes through the client's pool.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._connection = None
+        self._pool = None
+        self._pid = None
+
+    def call(self, client, *args):
+        """``client.execute_command(*args)`` on this process's own connection (see the class)."""
+        if not self._lock.acquire(blocking=False):
+            return client.execute_command(*args)
+        try:
+            connection = self._connection
+            pool = client.connection_pool
+            if connection is None or self._pool is not pool or self._pid != os.getpid():
+                connection = self._open(pool)
+            connection.send_command(*args)  # on an error it disconnects itself and raises
+            return connection.read_response()  # likewise; an error reply keeps it
+        finally:
+            self._lock.release()
+
+    def _open(self, pool):
+        old = self._connection
+        if old is not None:
+            old.disconnect()  # redis-py shuts the socket down only in the pid that opened it
+        self._connection = pool.connection_class(**pool.connection_kwargs)
+        self._pool, self._pid = pool, os.getpid()
+        return self._connection
+
+    def close(self) -> None:
+        """Drop the connection (the next call opens a new one)."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.disconnect()
+            self._connection = self._pool = self._pid = None
 
 
 def _fail_open(default):
@@ -142,6 +198,11 @@ def deferred_redis_writes():
         yield batch
     finally:
         _DEFERRED.reset(token)
+
+
+def deferring() -> bool:
+    """True inside a ``deferred_redis_writes`` block (``defer_redis_write`` would collect)."""
+    return _DEFERRED.get() is not None
 
 
 def defer_redis_write(command: str, key: str, *args) -> bool:

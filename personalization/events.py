@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from config.cache import defer_redis_write, raw_redis
+from config.cache import defer_redis_write, deferring, raw_redis
 
 from .models import Event, EventStreamCursor
 
@@ -125,6 +125,39 @@ def replay(entries) -> None:
         record_streamed(kind, product=product, **attributes)
 
 
+def prepare_replay(entries):
+    """``replay(entries)`` as a zero-argument callable for a cached page's copy, which replays
+    the same entries on every hit: with the stream on and inside ``deferred_redis_writes``
+    (the whole-page cache's hit), each stream payload is encoded once here and only its time
+    is filled per call (the payloads equal ``record_streamed``'s); anywhere else it is
+    ``replay(entries)``."""
+    entries = list(entries)
+    marker = f"occurred-{uuid4().hex}"
+    encoded = []
+    for kind, product_id, attributes in entries:
+        payload = _stream_payload(kind, None, "", product_id, None, attributes, marker)
+        head, _sep, tail = payload.partition(marker)
+        encoded.append((head, tail))
+
+    # an attribute named like one of record_streamed's parameters would bind to it: replay()
+    named = {"user", "session_key", "product", "value"}
+    streamable = all(kind in STREAMED_KINDS and not named & a.keys() for kind, _p, a in entries)
+
+    def run(key: str | None = None) -> None:
+        """Replay now; ``key``: the stream's key when the caller knows the stream is on (the
+        page cache's hit, which holds it), else None (checked here)."""
+        if not entries:
+            return
+        if not streamable or not deferring() or key is None and stream_client() is None:
+            replay(entries)
+            return
+        key, now = key or stream_key(), timezone.now().isoformat()
+        for head, tail in encoded:
+            defer_redis_write("XADD", key, "*", "e", f"{head}{now}{tail}")
+
+    return run
+
+
 def replay_for_user(entries, *, user_id: int) -> None:
     """``replay`` for a signed-in shopper's cached page (``shop.signed``): each event is
     recorded again for the shopper ``user_id`` (an id), as ``record_for_request`` records it
@@ -163,16 +196,15 @@ def record_streamed(
         user = None
     client = stream_client() if kind in STREAMED_KINDS else None
     if client is not None:
-        payload = {
-            "kind": kind,
-            "user_id": user.pk if user else None,
-            "session_key": "" if user else (session_key or ""),
-            "product_id": product.pk if product is not None else None,
-            "value": None if value is None else str(value),
-            "attributes": attributes,
-            "occurred_at": timezone.now().isoformat(),
-        }
-        data = json.dumps(payload, cls=DjangoJSONEncoder)
+        data = _stream_payload(
+            kind,
+            user.pk if user else None,
+            "" if user else (session_key or ""),
+            product.pk if product is not None else None,
+            value,
+            attributes,
+            timezone.now().isoformat(),
+        )
         # a cached page's hit sends it with the page's version check, in one round trip
         if defer_redis_write("XADD", stream_key(), "*", "e", data):
             return None
@@ -193,6 +225,22 @@ def record_streamed(
     return record(
         kind, user=user, session_key=session_key, product=product, value=value, **attributes
     )
+
+
+def _stream_payload(
+    kind, user_id, session_key, product_id, value, attributes, occurred_at: str
+) -> str:
+    """An event as the stream keeps it (JSON; ``stream_drain`` reads it back)."""
+    payload = {
+        "kind": kind,
+        "user_id": user_id,
+        "session_key": session_key,
+        "product_id": product_id,
+        "value": None if value is None else str(value),
+        "attributes": attributes,
+        "occurred_at": occurred_at,
+    }
+    return json.dumps(payload, cls=DjangoJSONEncoder)
 
 
 def _rows(entries) -> list[Event]:

@@ -21,6 +21,13 @@ The hit path (``AGORA_PAGE_CACHE_FAST``, default on, with Redis):
   the stored entry instead (a Redis hash: version, pickled metadata, raw body) and nothing is
   written; the process keeps that entry and sends the records in a second trip (a process's
   first hit of a page and version), or renders the page when no entry is current.
+- **Cheap in Python too** (issue 15: a hit's CPU, not its queries, is what is left): the
+  script runs on a connection of the process's own (``config.cache.OwnConnection``: no pool
+  checkout, no retry wrapper; fork-safe), the cache's keys, client and serializer are resolved
+  once per backend (``_Site``), an address's key once per process (``_Addresses``, forgotten
+  on any setting change), and each copy prepares its holes and replayed events once
+  (a renderer's ``prepare``; ``personalization.events.prepare_replay``), so a hit only draws
+  what must differ per view (a decision uuid, a variant, the time).
 - The wrapper keeps Django's rules: ``ALLOWED_HOSTS`` (a bad Host falls through to Django's 400),
   the HTTPS redirect (an ``http`` key is never stored while ``SECURE_SSL_REDIRECT`` turns it
   into a redirect), GET and HEAD only (HEAD: the headers with an empty body).
@@ -58,8 +65,11 @@ and for a cache that is not Redis) the middleware sits after WhiteNoise, reads t
 a pickled entry in one ``MGET`` and writes the records one command each.
 """
 
+import functools
 import hashlib
+import itertools
 import logging
+import os
 import pickle
 import threading
 import time
@@ -71,14 +81,16 @@ from urllib.parse import urlencode
 from uuid import uuid4
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.handlers.wsgi import WSGIRequest, get_script_name
+from django.core.signals import setting_changed
 from django.db import transaction
 from django.http import HttpResponse
 from django.urls import reverse, set_script_prefix
 from django.utils.module_loading import import_string
+from redis.exceptions import NoScriptError
 
-from config.cache import REDIS_DOWN, deferred_redis_writes, raw_redis
+from config.cache import REDIS_DOWN, OwnConnection, deferred_redis_writes, raw_redis
 from personalization.events import REPLAY
 
 logger = logging.getLogger(__name__)
@@ -191,7 +203,9 @@ class PageState:
 def hole(request, renderer: str, args: tuple, html: str) -> str:
     """``html`` for this response; in a page that may be cached, a placeholder that the cache
     fills with ``renderer(*args)`` (a dotted path to a function returning HTML) on every hit,
-    and with ``html`` for this response. ``args`` must be picklable."""
+    and with ``html`` for this response. ``args`` must be picklable. A renderer may have a
+    ``prepare(*args)`` attribute returning a zero-argument callable that renders exactly as
+    ``renderer(*args)`` does (a process's copy calls it once and the callable on each hit)."""
     state = getattr(request, STATE, None) if request is not None else None
     if state is None:
         return html
@@ -209,6 +223,15 @@ def _fill(content: bytes, holes) -> bytes:
 @once
 def _renderer(path: str):
     return import_string(path)
+
+
+def _prepared(path: str, args: tuple):
+    """A zero-argument callable that renders the hole ``renderer(*args)`` as the renderer does:
+    the renderer's own ``prepare(*args)`` when it has one (work shared by every hit of a copy
+    done once per copy), else the renderer bound to ``args``."""
+    renderer = _renderer(path)
+    prepare = getattr(renderer, "prepare", None)
+    return prepare(*args) if prepare is not None else functools.partial(renderer, *args)
 
 
 # --- the middleware -------------------------------------------------------------------------
@@ -327,13 +350,102 @@ return {0, v, page[1], page[2], page[3]}
 """
 
 
-@once
-def _script(client):
-    return client.register_script(SCRIPT)  # EVALSHA; loaded again by redis-py after a restart
+SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()  # noqa: S324 (Redis names scripts so)
+#: The hit's own Redis connection in this process (``config.cache.OwnConnection``).
+LINE = OwnConnection()
+
+
+def _run_script(client, keys: list, args: list):
+    """``SCRIPT`` by its SHA on this process's own connection; loaded first when the server
+    does not know it (a restarted or flushed Redis). Raises ``REDIS_DOWN`` errors."""
+    try:
+        return LINE.call(client, "EVALSHA", SCRIPT_SHA, len(keys), *keys, *args)
+    except NoScriptError:
+        client.script_load(SCRIPT)
+        return LINE.call(client, "EVALSHA", SCRIPT_SHA, len(keys), *keys, *args)
 
 
 def _serializer():
     return cache._cache._serializer  # Django's RedisSerializer: how VERSION_KEY's value is kept
+
+
+@dataclass
+class _Site:
+    """What a hit needs from the default cache, resolved once per cache backend instance (the
+    backend's prefix and client do not change; ``override_settings(CACHES=...)`` makes a new
+    backend, so a new ``_Site``)."""
+
+    backend: object
+    client: object
+    version_key: str
+    dumps: object  # Django's RedisSerializer.dumps: how VERSION_KEY's value is kept
+    stream_key: str  # personalization.events.stream_key() under this backend
+
+    def page_hash_key(self, key: str) -> str:
+        """The Redis key of the fast path's hash for the page key ``key`` (prefixed)."""
+        return self.backend.make_key(key) + HASH_SUFFIX
+
+
+_SITE_ATTR = "_agora_pagecache_site"
+
+
+#: This thread's ``_Site`` (Django keeps a cache backend per thread) with the settings
+#: generation it was found under: a setting change (``override_settings(CACHES=...)`` in
+#: tests) makes every thread look it up again. Saves the ``caches`` lookup per hit.
+_this_thread = threading.local()
+_generation = [0]
+
+
+def _site() -> _Site | None:
+    """The default cache's ``_Site``, or None when that cache is not Redis."""
+    found = getattr(_this_thread, "site", None)
+    if found is not None and found[0] == _generation[0]:
+        return found[1]
+    from personalization.events import STREAM_KEY
+
+    backend = caches["default"]
+    site = backend.__dict__.get(_SITE_ATTR)
+    if site is None:
+        client = raw_redis()
+        if client is None:
+            return None
+        dumps = backend._cache._serializer.dumps
+        version_key, stream_key = backend.make_key(VERSION_KEY), backend.make_key(STREAM_KEY)
+        site = _Site(backend, client, version_key, dumps, stream_key)
+        backend.__dict__[_SITE_ATTR] = site
+    _this_thread.site = (_generation[0], site)
+    return site
+
+
+def _forget_site(**kwargs) -> None:
+    _generation[0] += 1
+
+
+setting_changed.connect(_forget_site, dispatch_uid="shop.pagecache.site")
+
+
+#: Fresh values for a version the script creates when there is none: unique in this process
+#: (a counter) and across processes (a random prefix, drawn again in a forked child), cheaper
+#: than a uuid per hit. A value is never proposed twice, so a deleted version never comes back
+#: (pages kept under it stay unserved).
+_fresh = [os.urandom(6).hex(), itertools.count()]
+
+
+def _fresh_reseed() -> None:
+    _fresh[:] = [os.urandom(6).hex(), itertools.count()]
+
+
+os.register_at_fork(after_in_child=_fresh_reseed)
+
+
+def _fresh_version() -> str:
+    """A version value never proposed before, by any process (see ``_fresh``)."""
+    return f"{_fresh[0]}{next(_fresh[1]):x}"
+
+
+@once
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"
 
 
 @dataclass
@@ -348,33 +460,40 @@ class Copy:
     events: list  # (kind, product id or None, attributes)
     expires: float  # time.time() after which it is not served (the entry's Redis lifetime)
     size: int
+    calls: list = field(default_factory=list)  # per hole: renderer(*args), prepared (_prepared)
+    replay: object = None  # records ``events`` again (personalization.events.prepare_replay)
 
     @classmethod
     def build(cls, token: bytes, meta: dict, body: bytes) -> "Copy":
+        from personalization.events import prepare_replay
+
         parts: list = [body]
         for number, (hole_token, _path, _args) in enumerate(meta["holes"]):
             head, sep, tail = parts[-1].partition(hole_token.encode())
             parts[-1:] = [head, number, tail] if sep else [head]
+        holes = [(path, args) for _token, path, args in meta["holes"]]
         return cls(
             token=token,
             status=meta["status"],
             headers=meta["headers"],
             parts=parts,
-            holes=[(path, args) for _token, path, args in meta["holes"]],
+            holes=holes,
             events=meta["events"],
             expires=meta["expires"],
             size=len(body),
+            calls=[_prepared(path, args) for path, args in holes],
+            replay=prepare_replay(meta["events"]),
         )
 
     def fill(self) -> bytes:
         """The body with every hole rendered now (each renderer called once per call)."""
-        if not self.holes:
+        if not self.calls:
             return self.parts[0]
-        html = [_renderer(path)(*args).encode() for path, args in self.holes]
+        html = [call().encode() for call in self.calls]
         return b"".join(part if isinstance(part, bytes) else html[part] for part in self.parts)
 
     def status_line(self) -> str:
-        return f"{self.status} {HTTPStatus(self.status).phrase}"
+        return _status_line(self.status)
 
 
 class _Memo:
@@ -427,11 +546,7 @@ class Looked:
     body: bytes = b""
 
     def headers(self) -> list[tuple[str, str]]:
-        return [
-            *self.copy.headers,
-            ("Content-Length", str(len(self.body))),
-            (HEADER, "hit"),
-        ]
+        return [*self.copy.headers, ("Content-Length", str(len(self.body))), (HEADER, "hit")]
 
     def response(self, request) -> HttpResponse:
         response = HttpResponse(
@@ -446,43 +561,48 @@ def _keys(key: str) -> tuple[str, str]:
     return cache.make_key(VERSION_KEY), cache.make_key(key) + HASH_SUFFIX
 
 
-def _attempt(client, key: str, copy: Copy | None):
-    """One round trip: a hit (``Looked``) when ``copy`` is current, else (version, v, m, b)."""
-    from personalization.events import replay, stream_client
-
+def _attempt(site: _Site, pkey: str, copy: Copy | None):
+    """One round trip: a hit (``Looked``) when ``copy`` is current, else (version, v, m, b).
+    ``pkey``: the page's hash key (``_Site.page_hash_key``)."""
     body, writes, later = b"", [], None
     if copy is not None:
-        streamed = stream_client() is not None
+        streamed = getattr(settings, "AGORA_EVENT_STREAM", False)  # stream_client(): Redis here
         with deferred_redis_writes() as writes:
             body = copy.fill()
             if copy.events and streamed:
-                replay(copy.events)
+                copy.replay(site.stream_key)
         if copy.events and not streamed:
             later = copy.events  # inserted one by one, as record_streamed does: after the check
-    vkey, pkey = _keys(key)
-    keys = [vkey, pkey]
+    keys = [site.version_key, pkey]
     args = [copy.token if copy is not None else b""]
-    args += [_serializer().dumps(uuid4().hex[:16]), VERSION_TIMEOUT, len(writes)]
+    args += [site.dumps(_fresh_version()), VERSION_TIMEOUT, len(writes)]
     for command, wkey, wargs in writes:
         keys.append(wkey)
         args += [command, len(wargs), *wargs]
-    found = _script(client)(keys=keys, args=args, client=client)
+    found = _run_script(site.client, keys, args)
     if found[0] == 1:
         if later:
+            from personalization.events import replay
+
             replay(later)
         return Looked("hit", token=copy.token, copy=copy, body=body)
     return found[1:]
 
 
-def lookup(request, key: str, client) -> Looked:
-    """Serve ``request`` (whose ``page_key`` is ``key``) from the cache if it can: one Redis
-    round trip when this process holds a current copy, two when it takes the stored entry
-    first. Returns a ``Looked``; "down" when Redis did not answer (nothing was written then)."""
-    copy = MEMO.get(_keys(key)[1])
+def lookup(path: str, key: str) -> Looked:
+    """Serve the request for ``path`` (whose ``page_key`` is ``key``) from the cache if it can:
+    one Redis round trip when this process holds a current copy, two when it takes the stored
+    entry first. Returns a ``Looked``; "down" when Redis did not answer (nothing was written
+    then) or the default cache is not Redis."""
+    site = _site()
+    if site is None:
+        return Looked("down")
+    pkey = site.page_hash_key(key)
+    copy = MEMO.get(pkey)
     if copy is not None and copy.expires <= time.time():
         copy = None
     try:
-        found = _attempt(client, key, copy)
+        found = _attempt(site, pkey, copy)
         if isinstance(found, Looked):
             return found
         token, stored_version, meta, body = found
@@ -492,11 +612,11 @@ def lookup(request, key: str, client) -> Looked:
         if meta["expires"] <= time.time():
             return Looked("miss", token=token)
         copy = Copy.build(token, meta, body)
-        MEMO.put(_keys(key)[1], copy)
-        found = _attempt(client, key, copy)
+        MEMO.put(pkey, copy)
+        found = _attempt(site, pkey, copy)
         return found if isinstance(found, Looked) else Looked("miss", token=found[0])
     except REDIS_DOWN:
-        logger.warning("page cache: Redis unavailable; rendering %s", request.path)
+        logger.warning("page cache: Redis unavailable; rendering %s", path)
         return Looked("down")
 
 
@@ -509,7 +629,8 @@ def _store(client, key: str, state: PageState, response, content: bytes) -> None
         "events": list(state.events),
         "expires": time.time() + timeout(),
     }
-    pkey = _keys(key)[1]
+    site = _site()
+    pkey = site.page_hash_key(key) if site is not None else _keys(key)[1]
     try:
         pipe = client.pipeline(transaction=True)
         pipe.hset(pkey, mapping={"v": state.token, "m": pickle.dumps(meta), "b": content})
@@ -538,7 +659,7 @@ class AnonymousPageCacheMiddleware:
         looked = request.META.pop(LOOKED, None)  # the WSGI wrapper looked already
         if looked is None:
             try:
-                looked = lookup(request, key, client)
+                looked = lookup(request.path, key)
             except Exception:  # a hole that failed: render the page as if nothing was cached
                 logger.exception("cached page %s could not be served", request.path)
                 looked = Looked("miss")
@@ -606,6 +727,68 @@ class AnonymousPageCacheMiddleware:
         }
 
 
+class _Addresses:
+    """The page keys of the addresses this process was asked for lately: ``get(environ)`` is
+    ``page_key(WSGIRequest(environ))`` with the script prefix, without building the request
+    (issue 15: ~25 µs of a hit). A key depends only on the environ values in ``FIELDS`` and on
+    settings (``ALLOWED_HOSTS``, the proxy headers, ``FORCE_SCRIPT_NAME`` ...), so it is kept
+    per those values, at most ``LIMIT`` addresses (then forgotten all at once), and forgotten
+    whenever a setting changes (``setting_changed``, tests). Thread-safe (dict operations)."""
+
+    FIELDS = (
+        "PATH_INFO",
+        "QUERY_STRING",
+        "SCRIPT_NAME",
+        "SCRIPT_URL",
+        "REDIRECT_URL",
+        "HTTP_HOST",
+        "HTTP_X_FORWARDED_HOST",
+        "HTTP_X_FORWARDED_PORT",
+        "HTTP_X_FORWARDED_PROTO",
+        "SERVER_NAME",
+        "SERVER_PORT",
+        "wsgi.url_scheme",
+    )
+    LIMIT = 4096
+
+    def __init__(self):
+        self._known: dict = {}
+        self._fields = self.FIELDS
+
+    def get(self, environ) -> tuple[str, str] | None:
+        """(script prefix, page key) for a GET or HEAD without cookie, authorization or htmx
+        header (the caller checks those), or None when the address uses no cache."""
+        address = tuple(environ.get(name) for name in self._fields)
+        found = self._known.get(address, self)
+        if found is self:
+            found = self._work_out(environ)
+            if len(self._known) >= self.LIMIT:
+                self._known.clear()
+            self._known[address] = found
+        return found
+
+    def _work_out(self, environ) -> tuple[str, str] | None:
+        prefix = get_script_name(environ)
+        request = WSGIRequest(environ)
+        key = page_key(request)
+        return None if key is None else (prefix, key)
+
+    def forget(self, **kwargs) -> None:
+        """Forget every address (a ``setting_changed`` receiver); the fields read from now
+        on include the header ``SECURE_PROXY_SSL_HEADER`` names, if any."""
+        proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+        fields = self.FIELDS
+        if proxy and proxy[0] not in fields:
+            fields = (*fields, proxy[0])
+        self._fields = fields
+        self._known = {}
+
+
+_ADDRESSES = _Addresses()
+_ADDRESSES.forget()
+setting_changed.connect(_ADDRESSES.forget, dispatch_uid="shop.pagecache.addresses")
+
+
 class PageCacheApplication:
     """WSGI wrapper of Django's application: answers a whole-page cache hit before Django's
     handler, its signals and its middlewares run (see the module); everything else, including
@@ -640,16 +823,15 @@ class PageCacheApplication:
         path, (exact, starts) = environ.get("PATH_INFO", ""), _prefixes()
         if path not in exact and not path.startswith(starts):
             return None
-        client = raw_redis()
-        if client is None:
+        if _site() is None or environ.get("HTTP_HX_REQUEST"):
             return None
         try:
-            set_script_prefix(get_script_name(environ))
-            request = WSGIRequest(environ)
-            key = page_key(request)
-            if key is None:
+            found = _ADDRESSES.get(environ)
+            if found is None:
                 return None
-            looked = lookup(request, key, client)
+            prefix, key = found
+            set_script_prefix(prefix)
+            looked = lookup(path, key)
         except Exception:  # never worse than Django: it renders the page (or its own error)
             logger.exception("page cache: lookup failed for %s", environ.get("PATH_INFO"))
             return None

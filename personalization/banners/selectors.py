@@ -132,7 +132,11 @@ def variant_for(banner: CachedBanner, shopper: str) -> Creative:
     """The shopper's variant: stable, proportional to the weights (no stored assignment)."""
     total = sum(v.weight for v in banner.variants)
     digest = hashlib.sha256(f"{banner.id}:{shopper}".encode()).digest()
-    point = int.from_bytes(digest[:8], "big") % total
+    return variant_at(banner, int.from_bytes(digest[:8], "big") % total)
+
+
+def variant_at(banner: CachedBanner, point: int) -> Creative:
+    """The variant at ``point`` (0 <= point < the total weight) along the weights, in order."""
     for variant in banner.variants:
         if point < variant.weight:
             return variant
@@ -228,22 +232,17 @@ def banner_choose(
     who = shopper_key(user=user, visitor=visitor) if signed_in or visitor else None
     eligible = []
     for banner in banners:
-        if banner.starts_at and banner.starts_at > now or banner.ends_at and banner.ends_at <= now:
+        if not in_schedule(banner, now):
             continue
-        if not banner.targeted:
-            eligible.append((banner, "everyone", None, None))
-            continue
-        if not enabled:
-            continue
-        if banner.segment_ids and signed_in:
-            matched = [s for s in banner.segment_ids if s in segment_ids]
-            if matched:
-                eligible.append((banner, "segment", matched[0], None))
-                continue
-        if banner.category_ids:
-            matched = [c for c in banner.category_ids if c in browsing]
-            if matched and not banner.segment_ids:
-                eligible.append((banner, "browsing", None, matched[0]))
+        reason = targeting(
+            banner,
+            signed_in=signed_in,
+            enabled=enabled,
+            segment_ids=segment_ids,
+            browsing=browsing,
+        )
+        if reason is not None:
+            eligible.append((banner, *reason))
     if not eligible:
         return None
     for banner, reason, segment_id, category_id in eligible:
@@ -259,6 +258,31 @@ def banner_choose(
             segment_id=segment_id,
             category_id=category_id,
         )
+    return None
+
+
+def in_schedule(banner: CachedBanner, now: datetime) -> bool:
+    """True when ``now`` is inside the banner's schedule (starts_at inclusive, ends_at not)."""
+    return not (
+        banner.starts_at and banner.starts_at > now or banner.ends_at and banner.ends_at <= now
+    )
+
+
+def targeting(banner: CachedBanner, *, signed_in: bool, enabled: bool, segment_ids, browsing):
+    """Why ``banner`` may be shown to this shopper, as (reason, segment id, category id), or
+    None when it may not (see the module; the schedule and the frequency cap aside)."""
+    if not banner.targeted:
+        return "everyone", None, None
+    if not enabled:
+        return None
+    if banner.segment_ids and signed_in:
+        matched = [s for s in banner.segment_ids if s in segment_ids]
+        if matched:
+            return "segment", matched[0], None
+    if banner.category_ids:
+        matched = [c for c in banner.category_ids if c in browsing]
+        if matched and not banner.segment_ids:
+            return "browsing", None, matched[0]
     return None
 
 

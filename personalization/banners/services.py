@@ -39,10 +39,10 @@ def _queue_key() -> str:
 FLUSH_BATCH = 5000
 
 
-def banner_decision_record(*, choice: Choice, user=None, visitor: str = "") -> str:
-    """Store why ``choice`` was made, now; returns the decision's uuid (for why/click links)."""
-    decision_uuid = uuid.uuid4().hex
-    row = {
+def decision_row(*, choice: Choice, user, visitor: str, decision_uuid: str, chosen_at: str) -> dict:
+    """A decision as the queue keeps it (JSON of this dict; ``banner_decisions_flush`` reads
+    it). ``chosen_at``: an ISO 8601 time."""
+    return {
         "uuid": decision_uuid,
         "user_id": user.pk if user is not None and user.is_authenticated else None,
         "visitor": "" if user is not None and user.is_authenticated else visitor[:64],
@@ -52,8 +52,25 @@ def banner_decision_record(*, choice: Choice, user=None, visitor: str = "") -> s
         "reason": choice.reason,
         "segment_id": choice.segment_id,
         "category_id": choice.category_id,
-        "chosen_at": timezone.now().isoformat(),
+        "chosen_at": chosen_at,
     }
+
+
+def queue_key() -> str:
+    """The decision queue's Redis key (``_queue_key``), for callers that defer the RPUSH."""
+    return _queue_key()
+
+
+def banner_decision_record(*, choice: Choice, user=None, visitor: str = "") -> str:
+    """Store why ``choice`` was made, now; returns the decision's uuid (for why/click links)."""
+    decision_uuid = uuid.uuid4().hex
+    row = decision_row(
+        choice=choice,
+        user=user,
+        visitor=visitor,
+        decision_uuid=decision_uuid,
+        chosen_at=timezone.now().isoformat(),
+    )
     client = raw_redis()
     queued = False
     if client is not None:

@@ -1,5 +1,8 @@
 """``{% banner "home_hero" %}``: the chosen banner for this page and shopper, with its why link."""
 
+import functools
+import json
+import os
 from functools import lru_cache
 from uuid import uuid4
 
@@ -7,12 +10,14 @@ from django import template
 from django.conf import settings
 from django.template.loader import get_template
 from django.urls import get_script_prefix
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from config.cache import defer_redis_write, deferring
 from personalization.events import existing_anonymous_id
 
-from ..selectors import Choice, active_banners, banner_choose
-from ..services import banner_decision_record
+from ..selectors import Choice, active_banners, banner_choose, in_schedule, targeting, variant_at
+from ..services import banner_decision_record, decision_row, queue_key
 
 register = template.Library()
 TEMPLATE = "banners/_banner.html"
@@ -25,6 +30,8 @@ SHOPPER_RENDERER = "personalization.banners.templatetags.banners.banner_html_for
 #: Stands for the decision's uuid in a banner rendered once per process: 32 hex digits like
 #: the uuid (escaped alike), random per process (no creative can hold it).
 _SLOT = uuid4().hex
+#: Stands for a decision's time in a row encoded once per process (hex digits: no JSON escape).
+_WHEN = uuid4().hex
 
 
 @lru_cache(maxsize=512)
@@ -91,6 +98,73 @@ def banner_html_for_keyless(placement: str, category_ids: tuple, banners=None) -
         category_ids=tuple(category_ids),
         banners=banners,
     )
+
+
+class _KeylessBanner:
+    """``banner_html_for_keyless(placement, category_ids, banners)`` prepared for a cached
+    page's copy, whose every hit calls it with the same arguments: the banners' targeting is
+    worked out once here; per call only the schedule (against now), the variant (drawn at
+    random, weighted, as ``banner_choose`` draws it for a visitor without an id), a new
+    decision uuid and its time remain. Each call records its decision exactly as
+    ``banner_decision_record`` does (the same row, deferred into the hit's one round trip) and
+    returns what the template renders for it. Outside ``deferred_redis_writes``, or with DEBUG,
+    it calls ``banner_html_for_keyless`` itself."""
+
+    def __init__(self, placement: str, category_ids: tuple, banners):
+        self.args = (placement, tuple(category_ids), banners)
+        self._shown = {}  # (variant id, script prefix) -> _show()
+        browsing = set(category_ids)
+        self.candidates = []  # (banner, reason, category id, total weight), in priority order
+        for banner in banners:
+            reason = targeting(
+                banner, signed_in=False, enabled=True, segment_ids=frozenset(), browsing=browsing
+            )
+            if reason is not None:
+                reason, _segment_id, category_id = reason
+                total = sum(v.weight for v in banner.variants)
+                self.candidates.append((banner, reason, category_id, total))
+
+    def __call__(self) -> str:
+        if settings.DEBUG or not deferring():
+            return banner_html_for_keyless(*self.args)
+        now = timezone.now()
+        found = next((c for c in self.candidates if in_schedule(c[0], now)), None)
+        if found is None:
+            return _no_banner_html(get_script_prefix())
+        banner, reason, category_id, total = found
+        creative = variant_at(banner, int.from_bytes(os.urandom(8), "big") % total)
+        prefix = get_script_prefix()
+        shown = self._shown.get((creative.variant_id, prefix))
+        if shown is None:
+            shown = self._show(banner, creative, reason, category_id, prefix)
+            self._shown[creative.variant_id, prefix] = shown
+        row, html = shown
+        decision_uuid = uuid4().hex
+        row = row.replace(_SLOT, decision_uuid).replace(_WHEN, now.isoformat())
+        defer_redis_write("RPUSH", queue_key(), row)
+        # the slot and the uuid are 32 hex digits: as safe as the template's escaped output
+        return mark_safe(html.replace(_SLOT, decision_uuid))  # noqa: S308
+
+    def _show(self, banner, creative, reason, category_id, prefix) -> tuple[str, str]:
+        """(the decision row's JSON, the banner's HTML), both with ``_SLOT`` for the decision's
+        uuid and the row with ``_WHEN`` for its time: what ``banner_decision_record`` and
+        ``_html`` make for this creative, but for those two values."""
+        choice = Choice(banner.id, creative, self.args[0], reason, None, category_id)
+        row = decision_row(
+            choice=choice, user=None, visitor="", decision_uuid=_SLOT, chosen_at=_WHEN
+        )
+        key = (banner.id, creative, choice.placement, reason, None, category_id)
+        return json.dumps(row), _html_with_slot(key, prefix)
+
+
+def _keyless_prepare(placement: str, category_ids: tuple, banners=None):
+    """How ``shop.pagecache`` prepares this renderer for a copy (``_KeylessBanner``)."""
+    if banners is None:
+        return functools.partial(banner_html_for_keyless, placement, category_ids, banners)
+    return _KeylessBanner(placement, category_ids, banners)
+
+
+banner_html_for_keyless.prepare = _keyless_prepare
 
 
 def banner_html_for_shopper(
