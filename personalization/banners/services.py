@@ -14,6 +14,7 @@ import uuid
 from collections import Counter
 
 from django.core.cache import caches
+from django.core.signals import setting_changed
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -30,10 +31,26 @@ QUEUE_KEY = "bn:decisions"
 logger = logging.getLogger("agora.banners")
 
 
+#: (settings generation, key): the queue key is asked for on every anonymous cache hit with a
+#: banner, and ``caches["default"]`` costs a thread-local look-up each time (issue 15).
+_queue_key_memo: list = [None]
+
+
 def _queue_key() -> str:
     """The decision queue's Redis key, under the cache's key prefix (so a deployment or a test
-    run that uses its own prefix has its own queue)."""
-    return caches["default"].make_key(QUEUE_KEY)
+    run that uses its own prefix has its own queue). Worked out once per process and again
+    after any setting changes (``override_settings(CACHES=...)``)."""
+    found = _queue_key_memo[0]
+    if found is None:
+        found = _queue_key_memo[0] = caches["default"].make_key(QUEUE_KEY)
+    return found
+
+
+def _forget_queue_key(**kwargs) -> None:
+    _queue_key_memo[0] = None
+
+
+setting_changed.connect(_forget_queue_key, dispatch_uid="banners.services.queue_key")
 
 
 FLUSH_BATCH = 5000

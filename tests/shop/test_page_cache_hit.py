@@ -196,3 +196,20 @@ def test_a_remembered_address_is_forgotten_when_the_settings_change(runner):
         status, headers, _ = wsgi(url)
         assert status.startswith("400") and state_of(headers) == ""
     assert state_of(wsgi(url)[1]) == "hit"
+
+
+def test_the_decision_queue_key_is_worked_out_once_and_again_after_a_settings_change():
+    """The queue key is remembered per process (the hit asks for it per banner), but a test or
+    deployment that changes the cache's key prefix gets its own queue at once."""
+    from django.core.cache import caches
+
+    first = banner_services.queue_key()
+    assert first == caches["default"].make_key(banner_services.QUEUE_KEY)
+    changed = {name: dict(value) for name, value in settings.CACHES.items()}
+    changed["default"]["KEY_PREFIX"] = "other-prefix-for-this-test"
+    with override_settings(CACHES=changed):
+        second = banner_services.queue_key()
+        assert second == caches["default"].make_key(banner_services.QUEUE_KEY)
+    assert second != first
+    assert "other-prefix-for-this-test" in second
+    assert banner_services.queue_key() == first  # and back when the setting is restored
