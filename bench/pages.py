@@ -26,10 +26,12 @@ WhiteNoise, version and pickled entry in one ``MGET``, one Redis command per ban
 and event) serves the same anonymous pages in the same rounds (``*_anonymous_mget`` rows), and
 ``pages.<page>.fast_vs_mget`` gives the fast path's requests per second over the MGET path's.
 
-Rows: ``pages.<page>.rps``, ``.p50_ms``, ``.p95_ms``, ``.non_2xx``, ``.ratio`` and
-``.queries``. Environment: ``BENCH_PAGE_SECONDS`` (default 8), ``BENCH_PAGE_ROUNDS`` (3),
-``BENCH_PAGE_CONNECTIONS`` (8), ``BENCH_PAGES`` (a comma-separated subset of the rows, e.g.
-``home_signed_in,product_signed_in``; default all).
+Rows: ``pages.<page>.rps``, ``.p50_ms``, ``.p95_ms``, ``.non_2xx``, ``.ratio``,
+``.worker_cpu_us`` and ``.redis_cpu_us`` (CPU microseconds per request of the page's gunicorn
+workers and of the Redis server, read from ``/proc`` around each run: unlike req/s, hardly moved
+by other work on the machine) and ``.queries``. Environment: ``BENCH_PAGE_SECONDS`` (default
+8), ``BENCH_PAGE_ROUNDS`` (3), ``BENCH_PAGE_CONNECTIONS`` (8), ``BENCH_PAGES`` (a comma-separated
+subset of the rows, e.g. ``home_signed_in,product_signed_in``; default all).
 """
 
 import io
@@ -67,6 +69,50 @@ done = function(summary, latency, requests)
     summary.errors.status, errors))
 end
 """
+
+
+#: base URL -> the gunicorn master's pid, for the CPU rows (``cpu_seconds``)
+MASTERS: dict[str, int] = {}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process ``pid`` has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_pids(base: str) -> list[int]:
+    """The pids of the gunicorn workers serving ``base`` (the children of its master)."""
+    master = MASTERS[base]
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def redis_pid() -> int | None:
+    """The pid of the Redis server of ``REDIS_URL`` when it runs on this machine, else None."""
+    import redis
+
+    try:
+        pid = int(redis.Redis.from_url(os.environ["REDIS_URL"]).info("server")["process_id"])
+    except Exception:  # no Redis, or one we cannot see: the rows go without its CPU
+        return None
+    return pid if Path(f"/proc/{pid}/stat").exists() else None
+
+
+def load_measured(wrk: str, base: str, path: str, *, redis: int | None, **options) -> dict:
+    """``load`` of ``base + path``, plus the CPU microseconds per request that the server's
+    gunicorn workers (``worker_cpu_us``) and the Redis server (``redis_cpu_us``, when it runs
+    here) used meanwhile: a figure the machine's other load hardly moves, unlike req/s."""
+    pids = worker_pids(base)
+    before = [cpu_seconds(pid) for pid in pids]
+    redis_before = cpu_seconds(redis) if redis else 0.0
+    result = load(wrk, base + path, **options)
+    requests = max(1.0, result["rps"] * options["seconds"])
+    worker = sum(cpu_seconds(pid) for pid in pids) - sum(before)
+    result["worker_cpu_us"] = worker / requests * 1e6
+    if redis:
+        result["redis_cpu_us"] = (cpu_seconds(redis) - redis_before) / requests * 1e6
+    return result
 
 
 def free_port() -> int:
@@ -139,6 +185,7 @@ def gunicorn(app: str, port: int, env: dict, log: Path):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"{app} did not start: see {log}") from None
                 time.sleep(0.3)
+        MASTERS[f"http://127.0.0.1:{port}"] = process.pid
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
@@ -304,15 +351,27 @@ def run(**_) -> list[dict]:
         served = {
             name: page_cache_state(base + path, who) for name, (base, path, who) in servers.items()
         }
+        redis = redis_pid()
         for _round in range(rounds):
             for name, (base, path, who) in servers.items():
                 results["floor"].append(
-                    load(wrk, floor + "/", seconds=seconds, connections=connections)
+                    load_measured(
+                        wrk, floor, "/", redis=None, seconds=seconds, connections=connections
+                    )
                 )
                 results[name].append(
-                    load(wrk, base + path, seconds=seconds, connections=connections, cookie=who)
+                    load_measured(
+                        wrk,
+                        base,
+                        path,
+                        redis=redis,
+                        seconds=seconds,
+                        connections=connections,
+                        cookie=who,
+                    )
                 )
     floor_rps = statistics.median(r["rps"] for r in results["floor"])
+    floor_cpu = statistics.median(r["worker_cpu_us"] for r in results["floor"])
     size = f"demo store + bench data, gunicorn --workers {WORKERS}, wrk -c{connections}"
     reference = f"median of {rounds} rounds of {seconds} s; floor {floor_rps:,.0f} req/s"
     rows = [
@@ -322,7 +381,14 @@ def run(**_) -> list[dict]:
             "unit": "req/s",
             "size": size,
             "reference": f"bare Django view, {len(results['floor'])} runs interleaved",
-        }
+        },
+        {
+            "name": "pages.floor.worker_cpu_us",
+            "value": round(floor_cpu, 1),
+            "unit": "us/req",
+            "size": size,
+            "reference": "CPU of the gunicorn workers per request, median of the runs",
+        },
     ]
     targets = {
         "home_anonymous": 0.5,
@@ -389,6 +455,27 @@ def run(**_) -> list[dict]:
                 "size": size,
                 "reference": "target 0",
             },
+            {
+                "name": f"pages.{name}.worker_cpu_us",
+                "value": round(statistics.median(r["worker_cpu_us"] for r in runs), 1),
+                "unit": "us/req",
+                "size": size,
+                "reference": "CPU of the gunicorn workers per request (floor: "
+                f"{floor_cpu:.0f} us), median of {len(runs)} rounds",
+            },
+            *(
+                [
+                    {
+                        "name": f"pages.{name}.redis_cpu_us",
+                        "value": round(statistics.median(r["redis_cpu_us"] for r in runs), 1),
+                        "unit": "us/req",
+                        "size": size,
+                        "reference": "CPU of the Redis server per request (all its clients)",
+                    }
+                ]
+                if all("redis_cpu_us" in r for r in runs)
+                else []
+            ),
             {
                 "name": f"pages.{name}.queries",
                 "value": queries[name],
