@@ -1,13 +1,12 @@
 """config.redisbatch: a request's small Redis writes in one pipeline, each with its fallback."""
 
-import socket
-
 import pytest
 from django.core.cache import caches
 from django.test import override_settings
 
 from config.cache import raw_redis
 from config.redisbatch import batched, queue
+from tests.redisdown import dead_redis_caches
 
 pytestmark = pytest.mark.redis
 
@@ -43,10 +42,7 @@ def test_a_command_redis_refuses_runs_its_fallback_only():
 
 
 def test_redis_down_runs_every_fallback(settings):
-    with socket.socket() as probe:  # a port nobody listens on: a real refused connection
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    dead = dead_redis_caches(settings.CACHES)
     fallbacks = []
     with override_settings(CACHES=dead), batched():
         queue(lambda pipe: pipe.rpush("k", "a"), lambda: fallbacks.append("a"))

@@ -3,7 +3,6 @@
 Real Redis and PostgreSQL: the stream is the test run's own key (under its cache prefix).
 """
 
-import socket
 import threading
 
 import pytest
@@ -16,6 +15,7 @@ from personalization.models import Event, EventStreamCursor
 from personalization.tasks import drain_event_stream
 from shop.models import Product
 from tests.factories import ProductFactory, UserFactory
+from tests.redisdown import refused_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -91,10 +91,7 @@ def test_other_kinds_and_visitors_with_an_id_are_inserted_at_once(client, stream
 @pytest.mark.django_db
 def test_redis_down_falls_back_to_the_direct_insert(client, monkeypatch, settings):
     settings.AGORA_EVENT_STREAM = True
-    with socket.socket() as probe:  # a port nobody listens on: a real refused connection
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    dead = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    dead = redis.Redis(host="127.0.0.1", port=refused_port(), socket_connect_timeout=1)
     with pytest.raises(redis.ConnectionError):
         dead.ping()
     monkeypatch.setattr(events, "stream_client", lambda: dead)

@@ -40,6 +40,7 @@ from tests.factories import (
     UserFactory,
     checkout_post,
 )
+from tests.redisdown import dead_redis_caches
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -220,10 +221,7 @@ def test_each_hit_chooses_and_records_its_own_banner(runner):
 
 
 def test_redis_down_renders_the_page(runner, settings):
-    with socket.socket() as probe:  # a port nobody listens on: a real refused connection
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    dead = dead_redis_caches(settings.CACHES)
     with override_settings(CACHES=dead):
         for path in pages(runner):
             response = Client().get(path)
@@ -263,12 +261,11 @@ def test_the_reviews_sorting_is_cached_per_parameter(runner):
 # --- the fast path: a WSGI hit in one Redis round trip ------------------------------------------
 
 
-def wsgi(path: str, *, method: str = "GET", host: str = "testserver", **headers):
-    """One request through ``config.wsgi.application`` (the wrapper, then Django's handler):
-    (status line, headers as a list, body). Like Django's test client, it keeps the test's
-    database connection open (``close_old_connections`` would close it mid-transaction)."""
+def wsgi_environ(path: str, *, method: str = "GET", host: str = "testserver", **headers) -> dict:
+    """A WSGI environ of a request for ``path`` (with its query string), as gunicorn makes it;
+    ``headers``: ``cookie="..."`` becomes ``HTTP_COOKIE`` and so on."""
     path, _, query = path.partition("?")
-    environ = {
+    return {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
         "QUERY_STRING": query,
@@ -285,6 +282,13 @@ def wsgi(path: str, *, method: str = "GET", host: str = "testserver", **headers)
         "wsgi.run_once": False,
         **{f"HTTP_{k.upper()}": v for k, v in headers.items()},
     }
+
+
+def wsgi(path: str, *, method: str = "GET", host: str = "testserver", **headers):
+    """One request through ``config.wsgi.application`` (the wrapper, then Django's handler):
+    (status line, headers as a list, body). Like Django's test client, it keeps the test's
+    database connection open (``close_old_connections`` would close it mid-transaction)."""
+    environ = wsgi_environ(path, method=method, host=host, **headers)
     seen = {}
 
     def start_response(status, response_headers, exc_info=None):

@@ -8,7 +8,6 @@ does not answer costs the page nothing but speed.
 """
 
 import re
-import socket
 import time
 from decimal import Decimal
 from importlib import import_module
@@ -32,6 +31,7 @@ from social.engagement.services import follow, like_add, profile_update
 from tests.factories import (
     UserFactory,
 )
+from tests.redisdown import dead_redis_caches
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -340,10 +340,7 @@ def test_redis_down_renders_the_page(runner, settings):
     url = runner.get_absolute_url()
     client = shopper_client(ana)
     warm(client, url)
-    with socket.socket() as probe:  # a port nobody listens on: a real refused connection
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    dead = dead_redis_caches(settings.CACHES)
     with override_settings(CACHES=dead):
         page = client.get(url)
         assert page.status_code == 200 and state(page) == ""
@@ -462,30 +459,24 @@ def test_a_process_copy_is_checked_again_after_any_change(runner, change):
 
 
 def _environ(client, url, method="GET", cookie=None) -> dict:
-    import io
-    import sys
+    """The WSGI environ of ``client``'s request for ``url``, with its cookies (or ``cookie``)."""
+    from tests.shop.test_page_cache import wsgi_environ
 
     if cookie is None:
         cookie = "; ".join(f"{name}={m.value}" for name, m in client.cookies.items())
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": url,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": "testserver",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr,
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-    }
-    if cookie:
-        environ["HTTP_COOKIE"] = cookie
-    return environ
+    return wsgi_environ(url, method=method, **({"cookie": cookie} if cookie else {}))
+
+
+def _recording_django(passed: list):
+    """A stand-in for Django behind the wrapper: answers 204 and appends to ``passed`` what the
+    wrapper's lookup left in the environ for the middleware."""
+
+    def django(environ, start_response):
+        passed.append(environ.get(signed.LOOKED))
+        start_response("204 No Content", [])
+        return [b""]
+
+    return django
 
 
 def _call(application, environ) -> tuple[str, list, bytes]:
@@ -547,13 +538,7 @@ def test_the_wsgi_wrapper_never_serves_another_session_or_a_visitor(runner):
     from django.middleware.csrf import _unmask_cipher_token
 
     passed = []
-
-    def django(environ, start_response):
-        passed.append(environ.get(signed.LOOKED))
-        start_response("204 No Content", [])
-        return [b""]
-
-    application = signed.SignedPageCacheApplication(django)
+    application = signed.SignedPageCacheApplication(_recording_django(passed))
     ana, bo = UserFactory(), UserFactory()
     add_to_cart(ana, runner, quantity=3)
     url = runner.get_absolute_url()
@@ -581,20 +566,11 @@ def test_the_wsgi_wrapper_never_serves_another_session_or_a_visitor(runner):
 
 def test_the_wsgi_wrapper_passes_to_django_once_when_redis_is_down(runner, settings):
     passed = []
-
-    def django(environ, start_response):
-        passed.append(environ.get(signed.LOOKED))
-        start_response("204 No Content", [])
-        return [b""]
-
-    application = signed.SignedPageCacheApplication(django)
+    application = signed.SignedPageCacheApplication(_recording_django(passed))
     url = runner.get_absolute_url()
     client = shopper_client(UserFactory())
     warm(client, url)
-    with socket.socket() as probe:  # a port nobody listens on: a real refused connection
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    dead = dead_redis_caches(settings.CACHES)
     with override_settings(CACHES=dead):
         status, headers, body = _call(application, _environ(client, url))
     assert status.startswith("204") and passed == [signed.PASS], "the middleware asks no more"
