@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from . import profile_sql
@@ -132,7 +132,7 @@ def build_incremental() -> BuildResult:
         lo = state.watermark
         if hi <= lo:
             return BuildResult("incremental", lo, lo, 0, 0.0, skipped=True)
-        changed = _aggregate_and_write(lo=lo, hi=hi, user_id=None, add=True)
+        _built, changed = _aggregate_and_write(lo=lo, hi=hi, user_id=None, add=True)
         return _finish(state, "incremental", lo, hi, changed, started)
 
 
@@ -143,11 +143,10 @@ def build_full() -> BuildResult:
     with transaction.atomic():
         state = _lock_state(wait=True)
         hi = max(hi, state.watermark)
-        before = set(PreferenceProfile.objects.values_list("user_id", flat=True))
-        changed = _aggregate_and_write(lo=0, hi=hi, user_id=None, add=False)
-        _zero_profiles_without_events(changed)
-        changed = changed | refresh_demographics(user_ids=None) | before
-        _delete_empty_profiles()
+        built, changed = _aggregate_and_write(lo=0, hi=hi, user_id=None, add=False)
+        changed |= _zero_profiles_without_events(built)
+        changed |= refresh_demographics(user_ids=None)
+        changed |= _delete_empty_profiles()
         state.last_full_build_at = timezone.now()
         return _finish(state, "full", 0, hi, changed, started)
 
@@ -158,8 +157,8 @@ def build_user(*, user_id: int) -> BuildResult:
     with transaction.atomic():
         state = _lock_state(wait=True)
         hi = state.watermark
-        changed = _aggregate_and_write(lo=0, hi=hi, user_id=user_id, add=False)
-        if not changed:
+        built, _changed = _aggregate_and_write(lo=0, hi=hi, user_id=user_id, add=False)
+        if not built:
             _zero_profiles_without_events(set(), user_id=user_id)
         refresh_demographics(user_ids=[user_id])
         _delete_empty_profiles()
@@ -182,25 +181,43 @@ _EVENT_FIELDS_EMPTY = {
 }
 
 
-def _zero_profiles_without_events(built: set[int], *, user_id: int | None = None) -> None:
-    """Clear the event-built part of profiles that the build did not produce (keep consents)."""
+def _zero_profiles_without_events(built: set[int], *, user_id: int | None = None) -> set[int]:
+    """Clear the event-built part of profiles that the build did not produce (keep consents).
+
+    Returns the ids of the profiles cleared (on PostgreSQL only those not already empty).
+    """
     profiles = PreferenceProfile.objects.all()
     if user_id is not None:
         profiles = profiles.filter(user_id=user_id)
     elif is_postgres():
         with connection.cursor() as cursor:
             cursor.execute(profile_sql.ZERO_NOT_BUILT)
-        return
+            return {row[0] for row in cursor.fetchall()}
     else:
         profiles = profiles.exclude(user_id__in=built)
+    cleared = set(profiles.values_list("user_id", flat=True))
     profiles.update(**_EVENT_FIELDS_EMPTY, updated_at=timezone.now())
+    return cleared
 
 
-def _delete_empty_profiles() -> None:
-    PreferenceProfile.objects.filter(event_count=0, demographics={}).delete()
-    PreferenceProfile.objects.filter(
-        user_id__in=ShopperChoice.objects.filter(personalization_enabled=False).values("user_id")
-    ).delete()
+def _delete_empty_profiles() -> set[int]:
+    """Delete profiles with neither events nor demographics, and those of shoppers who turned
+    personalization off; returns their ids."""
+    if is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(profile_sql.DELETE_EMPTY)
+            return {row[0] for row in cursor.fetchall()}
+    doomed = PreferenceProfile.objects.filter(
+        Q(event_count=0, demographics={})
+        | Q(
+            user_id__in=ShopperChoice.objects.filter(personalization_enabled=False).values(
+                "user_id"
+            )
+        )
+    )
+    deleted = set(doomed.values_list("user_id", flat=True))
+    PreferenceProfile.objects.filter(user_id__in=deleted).delete()
+    return deleted
 
 
 def _finish(state, mode, lo, hi, changed, started, *, move_watermark=True) -> BuildResult:
@@ -219,12 +236,20 @@ def _finish(state, mode, lo, hi, changed, started, *, move_watermark=True) -> Bu
     return BuildResult(mode, lo, hi, len(changed), seconds, changed)
 
 
-def _aggregate_and_write(*, lo: int, hi: int, user_id: int | None, add: bool) -> set[int]:
-    """Aggregate events (lo, hi] and write them; returns the ids of the profiles touched."""
+def _aggregate_and_write(
+    *, lo: int, hi: int, user_id: int | None, add: bool
+) -> tuple[set[int], set[int]]:
+    """Aggregate events (lo, hi] and write them.
+
+    Returns ``(built, changed)``: the shoppers the events produced a row for, and the profiles
+    this wrote (a replacing build on PostgreSQL skips those it would leave as they were), which
+    are the ones whose cached copies are stale.
+    """
     if is_postgres():
         return _write_sql(lo=lo, hi=hi, user_id=user_id, add=add)
     aggregates = aggregate_python(lo=lo, hi=hi, user_id=user_id)
-    return _write_python(aggregates, add=add)
+    written = _write_python(aggregates, add=add)
+    return written, written
 
 
 ANALYZE_ABOVE_EVENTS = 100_000
@@ -305,15 +330,25 @@ def aggregate_sql(cursor, *, lo: int, hi: int, user_id: int | None = None) -> No
         cursor.execute("SET LOCAL parallel_tuple_cost TO DEFAULT")
 
 
-def _write_sql(*, lo, hi, user_id, add) -> set[int]:
+def _write_sql(*, lo, hi, user_id, add) -> tuple[set[int], set[int]]:
+    """Aggregate and write (see ``_aggregate_and_write``); ``changed`` also holds the profiles
+    stripped of a removed interest or deleted for an opt-out."""
     with connection.cursor() as cursor:
         aggregate_sql(cursor, lo=lo, hi=hi, user_id=user_id)
         cursor.execute("SELECT user_id FROM pz_agg")
-        changed = {row[0] for row in cursor.fetchall()}
-        cursor.execute(profile_sql.UPSERT_ADD if add else profile_sql.UPSERT_REPLACE)
-        cursor.execute(profile_sql.STRIP_REMOVED)
-        cursor.execute(profile_sql.DELETE_OPTED_OUT)
-    return changed
+        built = {row[0] for row in cursor.fetchall()}
+        if add:
+            changed = set(built)
+            cursor.execute(profile_sql.UPSERT_ADD)
+        else:
+            changed = set()
+            for statement in (profile_sql.REPLACE_CHANGED, profile_sql.REPLACE_NEW):
+                cursor.execute(statement)
+                changed.update(row[0] for row in cursor.fetchall())
+        for statement in (profile_sql.STRIP_REMOVED, profile_sql.DELETE_OPTED_OUT):
+            cursor.execute(statement)
+            changed.update(row[0] for row in cursor.fetchall())
+    return built, changed
 
 
 # --- the Python twin -------------------------------------------------------------------------

@@ -1,0 +1,89 @@
+"""A full rebuild writes only the profiles it changes, and reports exactly those (issue 15)."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from personalization import building, events, services
+from personalization.models import Event, PreferenceProfile, ShopperChoice
+from tests.factories import UserFactory
+
+from .helpers import activity, catalogue
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _row_versions():
+    """Each profile's physical row version: a write (even of equal values) gives a new one."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT user_id, ctid::text FROM personalization_preferenceprofile")
+        return dict(cursor.fetchall())
+
+
+def test_a_second_full_build_over_the_same_events_writes_no_profile():
+    products = catalogue()
+    alice, bob = UserFactory(), UserFactory()
+    activity(alice, products, order="A1")
+    activity(bob, products, days_ago=5, order="B1")
+    first = services.profile_build_full()
+    assert first.profiles == 2 and sorted(first.changed_user_ids) == sorted([alice.pk, bob.pk])
+    before = _row_versions()
+    assert set(before) == {alice.pk, bob.pk}
+
+    again = services.profile_build_full()
+
+    assert again.profiles == 0 and again.changed_user_ids == []
+    assert _row_versions() == before
+
+    events.record(Event.Kind.VIEW, user=bob, product=products[0])
+    third = services.profile_build_full()
+    assert third.changed_user_ids == [bob.pk]
+    after = _row_versions()
+    assert after[alice.pk] == before[alice.pk] and after[bob.pk] != before[bob.pk]
+
+
+def test_scores_add_up_in_the_same_order_whatever_the_events_physical_order(settings):
+    """Floating-point sums depend on the order of addition; the build fixes the order, so the
+    same events give bit-identical scores (else every nightly build would rewrite every
+    profile). A like and its unlike weigh far more than an old view: added in another order the
+    view's share would be lost or kept."""
+    settings.PERSONALIZATION_HALF_LIFE_DAYS = 1
+    shoe, _, _ = catalogue()
+    user = UserFactory()
+    now = timezone.now()
+    events.record(Event.Kind.VIEW, user=user, product=shoe, occurred_at=now - timedelta(days=60))
+    for kind in (Event.Kind.LIKE, Event.Kind.UNLIKE, Event.Kind.VIEW, Event.Kind.LIKE):
+        events.record(kind, user=user, product=shoe, occurred_at=now)
+    services.profile_build_full()
+    stored = PreferenceProfile.objects.get(user=user).affinity_raw
+    for _ in range(3):
+        # move every event to the end of the table, in another order each time
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE personalization_event SET attributes = attributes "
+                "WHERE id IN (SELECT id FROM personalization_event ORDER BY random())"
+            )
+        result = services.profile_build_full()
+        assert result.changed_user_ids == []
+        assert PreferenceProfile.objects.get(user=user).affinity_raw == stored
+
+
+def test_cleared_and_deleted_profiles_are_reported_so_their_caches_are_forgotten():
+    products = catalogue()
+    kept, cleared, leaving = UserFactory(), UserFactory(), UserFactory()
+    for user in (kept, cleared, leaving):
+        activity(user, products)
+    services.profile_build_full()
+    assert PreferenceProfile.objects.count() == 3
+    Event.objects.filter(user=cleared).delete()
+    ShopperChoice.objects.update_or_create(
+        user=leaving, defaults={"personalization_enabled": False}
+    )
+
+    result = building.build_full()
+
+    # the cleared profile had no demographics, so it is deleted as empty
+    assert sorted(result.changed_user_ids) == sorted([cleared.pk, leaving.pk])
+    assert list(PreferenceProfile.objects.values_list("user_id", flat=True)) == [kept.pk]
