@@ -22,7 +22,8 @@ RETRYING = {
 
 def _after_build(result) -> None:
     """Right after a committed build: refresh the segments of the shoppers whose profile changed
-    (all of them after a full build, even one that changed no profile: time-based rules move). The segments app owns that task; without it, nothing."""
+    (all of them after a full build, even one that changed no profile: time-based rules move).
+    The segments app owns that task; without it, nothing."""
     from django.apps import apps
 
     if result.skipped or (result.mode != "full" and not result.changed_user_ids):
