@@ -144,9 +144,10 @@ def build_full() -> BuildResult:
         state = _lock_state(wait=True)
         hi = max(hi, state.watermark)
         built, changed = _aggregate_and_write(lo=0, hi=hi, user_id=None, add=False)
-        changed |= _zero_profiles_without_events(built)
+        if not is_postgres():  # the SQL write clears them in the same pass (FULL_DIFF)
+            changed |= _zero_profiles_without_events(built)
         changed |= refresh_demographics(user_ids=None)
-        changed |= _delete_empty_profiles()
+        _delete_empty_profiles(among=changed)
         state.last_full_build_at = timezone.now()
         return _finish(state, "full", 0, hi, changed, started)
 
@@ -161,7 +162,7 @@ def build_user(*, user_id: int) -> BuildResult:
         if not built:
             _zero_profiles_without_events(set(), user_id=user_id)
         refresh_demographics(user_ids=[user_id])
-        _delete_empty_profiles()
+        _delete_empty_profiles(among={user_id})
         return _finish(state, "shopper", 0, hi, {user_id}, started, move_watermark=False)
 
 
@@ -182,17 +183,11 @@ _EVENT_FIELDS_EMPTY = {
 
 
 def _zero_profiles_without_events(built: set[int], *, user_id: int | None = None) -> set[int]:
-    """Clear the event-built part of profiles that the build did not produce (keep consents).
-
-    Returns the ids of the profiles cleared (on PostgreSQL only those not already empty).
-    """
+    """Clear the event-built part of profiles that the build did not produce (keep consents);
+    returns their ids. (A full build on PostgreSQL does this in its write: ``FULL_DIFF``.)"""
     profiles = PreferenceProfile.objects.all()
     if user_id is not None:
         profiles = profiles.filter(user_id=user_id)
-    elif is_postgres():
-        with connection.cursor() as cursor:
-            cursor.execute(profile_sql.ZERO_NOT_BUILT)
-            return {row[0] for row in cursor.fetchall()}
     else:
         profiles = profiles.exclude(user_id__in=built)
     cleared = set(profiles.values_list("user_id", flat=True))
@@ -200,24 +195,29 @@ def _zero_profiles_without_events(built: set[int], *, user_id: int | None = None
     return cleared
 
 
-def _delete_empty_profiles() -> set[int]:
-    """Delete profiles with neither events nor demographics, and those of shoppers who turned
-    personalization off; returns their ids."""
+def _delete_empty_profiles(*, among: set[int]) -> None:
+    """Delete, among the given shoppers' profiles, those left with neither events nor
+    demographics, and those of shoppers who turned personalization off.
+
+    ``among`` is what the build wrote or found empty: a profile can only have become empty
+    there, so the build never scans the whole profile table for empty rows.
+    """
+    if not among:
+        return
     if is_postgres():
         with connection.cursor() as cursor:
-            cursor.execute(profile_sql.DELETE_EMPTY)
-            return {row[0] for row in cursor.fetchall()}
-    doomed = PreferenceProfile.objects.filter(
+            # (opted-out shoppers' profiles went in the write: DELETE_OPTED_OUT)
+            cursor.execute(profile_sql.DELETE_EMPTY, {"user_ids": sorted(among)})
+        return
+    PreferenceProfile.objects.filter(
         Q(event_count=0, demographics={})
         | Q(
             user_id__in=ShopperChoice.objects.filter(personalization_enabled=False).values(
                 "user_id"
             )
-        )
-    )
-    deleted = set(doomed.values_list("user_id", flat=True))
-    PreferenceProfile.objects.filter(user_id__in=deleted).delete()
-    return deleted
+        ),
+        user_id__in=among,
+    ).delete()
 
 
 def _finish(state, mode, lo, hi, changed, started, *, move_watermark=True) -> BuildResult:
@@ -337,11 +337,20 @@ def _write_sql(*, lo, hi, user_id, add) -> tuple[set[int], set[int]]:
         aggregate_sql(cursor, lo=lo, hi=hi, user_id=user_id)
         cursor.execute("SELECT user_id FROM pz_agg")
         built = {row[0] for row in cursor.fetchall()}
+        changed = set()
         if add:
             changed = set(built)
             cursor.execute(profile_sql.UPSERT_ADD)
+        elif user_id is None:  # full build: one pass finds what to write
+            cursor.execute(profile_sql.FULL_DIFF)
+            for statement in (
+                profile_sql.FULL_CHANGED,
+                profile_sql.FULL_NEW,
+                profile_sql.FULL_CLEARED,
+            ):
+                cursor.execute(statement)
+                changed.update(row[0] for row in cursor.fetchall())
         else:
-            changed = set()
             for statement in (profile_sql.REPLACE_CHANGED, profile_sql.REPLACE_NEW):
                 cursor.execute(statement)
                 changed.update(row[0] for row in cursor.fetchall())

@@ -204,59 +204,95 @@ WHERE NOT EXISTS (
 # The statements, in order, that leave the aggregates in ``pz_agg``; each is formatted with
 # ``event_filter`` and run with the same parameters. AFFINITIES runs with hash aggregation off.
 STEPS = (WEIGHTED_EVENTS, PAIR_KEYS, INTEREST_KEYS, PAIR_CODES, AFFINITIES, STATS, AGGREGATE)
-DROP_STAGING = "DROP TABLE IF EXISTS {ev}, pz_keys, {pc}, pz_aff, pz_stats, pz_agg"
+DROP_STAGING = "DROP TABLE IF EXISTS {ev}, pz_keys, {pc}, pz_aff, pz_stats, pz_agg, pz_diff"
 # The two UNLOGGED tables, dropped as soon as AFFINITIES has read them.
 DROP_SHARED_STAGING = "DROP TABLE {ev}, {pc}"
 
-# A full rebuild (or one shopper's) replaces the event part of the profiles in two statements.
-# 1. Profiles that exist: only those the rebuild changes are written (no dead row, no WAL, no row
-#    lock for the others: a nightly full build over mostly unchanged shoppers writes only the few
-#    that changed). An UPDATE joined to ``pz_agg`` filters before it locks, which INSERT ... ON
-#    CONFLICT DO UPDATE ... WHERE cannot: it locks every conflicting row first (100,000 row locks
-#    and their WAL for an unchanged full build: 1.2 s of backend CPU against ~0.2 s; issue 15).
-#    The aggregation is deterministic (``AFFINITY_PART_FUNCTION`` adds each key's scores in a
-#    fixed order, sentiment is summed as numeric), so an unchanged shopper compares equal.
-REPLACE_CHANGED = """
-UPDATE personalization_preferenceprofile AS p SET
-    affinity_ids = a.affinity_ids, affinity_raw = a.affinity_raw, event_count = a.event_count,
-    first_event_at = a.first_event_at, last_event_at = a.last_event_at,
-    order_count = a.order_count, monetary = a.monetary, last_purchase_at = a.last_purchase_at,
-    first_purchase_at = a.first_purchase_at, sentiment_sum = a.sentiment_sum,
-    sentiment_count = a.sentiment_count, intents = a.intents, updated_at = now()
-FROM pz_agg AS a
-WHERE a.user_id = p.user_id
-  AND (p.affinity_ids, p.affinity_raw, p.event_count, p.first_event_at, p.last_event_at,
-       p.order_count, p.monetary, p.last_purchase_at, p.first_purchase_at, p.sentiment_sum,
-       p.sentiment_count, p.intents)
-    IS DISTINCT FROM
-      (a.affinity_ids, a.affinity_raw, a.event_count, a.first_event_at, a.last_event_at,
-       a.order_count, a.monetary, a.last_purchase_at, a.first_purchase_at, a.sentiment_sum,
-       a.sentiment_count, a.intents)
-RETURNING p.user_id
-"""
+# The event part of a profile: what the builds write (demographics and choices are not).
+EVENT_COLUMNS = (
+    "affinity_ids", "affinity_raw", "event_count", "first_event_at", "last_event_at",
+    "order_count", "monetary", "last_purchase_at", "first_purchase_at", "sentiment_sum",
+    "sentiment_count", "intents",
+)  # fmt: skip
 
-# 2. Shoppers with no profile yet. A profile another transaction creates meanwhile (consented
-#    demographics) is settled by the primary key: its event part is replaced, the rest kept.
-REPLACE_NEW = """
+
+def _row(alias: str) -> str:
+    return "(" + ", ".join(f"{alias}.{column}" for column in EVENT_COLUMNS) + ")"
+
+
+_EMPTY_ROW = (
+    "('{}'::int[], '{}'::float8[], 0, NULL::timestamptz, NULL::timestamptz, 0, 0::numeric, "
+    "NULL::timestamptz, NULL::timestamptz, 0::float8, 0, '{}'::jsonb)"
+)
+_SET_FROM_A = ", ".join(f"{column} = a.{column}" for column in EVENT_COLUMNS)
+
+
+def _replace_changed(join: str) -> str:
+    return f"""
+UPDATE personalization_preferenceprofile AS p SET {_SET_FROM_A}, updated_at = now()
+FROM pz_agg AS a {join}
+WHERE a.user_id = p.user_id AND {_row("p")} IS DISTINCT FROM {_row("a")}
+RETURNING p.user_id
+"""  # noqa: S608 (constants only)
+
+
+def _replace_new(join: str) -> str:
+    return f"""
 INSERT INTO personalization_preferenceprofile AS p (
-    user_id, affinity_ids, affinity_raw, event_count, first_event_at, last_event_at, order_count,
-    monetary, last_purchase_at, first_purchase_at, sentiment_sum, sentiment_count, intents,
-    demographics, updated_at)
-SELECT user_id, affinity_ids, affinity_raw, event_count, first_event_at, last_event_at, order_count,
-    monetary, last_purchase_at, first_purchase_at, sentiment_sum, sentiment_count, intents,
-    '{}'::jsonb, now()
-FROM pz_agg AS a
+    user_id, {", ".join(EVENT_COLUMNS)}, demographics, updated_at)
+SELECT a.user_id, {", ".join(f"a.{column}" for column in EVENT_COLUMNS)}, '{{}}'::jsonb, now()
+FROM pz_agg AS a {join}
 WHERE NOT EXISTS (SELECT 1 FROM personalization_preferenceprofile o WHERE o.user_id = a.user_id)
 ON CONFLICT (user_id) DO UPDATE SET
-    affinity_ids = EXCLUDED.affinity_ids, affinity_raw = EXCLUDED.affinity_raw,
-    event_count = EXCLUDED.event_count,
-    first_event_at = EXCLUDED.first_event_at, last_event_at = EXCLUDED.last_event_at,
-    order_count = EXCLUDED.order_count, monetary = EXCLUDED.monetary,
-    last_purchase_at = EXCLUDED.last_purchase_at, first_purchase_at = EXCLUDED.first_purchase_at,
-    sentiment_sum = EXCLUDED.sentiment_sum, sentiment_count = EXCLUDED.sentiment_count,
-    intents = EXCLUDED.intents, updated_at = EXCLUDED.updated_at
+    {", ".join(f"{column} = EXCLUDED.{column}" for column in EVENT_COLUMNS)},
+    updated_at = EXCLUDED.updated_at
 RETURNING p.user_id
-"""
+"""  # noqa: S608 (constants only)
+
+
+# A replacing build (full, or one shopper) writes the event part of a profile only when it
+# changes: no dead row, no WAL, no row lock for the others, so a nightly full build over mostly
+# unchanged shoppers writes only the few that changed. The aggregation is deterministic
+# (``AFFINITY_PART_FUNCTION`` adds each key's scores in a fixed order, sentiment is summed as
+# numeric), so an unchanged shopper compares equal. (INSERT ... ON CONFLICT DO UPDATE ... WHERE
+# locks every conflicting row before its WHERE: 100,000 row locks and their WAL for an unchanged
+# full build, 1.2 s of backend CPU; issue 15.)
+#
+# One shopper: UPDATE joined to the one ``pz_agg`` row, then INSERT if there was no profile; a
+# profile another transaction creates meanwhile (consented demographics) is settled by the
+# primary key: its event part is replaced, the rest kept.
+REPLACE_CHANGED = _replace_changed("")
+REPLACE_NEW = _replace_new("")
+
+# Full build: one pass over the profiles and ``pz_agg`` (a hash full join) finds every profile to
+# write, instead of one scan of the profile table per kind of change: ``new`` (no profile yet),
+# ``changed``, ``cleared`` (no event any more, demographics kept) and ``empty`` (no event, no
+# demographics: cleared too, then deleted after the demographics are refreshed unless they
+# gained some).
+FULL_DIFF = f"""
+CREATE TEMPORARY TABLE pz_diff ON COMMIT DROP AS
+SELECT coalesce(a.user_id, p.user_id) AS user_id,
+       CASE WHEN p.user_id IS NULL THEN 'new'
+            WHEN a.user_id IS NOT NULL THEN 'changed'
+            WHEN p.demographics = '{{}}'::jsonb THEN 'empty'
+            ELSE 'cleared' END AS change
+FROM pz_agg AS a FULL JOIN personalization_preferenceprofile AS p ON p.user_id = a.user_id
+WHERE p.user_id IS NULL
+   OR (a.user_id IS NOT NULL AND {_row("p")} IS DISTINCT FROM {_row("a")})
+   OR (a.user_id IS NULL
+       AND (p.demographics = '{{}}'::jsonb OR {_row("p")} IS DISTINCT FROM {_EMPTY_ROW}))
+"""  # noqa: S608 (constants only)
+FULL_CHANGED = _replace_changed(
+    "JOIN pz_diff AS d ON d.user_id = a.user_id AND d.change = 'changed'"
+)
+FULL_NEW = _replace_new("JOIN pz_diff AS d ON d.user_id = a.user_id AND d.change = 'new'")
+FULL_CLEARED = f"""
+UPDATE personalization_preferenceprofile AS p
+SET ({", ".join(EVENT_COLUMNS)}) = {_EMPTY_ROW}, updated_at = now()
+FROM pz_diff AS d
+WHERE d.user_id = p.user_id AND d.change IN ('cleared', 'empty')
+RETURNING p.user_id
+"""  # noqa: S608 (constants only)
 
 UPSERT_ADD = """
 INSERT INTO personalization_preferenceprofile AS p (
@@ -334,30 +370,10 @@ EXCEPTION WHEN others THEN
 END $$;
 """
 
-# A full rebuild keeps consented demographics but clears what no longer comes from events.
-ZERO_NOT_BUILT = """
-UPDATE personalization_preferenceprofile AS p SET
-    affinity_ids = '{}', affinity_raw = '{}', event_count = 0, first_event_at = NULL,
-    last_event_at = NULL, order_count = 0, monetary = 0, last_purchase_at = NULL,
-    first_purchase_at = NULL, sentiment_sum = 0, sentiment_count = 0, intents = '{}'::jsonb,
-    updated_at = now()
-WHERE NOT EXISTS (SELECT 1 FROM pz_agg a WHERE a.user_id = p.user_id)
-  -- already empty (a profile that holds only demographics): nothing to write
-  AND (p.affinity_ids, p.affinity_raw, p.event_count, p.first_event_at, p.last_event_at,
-       p.order_count, p.monetary, p.last_purchase_at, p.first_purchase_at, p.sentiment_sum,
-       p.sentiment_count, p.intents)
-    IS DISTINCT FROM
-      ('{}'::int[], '{}'::float8[], 0, NULL::timestamptz, NULL::timestamptz, 0, 0::numeric,
-       NULL::timestamptz, NULL::timestamptz, 0::float8, 0, '{}'::jsonb)
-RETURNING p.user_id
-"""
-
-# Profiles left with nothing (no event, no consented demographics) and those of shoppers who
-# turned personalization off.
+# Profiles left with nothing (no event, no consented demographics), among the given ids (the
+# full build's ``empty`` and ``cleared`` ones and those whose demographics changed).
 DELETE_EMPTY = """
 DELETE FROM personalization_preferenceprofile AS p
-WHERE (p.event_count = 0 AND p.demographics = '{}'::jsonb)
-   OR EXISTS (SELECT 1 FROM personalization_shopperchoice c
-              WHERE c.user_id = p.user_id AND NOT c.personalization_enabled)
+WHERE p.user_id = ANY (%(user_ids)s) AND p.event_count = 0 AND p.demographics = '{}'::jsonb
 RETURNING p.user_id
 """
