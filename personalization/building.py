@@ -270,6 +270,28 @@ def drop_staging(cursor) -> None:
     cursor.execute(profile_sql.DROP_STAGING.format(**_staging_names(cursor)))
 
 
+def _shopper_ranges(cursor, table: str, parts: int) -> list[tuple[int, int]]:
+    """Split the shoppers of the analysed staging ``table`` into ``parts`` ranges of ids,
+    ``[(from, to), ...]`` with ``from <= user_id < to``, covering every id, each with about as
+    many events: cut at the quantiles of ``user_id`` that ANALYZE stored (``pg_stats``), so no
+    scan. Fewer ranges when the statistics have no histogram (few shoppers)."""
+    everyone = [(0, 2**31)]
+    if parts <= 1:
+        return everyone
+    cursor.execute(
+        "SELECT histogram_bounds::text::bigint[] FROM pg_stats "
+        "WHERE schemaname = current_schema() AND tablename = %s AND attname = 'user_id'",
+        [table],
+    )
+    row = cursor.fetchone()
+    bounds = row[0] if row and row[0] else []
+    if len(bounds) < parts:
+        return everyone
+    cuts = sorted({bounds[len(bounds) * k // parts] for k in range(1, parts)})
+    edges = [0, *cuts, 2**31]
+    return list(zip(edges, edges[1:], strict=False))
+
+
 def aggregate_sql(cursor, *, lo: int, hi: int, user_id: int | None = None) -> None:
     """Fold the events ``lo < id <= hi`` (of one shopper, or all) into the temporary ``pz_agg``.
 
@@ -295,10 +317,6 @@ def aggregate_sql(cursor, *, lo: int, hi: int, user_id: int | None = None) -> No
     }
     names = _staging_names(cursor)
     big = hi - lo > ANALYZE_ABOVE_EVENTS
-    parts = AFFINITY_PARTS if big else 1
-    affinity_parts = " UNION ALL ".join(
-        profile_sql.AFFINITY_PART.format(part=part, parts=parts, **names) for part in range(parts)
-    )
     # Enough memory to sort and hash in RAM, and no JIT (its compile time costs more than it
     # saves here).
     cursor.execute("SET LOCAL work_mem = '1GB'")
@@ -311,6 +329,7 @@ def aggregate_sql(cursor, *, lo: int, hi: int, user_id: int | None = None) -> No
         # leader's CPU for that step halves (0.68 s -> 0.35 s, 1,000,000 events). Reset below.
         cursor.execute("SET LOCAL parallel_setup_cost = 0")
         cursor.execute("SET LOCAL parallel_tuple_cost = 0")
+    affinity_parts = ""  # the AFFINITIES step's function calls, once the ranges are known
     for step in profile_sql.STEPS:
         if step is profile_sql.AFFINITIES:
             if big:
@@ -318,12 +337,15 @@ def aggregate_sql(cursor, *, lo: int, hi: int, user_id: int | None = None) -> No
                 # sorts all (shopper, key) rows at once instead of each shopper's few (full
                 # build); a small incremental batch plans well without (and saves ~30 ms)
                 cursor.execute("ANALYZE {ev}, {pc}".format(**names))
-            cursor.execute("SET LOCAL enable_hashagg = off")
+            ranges = _shopper_ranges(cursor, names["ev"], AFFINITY_PARTS if big else 1)
+            affinity_parts = " UNION ALL ".join(
+                profile_sql.AFFINITY_PART.format(lo=lo_user, hi=hi_user, **names)
+                for lo_user, hi_user in ranges
+            )
         cursor.execute(
             step.format(event_filter=event_filter, parts=affinity_parts, **names), params
         )
         if step is profile_sql.AFFINITIES:
-            cursor.execute("SET LOCAL enable_hashagg TO DEFAULT")
             cursor.execute(profile_sql.DROP_SHARED_STAGING.format(**names))
     if big:
         cursor.execute("SET LOCAL parallel_setup_cost TO DEFAULT")

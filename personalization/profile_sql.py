@@ -33,23 +33,33 @@ EVENT_FILTER = """
     e.id > %(lo)s AND e.id <= %(hi)s AND e.user_id IS NOT NULL {user_filter}
 """
 
-# 1. One pass over the events that carry a weight and a product: the decayed weight once per
-#    event.
+# 1. One pass over the events: a narrow row per event with what the later steps need, the
+#    decayed weight computed once per event (NULL when the kind has no weight or there is no
+#    product), the purchase's value and order (NULL for other kinds) and the clamped sentiment
+#    of a text signal (numeric, summed exactly). Every per-shopper sum then reads this table
+#    instead of the event rows and their JSON.
 #    An UNLOGGED table, not a temporary one, so that parallel workers can read it (AFFINITIES);
 #    its name carries the backend's pid (``{ev}``): made and dropped in the build's transaction,
 #    no other session ever sees it.
 WEIGHTED_EVENTS = """
 CREATE UNLOGGED TABLE {ev} AS
 SELECT e.user_id, e.product_id,
-       CASE WHEN jsonb_exists(e.attributes, 'variant')
+       CASE WHEN w.weight IS NOT NULL AND jsonb_exists(e.attributes, 'variant')
                  AND e.attributes ->> 'variant' ~ '^[0-9]{{1,18}}$'
             THEN (e.attributes ->> 'variant')::bigint ELSE 0 END AS variant_id,
-       w.weight * exp(0.6931471805599453
-           * (date_part('epoch', e.occurred_at) - %(epoch)s) / %(half_life)s) AS w
+       CASE WHEN e.product_id IS NOT NULL THEN w.weight * exp(0.6931471805599453
+           * (date_part('epoch', e.occurred_at) - %(epoch)s) / %(half_life)s) END AS w,
+       e.occurred_at,
+       CASE WHEN e.kind = 'purchase' THEN e.value END AS value,
+       CASE WHEN e.kind = 'purchase'
+            THEN coalesce(e.attributes ->> 'order', '#' || e.id) END AS order_key,
+       CASE WHEN e.kind = 'text_signal'
+                 AND jsonb_typeof(e.attributes -> 'sentiment') = 'number'
+            THEN greatest(-1, least(1, (e.attributes -> 'sentiment')::numeric)) END AS sentiment
 FROM personalization_event e
-JOIN (SELECT key AS kind, value::float8 AS weight FROM jsonb_each(%(weights)s::jsonb)) AS w
+LEFT JOIN (SELECT key AS kind, value::float8 AS weight FROM jsonb_each(%(weights)s::jsonb)) AS w
   ON w.kind = e.kind
-WHERE e.product_id IS NOT NULL AND {event_filter}
+WHERE {event_filter}
 """
 
 # 2. The attribute keys of each (product, variant) that occurs, as their ids in the key
@@ -58,7 +68,7 @@ WHERE e.product_id IS NOT NULL AND {event_filter}
 PAIR_KEYS = """
 CREATE TEMPORARY TABLE pz_keys ON COMMIT DROP AS
 SELECT pv.product_id, pv.variant_id, d.slot, d.k
-FROM (SELECT DISTINCT product_id, variant_id FROM {ev}) AS pv
+FROM (SELECT DISTINCT product_id, variant_id FROM {ev} WHERE w IS NOT NULL) AS pv
 JOIN shop_product p ON p.id = pv.product_id
 LEFT JOIN shop_variant v ON v.id = pv.variant_id
 CROSS JOIN LATERAL (VALUES
@@ -94,43 +104,80 @@ FROM pz_keys pk JOIN personalization_interestkey i ON i.key = pk.k
 GROUP BY pk.product_id, pk.variant_id
 """
 
-# 3. The affinity arrays of each shopper. The weighted events are sorted by shopper once; each
-#    shopper's (key, score) pairs are then summed by an incremental sort of that shopper's few
-#    rows and gathered into two arrays: the key ids and, at the same positions, the raw scores
-#    (both aggregates read the same rows in the same order). Run with hash aggregation off: one
-#    hash table of 3,000,000 (shopper, key) groups, or six of one per slot, cost 1.5-2x more
-#    CPU than this streaming plan (cache misses; issue 15).
-#    The shoppers are split in ``parts`` by id, one call of AFFINITY_PART_FUNCTION each, under
+# 3. Per shopper, in one function call per part of the shoppers: the affinity arrays, and
+#    recency, frequency, money and sentiment.
+#    Affinities: the weighted events are sorted by shopper once; each shopper's (key, score)
+#    pairs are then summed by an incremental sort of that shopper's few rows and gathered into
+#    two arrays: the key ids and, at the same positions, the raw scores (both aggregates read
+#    the same rows in the same order). The sort also orders each key's scores by value, so
+#    they add up in the same order whatever the physical order of the events: two builds over
+#    the same events give bit-identical profiles (floating-point addition is not associative),
+#    which lets a full build skip the unchanged ones (``FULL_DIFF``). The sorted input makes
+#    both GROUP BYs streaming aggregates: one hash table of 3,000,000 (shopper, key) groups, or
+#    six of one per slot, cost 1.5-2x more CPU than this (cache misses; issue 15).
+#    Stats: a hash aggregate of the part's events; orders: the distinct orders of its purchases.
+#    The shoppers are split in parts by ranges of ids holding about as many events each (from
+#    the staged events' statistics; a range, unlike ``user_id % parts``, is a condition the
+#    planner estimates right), one call of AFFINITY_PART_FUNCTION each, under
 #    a Parallel Append: each parallel worker aggregates whole shoppers (PostgreSQL 15 has no
 #    partial array_agg, so a plain parallel plan would leave the per-shopper grouping to the
 #    leader). Without free workers the leader runs the parts itself, one after the other.
 AFFINITY_PART_FUNCTION = """
-CREATE OR REPLACE FUNCTION personalization_affinity_part(
-    part int, parts int, weighted_events regclass, pair_codes regclass)
-RETURNS TABLE (user_id int, affinity_ids int[], affinity_raw float8[])
+CREATE OR REPLACE FUNCTION personalization_shopper_part(
+    from_user bigint, to_user bigint, staged_events regclass, pair_codes regclass)
+RETURNS TABLE (user_id int, affinity_ids int[], affinity_raw float8[], event_count int,
+               first_event_at timestamptz, last_event_at timestamptz, monetary numeric,
+               last_purchase_at timestamptz, first_purchase_at timestamptz,
+               sentiment_sum float8, sentiment_count int, order_count int)
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 BEGIN
     RETURN QUERY EXECUTE format($q$
-        SELECT a.user_id, array_agg(a.code), array_agg(a.raw)
-        FROM (
-            SELECT s.user_id, s.code, sum(s.w) AS raw
+        WITH ev AS (
+            SELECT * FROM %1$s ev WHERE ev.user_id >= $1 AND ev.user_id < $2
+        ), aff AS (
+            SELECT a.user_id, array_agg(a.code) AS ids, array_agg(a.raw) AS raw
             FROM (
-                SELECT x.user_id, d.code, x.w
+                SELECT s.user_id, s.code, sum(s.w) AS raw
                 FROM (
-                    SELECT ev.user_id, ev.w, pc.c1, pc.c2, pc.c3, pc.c4, pc.c5, pc.c6
-                    FROM %s ev JOIN %s pc USING (product_id, variant_id)
-                    WHERE $2 = 1 OR ev.user_id %% $2 = $1
-                    ORDER BY ev.user_id
-                ) AS x
-                CROSS JOIN LATERAL (VALUES (x.c1), (x.c2), (x.c3), (x.c4), (x.c5), (x.c6))
-                    AS d(code)
-                WHERE d.code IS NOT NULL
-                ORDER BY x.user_id, d.code, x.w
-            ) AS s
-            GROUP BY s.user_id, s.code
-        ) AS a
-        GROUP BY a.user_id
-    $q$, weighted_events, pair_codes) USING part, parts;
+                    SELECT x.user_id, d.code, x.w
+                    FROM (
+                        SELECT ev.user_id, ev.w, pc.c1, pc.c2, pc.c3, pc.c4, pc.c5, pc.c6
+                        FROM ev JOIN %2$s pc USING (product_id, variant_id)
+                        WHERE ev.w IS NOT NULL
+                        ORDER BY ev.user_id
+                    ) AS x
+                    CROSS JOIN LATERAL (VALUES (x.c1), (x.c2), (x.c3), (x.c4), (x.c5), (x.c6))
+                        AS d(code)
+                    WHERE d.code IS NOT NULL
+                    ORDER BY x.user_id, d.code, x.w
+                ) AS s
+                GROUP BY s.user_id, s.code
+            ) AS a
+            GROUP BY a.user_id
+        ), st AS (
+            SELECT ev.user_id, count(*)::int AS event_count,
+                   min(ev.occurred_at) AS first_event_at, max(ev.occurred_at) AS last_event_at,
+                   coalesce(sum(ev.value), 0) AS monetary,
+                   max(ev.occurred_at) FILTER (WHERE ev.order_key IS NOT NULL)
+                       AS last_purchase_at,
+                   min(ev.occurred_at) FILTER (WHERE ev.order_key IS NOT NULL)
+                       AS first_purchase_at,
+                   coalesce(sum(ev.sentiment), 0)::float8 AS sentiment_sum,
+                   count(ev.sentiment)::int AS sentiment_count
+            FROM ev GROUP BY ev.user_id
+        ), od AS (
+            SELECT o.user_id, count(*)::int AS order_count
+            FROM (SELECT DISTINCT ev.user_id, ev.order_key FROM ev
+                  WHERE ev.order_key IS NOT NULL) AS o
+            GROUP BY o.user_id
+        )
+        SELECT st.user_id, coalesce(aff.ids, '{}'), coalesce(aff.raw, '{}'), st.event_count,
+               st.first_event_at, st.last_event_at, st.monetary, st.last_purchase_at,
+               st.first_purchase_at, st.sentiment_sum, st.sentiment_count,
+               coalesce(od.order_count, 0)
+        FROM st LEFT JOIN aff ON aff.user_id = st.user_id
+        LEFT JOIN od ON od.user_id = st.user_id
+    $q$, staged_events, pair_codes) USING from_user, to_user;
 END $$;
 """
 
@@ -138,40 +185,12 @@ AFFINITIES = """
 CREATE TEMPORARY TABLE pz_aff ON COMMIT DROP AS
 {parts}
 """
-AFFINITY_PART = "SELECT * FROM personalization_affinity_part({part}, {parts}, '{ev}', '{pc}')"
-
-# 4. Recency, frequency, money and sentiment: a plain GROUP BY over the events (its own
-#    statement so that PostgreSQL may run it with parallel workers; the intents below call a
-#    PARALLEL UNSAFE function).
-STATS = """
-CREATE TEMPORARY TABLE pz_stats ON COMMIT DROP AS
-SELECT e.user_id, count(*)::int AS event_count, min(e.occurred_at) AS first_event_at,
-       max(e.occurred_at) AS last_event_at,
-       coalesce(sum(e.value) FILTER (WHERE e.kind = 'purchase'), 0) AS monetary,
-       max(e.occurred_at) FILTER (WHERE e.kind = 'purchase') AS last_purchase_at,
-       min(e.occurred_at) FILTER (WHERE e.kind = 'purchase') AS first_purchase_at,
-       coalesce(sum(x.sentiment), 0)::float8 AS sentiment_sum,
-       count(x.sentiment)::int AS sentiment_count
-FROM personalization_event e
-CROSS JOIN LATERAL (SELECT
-    CASE WHEN e.kind = 'text_signal'
-              AND jsonb_typeof(e.attributes -> 'sentiment') = 'number'
-         THEN greatest(-1, least(1, (e.attributes -> 'sentiment')::numeric))
-         END AS sentiment) AS x
-WHERE {event_filter}
-GROUP BY e.user_id
-"""
+AFFINITY_PART = "SELECT * FROM personalization_shopper_part({lo}, {hi}, '{ev}', '{pc}')"
 
 # 5. One row per shopper whose personalization is on: stats, orders, affinities and intents.
 AGGREGATE = """
 CREATE TEMPORARY TABLE pz_agg ON COMMIT DROP AS
-WITH orders AS (
-    SELECT user_id, count(*) AS order_count FROM (
-        SELECT DISTINCT e.user_id, coalesce(e.attributes ->> 'order', '#' || e.id) AS o
-        FROM personalization_event e
-        WHERE e.kind = 'purchase' AND {event_filter}
-    ) AS o GROUP BY user_id
-), intents AS (
+WITH intents AS (
     SELECT user_id, jsonb_object_agg(k, expires) AS intents FROM (
         SELECT e.user_id,
                lower(left(e.attributes ->> 'intent', 40)) || ':' || CASE
@@ -187,13 +206,11 @@ WITH orders AS (
         GROUP BY 1, 2
     ) AS i GROUP BY user_id
 )
-SELECT s.*, coalesce(orders.order_count, 0) AS order_count,
-       coalesce(pz_aff.affinity_ids, '{{}}') AS affinity_ids,
-       coalesce(pz_aff.affinity_raw, '{{}}') AS affinity_raw,
+SELECT s.user_id, s.event_count, s.first_event_at, s.last_event_at, s.monetary,
+       s.last_purchase_at, s.first_purchase_at, s.sentiment_sum, s.sentiment_count,
+       s.order_count, s.affinity_ids, s.affinity_raw,
        coalesce(intents.intents, '{{}}'::jsonb) AS intents
-FROM pz_stats s
-LEFT JOIN pz_aff USING (user_id)
-LEFT JOIN orders USING (user_id)
+FROM pz_aff s
 LEFT JOIN intents USING (user_id)
 WHERE NOT EXISTS (
     SELECT 1 FROM personalization_shopperchoice c
@@ -203,8 +220,8 @@ WHERE NOT EXISTS (
 
 # The statements, in order, that leave the aggregates in ``pz_agg``; each is formatted with
 # ``event_filter`` and run with the same parameters. AFFINITIES runs with hash aggregation off.
-STEPS = (WEIGHTED_EVENTS, PAIR_KEYS, INTEREST_KEYS, PAIR_CODES, AFFINITIES, STATS, AGGREGATE)
-DROP_STAGING = "DROP TABLE IF EXISTS {ev}, pz_keys, {pc}, pz_aff, pz_stats, pz_agg, pz_diff"
+STEPS = (WEIGHTED_EVENTS, PAIR_KEYS, INTEREST_KEYS, PAIR_CODES, AFFINITIES, AGGREGATE)
+DROP_STAGING = "DROP TABLE IF EXISTS {ev}, pz_keys, {pc}, pz_aff, pz_agg, pz_diff"
 # The two UNLOGGED tables, dropped as soon as AFFINITIES has read them.
 DROP_SHARED_STAGING = "DROP TABLE {ev}, {pc}"
 
