@@ -271,24 +271,36 @@ def drop_staging(cursor) -> None:
 
 
 def _shopper_ranges(cursor, table: str, parts: int) -> list[tuple[int, int]]:
-    """Split the shoppers of the analysed staging ``table`` into ``parts`` ranges of ids,
-    ``[(from, to), ...]`` with ``from <= user_id < to``, covering every id, each with about as
-    many events: cut at the quantiles of ``user_id`` that ANALYZE stored (``pg_stats``), so no
-    scan. Fewer ranges when the statistics have no histogram (few shoppers)."""
+    """Split the shoppers of the analysed staging ``table`` into at most ``parts`` ranges of
+    ids, ``[(from, to), ...]`` with ``from <= user_id < to``, covering every id once, each
+    with about as many events: cut at the quantiles of ``user_id`` that ANALYZE stored
+    (``pg_stats``: the histogram, or the most common values when there are few shoppers), so
+    no scan. One range when there are no statistics."""
     everyone = [(0, 2**31)]
     if parts <= 1:
         return everyone
     cursor.execute(
-        "SELECT histogram_bounds::text::bigint[] FROM pg_stats "
-        "WHERE schemaname = current_schema() AND tablename = %s AND attname = 'user_id'",
+        "SELECT s.histogram_bounds::text::bigint[], s.most_common_vals::text::bigint[],"
+        " s.most_common_freqs FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname "
+        "WHERE c.oid = to_regclass(%s) AND s.attname = 'user_id'",
         [table],
     )
     row = cursor.fetchone()
-    bounds = row[0] if row and row[0] else []
-    if len(bounds) < parts:
+    histogram, common, freqs = row if row else (None, None, None)
+    if histogram and len(histogram) > parts:
+        cuts = {histogram[len(histogram) * k // parts] for k in range(1, parts)}
+    elif common:
+        pairs = sorted(zip(common, freqs, strict=True))
+        total, seen, cuts = sum(freqs), 0.0, set()
+        for value, freq in pairs:
+            if seen >= total * (len(cuts) + 1) / parts and len(cuts) < parts - 1:
+                cuts.add(value)
+            seen += freq
+    else:
         return everyone
-    cuts = sorted({bounds[len(bounds) * k // parts] for k in range(1, parts)})
-    edges = [0, *cuts, 2**31]
+    edges = [0, *sorted(cuts - {0}), 2**31]
     return list(zip(edges, edges[1:], strict=False))
 
 

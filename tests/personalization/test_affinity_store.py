@@ -173,3 +173,48 @@ def test_affinities_summed_in_parts_equal_one_pass_and_leave_no_table(monkeypatc
 
     assert_same_profiles(snapshot(), one_pass)
     assert _staging_tables() == []
+
+
+def test_shopper_ranges_cover_every_id_once_with_balanced_parts():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE pz_ranges_test AS SELECT (g % 900) + 1 AS user_id "
+            "FROM generate_series(1, 9000) g"
+        )
+        cursor.execute("ANALYZE pz_ranges_test")
+        ranges = building._shopper_ranges(cursor, "pz_ranges_test", 3)
+        assert len(ranges) == 3
+        assert ranges[0][0] == 0 and ranges[-1][1] == 2**31
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+        counts = []
+        for low, high in ranges:
+            cursor.execute(
+                "SELECT count(*) FROM pz_ranges_test WHERE user_id >= %s AND user_id < %s",
+                [low, high],
+            )
+            counts.append(cursor.fetchone()[0])
+        assert sum(counts) == 9000 and min(counts) > 9000 / 3 * 0.8
+        # one part, or statistics without a histogram: every shopper in one range
+        assert building._shopper_ranges(cursor, "pz_ranges_test", 1) == [(0, 2**31)]
+        assert building._shopper_ranges(cursor, "no_such_table", 3) == [(0, 2**31)]
+
+
+def test_a_build_in_several_ranges_equals_one_pass(monkeypatch):
+    products = catalogue()
+    users = [UserFactory() for _ in range(40)]
+    for n, user in enumerate(users):
+        activity(user, products, days_ago=n % 9, order=f"O{n}")
+    services.profile_build_full()
+    one_pass = snapshot()
+    assert len(one_pass) == len(users)
+
+    monkeypatch.setattr(building, "ANALYZE_ABOVE_EVENTS", 0)
+    monkeypatch.setattr(building, "AFFINITY_PARTS", 3)
+    used = []
+    real = building._shopper_ranges
+    monkeypatch.setattr(building, "_shopper_ranges", lambda *a: used.append(real(*a)) or used[-1])
+    PreferenceProfile.objects.all().delete()
+    services.profile_build_full()
+
+    assert len(used) == 1 and len(used[0]) == 3  # the build really ran in three ranges
+    assert_same_profiles(snapshot(), one_pass)
