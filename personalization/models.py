@@ -7,6 +7,7 @@ import json
 
 from django.conf import settings
 from django.db import connection, models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -191,7 +192,14 @@ class PreferenceProfile(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["last_purchase_at"], name="profile_recency")]
+        indexes = [
+            models.Index(fields=["last_purchase_at"], name="profile_recency"),
+            # the few shoppers with consented demographics, which a full build refreshes
+            # (``consent.demographic_candidates``) without scanning every profile
+            models.Index(
+                fields=["user"], condition=~Q(demographics={}), name="profile_has_demographics"
+            ),
+        ]
 
     def __str__(self):
         return f"Profile of {self.user_id}"
