@@ -1,9 +1,9 @@
 """PostgreSQL statements of the profile build (set-based: no Python loop per event).
 
 ``STEPS`` fold the events ``lo < id <= hi`` (optionally of one shopper) into one row per
-shopper in the temporary table ``pz_agg``, through small staging tables (``pz_ev`` weighted
+shopper in the temporary table ``pz_agg``, through small staging tables (``pz_ev`` staged
 events, ``pz_keys``/``pz_pc`` attribute keys and their ids in the ``InterestKey`` dictionary,
-``pz_aff`` affinity arrays, ``pz_stats``), all dropped at commit; ``building.aggregate_sql``
+``pz_aff`` affinity arrays and stats per shopper), all dropped at commit; ``building.aggregate_sql``
 runs them. The only lasting write is the dictionary rows of keys never met before. Measured
 with EXPLAIN (ANALYZE, BUFFERS) and the backend's CPU time on 1,000,000 events (issue 15): the
 affinities are the cost (3,000,000 (shopper, key) scores); the opt-out NOT EXISTS per event
@@ -14,12 +14,14 @@ shopper's few rows, no hash table of millions of groups); each shopper's affinit
 arrays (key ids, raw scores): writing them as a JSON object instead (text from pre-quoted keys
 parsed once, or ``jsonb_object_agg``) cost 2.4 s of backend CPU more than the grouping (2.0 s)
 itself, the arrays 0.1 s (the profile stores the arrays, see ``PreferenceProfile``); recency,
-money and sentiment come from a plain GROUP BY over the events; opted-out shoppers are dropped
+money and sentiment come from a hash GROUP BY over the staged events, in the same parallel
+function as the affinities; opted-out shoppers are dropped
 once per shopper at the end. Sums of floats may differ from the Python twin in the last bits
-only (the order of addition). Removed interests are stripped after the write
-(``STRIP_REMOVED``), in the same transaction. ``UPSERT_REPLACE`` writes those rows as they are
-(full rebuild, one shopper), skipping profiles that would not change; ``UPSERT_ADD`` adds them
-to what is stored (incremental build).
+only (the order of addition), but two SQL builds over the same events agree to the bit.
+Removed interests are stripped after the write (``STRIP_REMOVED``), in the same transaction.
+``FULL_DIFF`` then ``FULL_CHANGED``/``FULL_NEW``/``FULL_CLEARED`` write a full rebuild's rows
+as they are, only those that change; ``REPLACE_CHANGED``/``REPLACE_NEW`` one shopper's;
+``UPSERT_ADD`` adds them to what is stored (incremental build).
 Raw affinity scores, counts and sums add up, first/last times take LEAST/GREATEST and intents
 keep the latest expiry, so adding batch after batch gives the same profile as one full pass.
 The Python twin of this logic (SQLite, and a cross-check in the tests) is
