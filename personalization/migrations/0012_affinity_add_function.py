@@ -20,6 +20,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("personalization", "0009_affinity_part_function")]
+    dependencies = [("personalization", "0011_profile_has_demographics")]
 
     operations = [migrations.RunPython(forwards, backwards)]
