@@ -106,18 +106,22 @@ def make_shopper(n: int, product, shipping):
 def run(*, shoppers: int, events: int) -> list[dict]:
     from django.test.utils import override_settings
 
+    from config.celery import eager_tasks
+
     # The "your data is ready" email goes to memory: there is no SMTP server in the bench.
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+    # Tasks queued while making data run here, and only here: left eager, the next module in
+    # `make bench` (outreach) sent its outbox in-process to no SMTP server and failed.
+    with (
+        override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"),
+        eager_tasks(),
+    ):
         return _run()
 
 
 def _run() -> list[dict]:
-    from config.celery import app
     from privacy import services
     from privacy.exporting import export_file_delete
     from privacy.models import DataExport, ErasureRequest
-
-    app.conf.task_always_eager = True  # tasks queued while making data run here, not queued
 
     def log(message):
         print(f"[privacy] {message}", flush=True)

@@ -4,6 +4,7 @@ Each function returns a safe SVG string with a <title> and <desc> (screen reader
 data also rendered as a table by the templates.
 """
 
+import math
 from collections.abc import Sequence
 from html import escape
 
@@ -20,6 +21,25 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}"
 
 
+def _axis(low: float, high: float, *, whole: bool, steps: int = 4) -> list[float]:
+    """Tick values from at or below ``low`` to at or above ``high``, on a round step (1, 2, 2.5
+    or 5 times a power of ten, never below 1 when the data are whole numbers, such as counts),
+    so the axis reads 0, 500, 1k ... rather than 0, 662.00, 1.3k."""
+    raw = (high - low) / steps or 1.0
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * (1 - 1e-9))
+    if whole:
+        step = max(1.0, math.ceil(step))
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    return [k * step for k in range(first, last + 1)]
+
+
+def _tick(value: float) -> str:
+    if abs(value) >= 1000:
+        return f"{value / 1000:g}k"
+    return f"{round(value, 6):g}"
+
+
 def line_chart(
     *,
     title: str,
@@ -32,8 +52,8 @@ def line_chart(
     left, right, top, bottom = 48, 12, 12, 28
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for s in series.values() for v in s]
-    low = min([0.0, *values])
-    high = max([1.0, *values])
+    ticks = _axis(min([0.0, *values]), max([1.0, *values]), whole=all(v == int(v) for v in values))
+    low, high = ticks[0], ticks[-1]
     span = high - low or 1.0
     n = max(1, len(labels) - 1)
 
@@ -48,12 +68,11 @@ def line_chart(
         f'aria-labelledby="t-{id(series)}" preserveAspectRatio="xMidYMid meet">',
         f'<title id="t-{id(series)}">{escape(title)}</title>',
     ]
-    for k in range(5):
-        v = low + span * k / 4
+    for v in ticks:
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
             f'stroke="#ddd"/><text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" '
-            f'font-size="11" fill="#444">{_fmt(v)}</text>'
+            f'font-size="11" fill="#444">{_tick(v)}</text>'
         )
     step = max(1, len(labels) // 6)
     for i, label in enumerate(labels):
@@ -92,7 +111,7 @@ def bar_chart(
     for i, (label, value) in enumerate(items):
         yy = i * (bar + gap)
         w = max(1.0, plot_w * value / top_value)
-        short = label if len(label) <= 26 else label[:25] + "…"
+        short = label if len(label) <= 24 else label[:23] + "…"  # fits the 180 units at 12
         parts.append(
             f'<text x="{label_w - 6}" y="{yy + bar * 0.7:.1f}" text-anchor="end" '
             f'font-size="12" fill="#222">{escape(short)}</text>'

@@ -64,6 +64,8 @@ def campaign_performance(*, start, end, limit: int = 8) -> dict | None:
     if not rows:
         return {"rows": [], "chart": ""}
     items = [(r["name"], r["opened"]) for r in rows]
+    if not any(opened for _, opened in items):  # bars of nothing: the table says it
+        return {"rows": rows, "chart": ""}
     return {"rows": rows, "chart": charts.bar_chart(title="Emails opened by campaign", items=items)}
 
 

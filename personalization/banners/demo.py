@@ -15,7 +15,7 @@ SHARERS = {
 def seed(*, stdout) -> None:
     from personalization.segments import services as segment_services
     from personalization.segments.models import Segment
-    from shop.models import Category
+    from shop.models import Category, ShippingMethod
 
     from . import services
     from .models import Banner, BannerVariant, Placement
@@ -64,16 +64,24 @@ def seed(*, stdout) -> None:
         cta_label="Browse new arrivals",
         cta_url="/products/",
     )
-    cart = Banner.objects.create(
-        name="Free shipping reminder", placement=Placement.CART, frequency_cap=3
+    free = (
+        ShippingMethod.objects.filter(is_active=True, free_over__isnull=False)
+        .order_by("free_over")
+        .first()
     )
-    BannerVariant.objects.create(
-        banner=cart,
-        headline="Free standard shipping over €50",
-        text="Add a little more and we ship for free.",
-        cta_label="Keep shopping",
-        cta_url="/products/",
-    )
+    if free is not None:  # the reminder quotes the threshold checkout applies, never a guess
+        whole = free.free_over == free.free_over.to_integral_value()
+        amount = f"€{free.free_over:.0f}" if whole else f"€{free.free_over:.2f}"
+        cart = Banner.objects.create(
+            name="Free shipping reminder", placement=Placement.CART, frequency_cap=3
+        )
+        BannerVariant.objects.create(
+            banner=cart,
+            headline=f"Free {free.name.lower()} shipping from {amount}",
+            text="Add a little more and we ship for free.",
+            cta_label="Keep shopping",
+            cta_url="/products/",
+        )
     root = Category.objects.filter(parent__isnull=True).order_by("position", "pk").first()
     if root is not None:
         browsing = Banner.objects.create(

@@ -24,6 +24,16 @@ registry.register(
 )
 
 
+def _reasons(picks: list[dict]) -> str:
+    """The picks' stored reasons in the order first given, each once, with how many picks it
+    explains when more than one ("You often look at Cameras (11 picks); You like Northwind")."""
+    counts: dict[str, int] = {}
+    for pick in picks:
+        if pick.get("text"):
+            counts[pick["text"]] = counts.get(pick["text"], 0) + 1
+    return "; ".join(text if n == 1 else f"{text} ({n} picks)" for text, n in counts.items())
+
+
 def pick_decisions(user, *, limit):
     from shop.models import Product
 
@@ -45,8 +55,7 @@ def pick_decisions(user, *, limit):
                 if shown
                 else "Picked no products for you",
                 # the stored reasons, never recomputed
-                why="; ".join(p["text"] for p in row.picks if p.get("text"))
-                or row.get_mode_display(),
+                why=_reasons(row.picks) or row.get_mode_display(),
                 at=row.decided_at,
                 url=url,
             )

@@ -69,3 +69,36 @@ def test_charts_escape_labels_and_draw_every_point():
     assert svg.count(",") >= 3
     bars = charts.bar_chart(title="x", items=[("<script>", 3), ("ok", 1)])
     assert "<script>" not in bars and bars.count("<rect") == 2
+
+
+def axis_labels(svg: str) -> list[str]:
+    import re
+
+    return re.findall(r'text-anchor="end" font-size="11" fill="#444">([^<]*)<', svg)
+
+
+@pytest.mark.parametrize(
+    "values,expected",
+    [
+        ([0, 2, 1], ["0", "1", "2"]),  # counts: whole ticks, never 0.50 or 1.50
+        ([0, 662.5, 2600], ["0", "1k", "2k", "3k"]),  # money: one style, never 662.00 beside 1.3k
+        ([-0.2, 0.9], ["-0.5", "0", "0.5", "1"]),  # sentiment, from -1 to 1
+        ([0, 51], ["0", "20", "40", "60"]),
+    ],
+)
+def test_line_chart_axes_step_on_round_numbers_and_cover_the_data(values, expected):
+    svg = charts.line_chart(title="t", labels=[str(i) for i in values], series={"s": values})
+    assert axis_labels(svg) == expected
+
+
+def test_bar_labels_are_shortened_to_fit_left_of_the_bars():
+    svg = charts.bar_chart(title="x", items=[("Atlas Works Harbour Wooden puzzle", 3)])
+    assert ">Atlas Works Harbour Woo…<" in svg
+
+
+def test_the_sales_total_reads_as_money(client):
+    product = ProductFactory(price=1234.5, stock=5)
+    buy(UserFactory(), product)
+    client.force_login(staff("Marketing"))
+    html = client.get(reverse("admin:crm_dashboard")).content.decode()
+    assert "<strong>€1,234.50</strong> from 1 orders" in html

@@ -90,3 +90,9 @@ def test_360_and_dashboard_show_loyalty_and_outreach(client):
         assert text in html, text
     dashboard = client.get(reverse("admin:crm_dashboard")).content.decode()
     assert "Campaign performance" in dashboard and "Spring picks" in dashboard
+    assert "Emails opened, per campaign" in dashboard, "the chart says what its bars count"
+    OutreachMessage.objects.update(opened_at=None)
+    dashboard = client.get(reverse("admin:crm_dashboard")).content.decode()
+    assert "Spring picks" in dashboard and "Emails opened, per campaign" not in dashboard, (
+        "no chart of bars that are all zero"
+    )

@@ -291,3 +291,26 @@ def test_warm_picks_fragment_is_served_from_the_cache_per_shopper(store, django_
         assert "Personalization is off" in off and 'data-picks="off"' in off
     finally:
         template_rendered.disconnect(count)
+
+
+def test_recent_decisions_give_each_stored_reason_once_with_how_many_picks_it_explains():
+    """The "Recent decisions" page said "You often look at Cameras" eleven times in a row."""
+    from personalization.recommendations.privacy import pick_decisions
+
+    shopper = UserFactory()
+    products = [ProductFactory() for _ in range(4)]
+    texts = ["You often look at Cameras"] * 3 + ["You like Northwind"]
+    PickDecision.objects.create(
+        user=shopper,
+        mode="personal",
+        strategy="test",
+        picks=[
+            {"product": p.pk, "reason": "affinity", "because": None, "text": t, "score": 1.0}
+            for p, t in zip(products, texts, strict=True)
+        ],
+    )
+
+    (decision,) = pick_decisions(shopper, limit=5)
+
+    assert decision.why == "You often look at Cameras (3 picks); You like Northwind"
+    assert all(p.name in decision.what for p in products), "every pick is still named"
