@@ -19,6 +19,7 @@ from contextvars import ContextVar
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import DataError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger("agora.cache")
@@ -45,6 +46,40 @@ def raw_redis(alias: str = "default"):
     return None
 
 
+try:  # redis-py packs with hiredis when it is installed; OwnConnection calls it directly
+    from hiredis import pack_command as _hiredis_pack
+except ImportError:  # pragma: no cover (hiredis is in the lock file)
+    _hiredis_pack = None
+
+#: How many times this process's line of ancestors forked: an ``OwnConnection`` opened under
+#: another count belongs to a parent (``os.getpid()`` is a system call on every hit, this a
+#: list read; issue 15).
+_forks = [0]
+
+
+def _forked() -> None:
+    _forks[0] += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def _packed(connection, args) -> list:
+    """``args`` in the Redis protocol, as ``connection.send_command`` packs them: by hiredis
+    directly for the usual command (a name without a space, then str/bytes/int/float values),
+    skipping redis-py's per-argument pass; anything else by the connection's own packer."""
+    first = args[0]
+    if _hiredis_pack is not None and isinstance(first, str) and " " not in first:
+        try:
+            return [_hiredis_pack(args)]
+        except TypeError:  # a bytearray, memoryview ...: the packer converts or reports it
+            pass
+    try:
+        return connection._command_packer.pack(*args)
+    except TypeError as exc:  # pragma: no cover (as redis-py reports it)
+        raise DataError(exc) from exc
+
+
 class OwnConnection:
     """One Redis connection a process keeps for one hot command (the whole-page cache's hit,
     ``shop.pagecache``), beside the client's pool.
@@ -53,7 +88,9 @@ class OwnConnection:
     a poll for stray data, metrics), wraps the call in its retry policy and applies response
     callbacks: ~25 µs of CPU around a ~10 µs command on a local Redis (issue 15). ``call`` sends
     the command on a connection of its own and returns the server's reply as parsed (bytes,
-    ints, lists; an error reply raised as ``redis.ResponseError``, the connection kept).
+    ints, lists; an error reply raised as ``redis.ResponseError``, the connection kept). It
+    packs the usual command with hiredis directly and tells a forked child by a counter that
+    ``os.register_at_fork`` bumps, not by ``os.getpid()`` (a system call per hit).
 
     Guarantees: the command is sent at most once (no retry: a caller whose call raised must
     assume nothing about the server); a ``REDIS_DOWN`` error drops the connection and the next
@@ -67,7 +104,7 @@ class OwnConnection:
         self._lock = threading.Lock()
         self._connection = None
         self._pool = None
-        self._pid = None
+        self._forks = None
 
     def call(self, client, *args):
         """``client.execute_command(*args)`` on this process's own connection (see the class)."""
@@ -76,9 +113,10 @@ class OwnConnection:
         try:
             connection = self._connection
             pool = client.connection_pool
-            if connection is None or self._pool is not pool or self._pid != os.getpid():
+            if connection is None or self._pool is not pool or self._forks != _forks[0]:
                 connection = self._open(pool)
-            connection.send_command(*args)  # on an error it disconnects itself and raises
+            # on an error it disconnects itself and raises
+            connection.send_packed_command(_packed(connection, args))
             return connection.read_response()  # likewise; an error reply keeps it
         finally:
             self._lock.release()
@@ -88,7 +126,7 @@ class OwnConnection:
         if old is not None:
             old.disconnect()  # redis-py shuts the socket down only in the pid that opened it
         self._connection = pool.connection_class(**pool.connection_kwargs)
-        self._pool, self._pid = pool, os.getpid()
+        self._pool, self._forks = pool, _forks[0]
         return self._connection
 
     def close(self) -> None:
@@ -96,7 +134,7 @@ class OwnConnection:
         with self._lock:
             if self._connection is not None:
                 self._connection.disconnect()
-            self._connection = self._pool = self._pid = None
+            self._connection = self._pool = self._forks = None
 
 
 def _fail_open(default):

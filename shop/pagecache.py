@@ -758,7 +758,7 @@ class _Addresses:
     def get(self, environ) -> tuple[str, str] | None:
         """(script prefix, page key) for a GET or HEAD without cookie, authorization or htmx
         header (the caller checks those), or None when the address uses no cache."""
-        address = tuple(environ.get(name) for name in self._fields)
+        address = tuple(map(environ.get, self._fields))  # no generator frame per field
         found = self._known.get(address, self)
         if found is self:
             found = self._work_out(environ)

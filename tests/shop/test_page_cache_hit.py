@@ -6,6 +6,7 @@ remembered per process (forgotten when a setting changes)."""
 import json
 import os
 import re
+import uuid
 from collections import Counter
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from django.test import TestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from config import cache as cache_module
 from config.cache import REDIS_DOWN, OwnConnection, deferred_redis_writes, raw_redis
 from personalization import events
 from personalization.banners import services as banner_services
@@ -81,6 +83,60 @@ def test_the_own_connection_follows_the_client_and_recovers_from_a_broken_one():
     other.close()
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("EVALSHA", "a" * 40, 2, "k1", b"k2", b"", b"\x80\xff", 2592000, 0, 1.5),
+        ("SET", "key", bytearray(b"value")),  # redis-py converts these: its packer does
+        ("GET", memoryview(b"key")),
+        ("CLIENT ID",),  # a name with a space is split: its packer does
+        ("SET", "k\u00e9y", "valu\u00e9 with spaces"),
+    ],
+)
+def test_the_own_connection_packs_a_command_as_redis_py_does(args):
+    connection = raw_redis().connection_pool.get_connection()
+    try:
+        expected = b"".join(connection._command_packer.pack(*args))
+        assert b"".join(cache_module._packed(connection, args)) == expected
+    finally:
+        raw_redis().connection_pool.release(connection)
+
+
+def test_the_own_connection_sends_what_it_packs_and_reads_the_reply():
+    client, line = raw_redis(), OwnConnection()
+    key = "agora-test:own-connection"
+    assert line.call(client, "SET", key, bytearray(b"v\xff"), "EX", 60) in (b"OK", True)
+    assert line.call(client, "GET", memoryview(key.encode())) == b"v\xff"
+    assert line.call(client, "DEL", key) == 1
+    with pytest.raises(redis.ResponseError):  # an error reply is raised, the connection kept
+        line.call(client, "NOSUCHCOMMAND", 1)
+    assert line.call(client, "PING") in (b"PONG", "PONG", True)
+    line.close()
+
+
+def test_a_forked_child_counts_one_fork_more():
+    before = cache_module._forks[0]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write, str(cache_module._forks[0]).encode())
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    child = int(os.read(read, 32))
+    os.close(read)
+    os.close(write)
+    assert cache_module._forks[0] == before and child == before + 1
+
+
+@pytest.mark.parametrize(
+    "raw", [bytes(16), b"\xff" * 16, bytes(range(16)), os.urandom(16), os.urandom(16)]
+)
+def test_a_drawn_decision_uuid_is_uuid4_of_its_bytes(raw):
+    assert tag._uuid4_hex(raw) == uuid.UUID(bytes=raw, version=4).hex
+
+
 def test_prepared_replay_writes_what_record_streamed_writes(runner):
     entries = [("view", runner.pk, {}), ("search", None, {"query": "trail", "results": 4})]
     with deferred_redis_writes() as plain:
@@ -132,7 +188,7 @@ def test_the_prepared_banner_records_and_renders_as_the_unprepared_one():
     shown = tuple(active_banners(Placement.HOME_HERO))
     assert len(shown) == 3, "precondition: the scheduled banners are listed, to be skipped"
     prepared = tag.banner_html_for_keyless.prepare(Placement.HOME_HERO, (), shown)
-    seen = Counter()
+    seen, uuids = Counter(), set()
     for _ in range(200):
         with deferred_redis_writes() as writes:
             html = prepared()
@@ -142,6 +198,9 @@ def test_the_prepared_banner_records_and_renders_as_the_unprepared_one():
         assert row["banner_id"] == banner.pk and row["reason"] == "everyone"
         variant = BannerVariant.objects.get(pk=row["variant_id"])
         seen[variant.name] += 1
+        drawn = uuid.UUID(row["uuid"])
+        assert drawn.version == 4 and drawn.variant == uuid.RFC_4122 and drawn.hex == row["uuid"]
+        uuids.add(row["uuid"])
         assert variant.headline in html and row["uuid"] in html and tag._SLOT not in html
         assert re.search(rf'href="/banners/{row["uuid"]}/why/"', html)
         # the unprepared path's row and HTML for the same decision
@@ -162,6 +221,7 @@ def test_the_prepared_banner_records_and_renders_as_the_unprepared_one():
         )
         assert row == json.loads(json.dumps(expected))
     assert seen["A"] and seen["B"] > seen["A"], f"drawn by weight 1:3: {seen}"
+    assert len(uuids) == 200, "every view its own random decision uuid"
     # outside a hit: the unprepared path, recorded at once
     before = raw_redis().llen(banner_services.queue_key())
     assert "Headline" in prepared()

@@ -420,6 +420,32 @@ def test_a_process_copy_needs_no_stored_page_but_the_same_session_and_versions(r
     assert state(other.get(url)) == "miss"
 
 
+def test_a_process_copy_s_hit_loads_its_script_when_redis_does_not_know_it(runner, monkeypatch):
+    """The hit's script runs by its SHA on the process's own connection; a Redis that does not
+    know it (restarted, flushed) gets it loaded and the hit is still one. A script new to the
+    server (the same one with a unique comment) stands for a flushed one: SCRIPT FLUSH would
+    flush every other user's scripts on the shared server too."""
+    import hashlib
+    from uuid import uuid4
+
+    from config.cache import raw_redis
+
+    ana = UserFactory()
+    add_to_cart(ana, runner, quantity=3)
+    url = runner.get_absolute_url()
+    client = shopper_client(ana)
+    warm(client, url)
+    script = f"{signed.HIT_SCRIPT}-- {uuid4().hex}\n"
+    sha = hashlib.sha1(script.encode()).hexdigest()  # noqa: S324
+    redis_client = raw_redis()
+    assert redis_client.script_exists(sha) == [False], "precondition: unknown to Redis"
+    monkeypatch.setattr(signed, "HIT_SCRIPT", script)
+    monkeypatch.setattr(signed, "HIT_SCRIPT_SHA", sha)
+    page = client.get(url)
+    assert state(page) == "hit" and cart_badge(page.content.decode()) == "3"
+    assert redis_client.script_exists(sha) == [True]
+
+
 @pytest.mark.parametrize("change", ["storefront", "shopper", "segments", "session"])
 def test_a_process_copy_is_checked_again_after_any_change(runner, change):
     from django.core.cache import cache

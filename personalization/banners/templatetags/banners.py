@@ -11,7 +11,7 @@ from django.conf import settings
 from django.template.loader import get_template
 from django.urls import get_script_prefix
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 from config.cache import defer_redis_write, deferring
 from personalization.events import existing_anonymous_id
@@ -32,6 +32,17 @@ SHOPPER_RENDERER = "personalization.banners.templatetags.banners.banner_html_for
 _SLOT = uuid4().hex
 #: Stands for a decision's time in a row encoded once per process (hex digits: no JSON escape).
 _WHEN = uuid4().hex
+
+
+#: uuid4's fixed bits (RFC 4122: version 4, variant 10) over a 128-bit random integer.
+_UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID_SET = (4 << 76) | (0x8000 << 48)
+
+
+def _uuid4_hex(raw: bytes) -> str:
+    """``uuid.UUID(bytes=raw, version=4).hex`` for 16 random bytes ``raw``, without building
+    the object (a cached page's banner hole draws one per view; issue 15)."""
+    return f"{int.from_bytes(raw, 'big') & _UUID_CLEAR | _UUID_SET:032x}"
 
 
 @lru_cache(maxsize=512)
@@ -105,10 +116,11 @@ class _KeylessBanner:
     page's copy, whose every hit calls it with the same arguments: the banners' targeting is
     worked out once here; per call only the schedule (against now), the variant (drawn at
     random, weighted, as ``banner_choose`` draws it for a visitor without an id), a new
-    decision uuid and its time remain. Each call records its decision exactly as
-    ``banner_decision_record`` does (the same row, deferred into the hit's one round trip) and
-    returns what the template renders for it. Outside ``deferred_redis_writes``, or with DEBUG,
-    it calls ``banner_html_for_keyless`` itself."""
+    decision uuid (a random uuid4, from the variant's ``os.urandom`` call) and its time remain.
+    Each call records its decision exactly as ``banner_decision_record`` does (the same row,
+    deferred into the hit's one round trip) and returns what the template renders for it.
+    Outside ``deferred_redis_writes``, or with DEBUG, it calls ``banner_html_for_keyless``
+    itself."""
 
     def __init__(self, placement: str, category_ids: tuple, banners):
         self.args = (placement, tuple(category_ids), banners)
@@ -132,18 +144,20 @@ class _KeylessBanner:
         if found is None:
             return _no_banner_html(get_script_prefix())
         banner, reason, category_id, total = found
-        creative = variant_at(banner, int.from_bytes(os.urandom(8), "big") % total)
+        drawn = os.urandom(24)  # one system call: 8 bytes for the variant, 16 for the uuid
+        creative = variant_at(banner, int.from_bytes(drawn[:8], "big") % total)
         prefix = get_script_prefix()
         shown = self._shown.get((creative.variant_id, prefix))
         if shown is None:
             shown = self._show(banner, creative, reason, category_id, prefix)
             self._shown[creative.variant_id, prefix] = shown
         row, html = shown
-        decision_uuid = uuid4().hex
+        decision_uuid = _uuid4_hex(drawn[8:])
         row = row.replace(_SLOT, decision_uuid).replace(_WHEN, now.isoformat())
         defer_redis_write("RPUSH", queue_key(), row)
         # the slot and the uuid are 32 hex digits: as safe as the template's escaped output
-        return mark_safe(html.replace(_SLOT, decision_uuid))  # noqa: S308
+        # (SafeString: mark_safe's own result for a str, without its lazy-argument wrapper)
+        return SafeString(html.replace(_SLOT, decision_uuid))
 
     def _show(self, banner, creative, reason, category_id, prefix) -> tuple[str, str]:
         """(the decision row's JSON, the banner's HTML), both with ``_SLOT`` for the decision's
