@@ -3,10 +3,10 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
-from personalization import building, events, services
+from personalization import building, events, profile_sql, services
 from personalization.models import Event, PreferenceProfile, ShopperChoice
 from tests.factories import UserFactory
 
@@ -87,3 +87,23 @@ def test_cleared_and_deleted_profiles_are_reported_so_their_caches_are_forgotten
     # the cleared profile had no demographics, so it is deleted as empty
     assert sorted(result.changed_user_ids) == sorted([cleared.pk, leaving.pk])
     assert list(PreferenceProfile.objects.values_list("user_id", flat=True)) == [kept.pk]
+
+
+def test_a_first_full_build_never_reads_the_profile_table_while_filling_it():
+    """Writing new profiles must not look them up in the table being filled: planned while it
+    was empty, such a lookup rescanned the growing table for every row (100,000 new profiles
+    took over 12 minutes). The statement takes "new" from the diff instead."""
+    products = catalogue()
+    for n in range(30):
+        activity(UserFactory(), products, order=f"N{n}")
+    assert not PreferenceProfile.objects.exists()
+    with transaction.atomic(), connection.cursor() as cursor:
+        building.aggregate_sql(cursor, lo=0, hi=Event.objects.order_by("-id").first().id)
+        cursor.execute(profile_sql.FULL_DIFF)
+        cursor.execute("SELECT count(*) FROM pz_diff WHERE change = 'new'")
+        assert cursor.fetchone()[0] == 30
+        cursor.execute("EXPLAIN " + profile_sql.FULL_NEW)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)
+    scans = [line for line in plan.splitlines() if "Scan" in line]
+    assert scans and not [line for line in scans if "preferenceprofile" in line], plan
