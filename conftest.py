@@ -32,7 +32,10 @@ def _own_cache_keys():
     for conf in caches.values():
         conf["KEY_PREFIX"] = TEST_CACHE_PREFIX
     os.environ["CACHE_KEY_PREFIX"] = TEST_CACHE_PREFIX
-    with override_settings(CACHES=caches):
+    # Forgets take no lease (config.cache.cache_forget), so that a test can warm a cache right
+    # after it sets data up; tests/test_cache_lease.py turns leases on for itself.
+    os.environ["AGORA_CACHE_LEASE_SECONDS"] = "0"
+    with override_settings(CACHES=caches, AGORA_CACHE_LEASE_SECONDS=0):
         yield
 
 

@@ -16,7 +16,10 @@ read-through fill of data read from the database goes through ``cache_fill``:
 The other half is the forget: a service that changes data inside a transaction and forgets
 the cached value only *now* leaves a window until the commit in which another process reads the
 old rows and caches them again, for the whole timeout. ``forget`` runs the forget now and once
-more after the commit (as ``shop.pagecache.storefront_changed`` does for its version).
+more after the commit (as ``shop.pagecache.storefront_changed`` does for its version). A reader
+that read the old rows just before the commit can still fill after both; so a forget of plain
+keys (``forget_keys``, ``config.cache.cache_forget``) leaves a short lease on each key, and the
+fills here store nothing while it lasts.
 
 Callbacks registered this way run in order with the ``on_commit`` forgets of the services
 (``segment_cache_forget``, ``profile_cache_forget``...): a forget registered by a later write in
@@ -31,8 +34,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, transaction
+
+from .cache import cache_forget, cache_set_unless_leased
 
 
 def in_transaction(using: str = DEFAULT_DB_ALIAS) -> bool:
@@ -57,15 +61,24 @@ def after_commit(store: Callable[[], object], using: str = DEFAULT_DB_ALIAS) -> 
 
 
 def cache_fill(key: str, value, timeout: float | None) -> None:
-    """``cache.set(key, value, timeout)`` (seconds) now, or after the current transaction
-    commits (see the module); discarded on rollback."""
-    after_commit(lambda: cache.set(key, value, timeout))
+    """Store ``value`` under ``key`` for ``timeout`` seconds now, or after the current
+    transaction commits (see the module); discarded on rollback, and not stored while a recent
+    forget of ``key`` holds its lease (``config.cache.cache_forget``)."""
+    after_commit(lambda: cache_set_unless_leased({key: value}, timeout))
 
 
 def cache_fill_many(mapping: dict, timeout: float | None) -> None:
-    """``cache.set_many(mapping, timeout)`` now or after commit, as ``cache_fill``."""
+    """``cache_fill`` for each item of ``mapping`` (key -> value), in one round trip."""
     if mapping:
-        after_commit(lambda: cache.set_many(mapping, timeout))
+        after_commit(lambda: cache_set_unless_leased(mapping, timeout))
+
+
+def forget_keys(keys, using: str = DEFAULT_DB_ALIAS) -> None:
+    """``forget`` the cache entries ``keys``, each with a lease (``config.cache.cache_forget``):
+    dropped now and, inside a transaction, again after it commits; a fill computed from the rows
+    as they were before is not stored meanwhile."""
+    keys = list(keys)
+    forget(lambda: cache_forget(keys), using=using)
 
 
 def forget(drop: Callable[[], object], using: str = DEFAULT_DB_ALIAS) -> None:

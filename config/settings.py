@@ -141,6 +141,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, sessions, broker ----------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# A forget leaves a lease this long on each key it drops, during which read-through fills
+# store nothing (a fill computed from rows read before the forget never lands after it;
+# config.cache.cache_forget). 0 turns leases off.
+AGORA_CACHE_LEASE_SECONDS = float(os.environ.get("AGORA_CACHE_LEASE_SECONDS", "5"))
 # View and search events go into a Redis stream drained in bulk by a task (personalization.events)
 AGORA_EVENT_STREAM = env_bool("AGORA_EVENT_STREAM", bool(REDIS_URL))
 # Whole store pages for visitors without cookies kept in the cache (shop.pagecache, issue 15);

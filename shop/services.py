@@ -1,10 +1,10 @@
 """Write-side operations on the catalogue and on orders (cart: cart.py, checkout: checkout.py)."""
 
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 
 from config.aftercommit import forget
+from config.cache import cache_forget
 from webhooks import payloads as webhook_payloads
 
 from .exceptions import InvalidStatusTransition
@@ -79,7 +79,7 @@ def catalogue_changed() -> None:
     from .selectors import CATEGORY_TREE_KEY, FACETS_KEY
 
     def drop():
-        cache.delete_many([CATEGORY_TREE_KEY, FACETS_KEY])
+        cache_forget([CATEGORY_TREE_KEY, FACETS_KEY])  # with a lease (config.cache)
         catalogue_version_bump()
 
     forget(drop)  # now and after commit: a render meanwhile read the old rows

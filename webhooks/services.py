@@ -30,6 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config.aftercommit import cache_fill
+from config.cache import cache_forget
 
 from . import registry, signing, transport
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
@@ -82,7 +83,8 @@ def subscribed_events() -> frozenset[str]:
 
 
 def endpoints_changed() -> None:
-    cache.delete(SUBSCRIBED_KEY)
+    """Forget which events have subscribers (called after commit)."""
+    cache_forget([SUBSCRIBED_KEY])
 
 
 def webhook_event_emit(*, event: str, payload: dict) -> WebhookMessage | None:

@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from config.aftercommit import cache_fill
+from config.cache import cache_forget
 
 from .models import Banner
 
@@ -125,7 +126,7 @@ def active_banners(placement: str) -> list[CachedBanner]:
 def banners_cache_forget() -> None:
     from .models import Placement
 
-    cache.delete_many([ACTIVE_KEY.format(p) for p in Placement.values])
+    cache_forget([ACTIVE_KEY.format(p) for p in Placement.values])
 
 
 def variant_for(banner: CachedBanner, shopper: str) -> Creative:

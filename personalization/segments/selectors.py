@@ -46,20 +46,10 @@ def shopper_segments(user) -> tuple[bool, frozenset[int]]:
 
 
 def segment_cache_forget(*, user_ids) -> None:
-    """Drop the cached segment ids of ``user_ids``."""
-    from config.cache import REDIS_DOWN, raw_redis
+    """Drop the cached segment ids of ``user_ids``, with a lease (``config.cache.cache_forget``)."""
+    from config.cache import cache_forget
 
-    keys = [CACHE_KEY.format(pk) for pk in user_ids]
-    client = raw_redis()
-    for start in range(0, len(keys), 5000):
-        batch = keys[start : start + 5000]
-        if client is None:
-            cache.delete_many(batch)
-        else:
-            try:
-                client.unlink(*[cache.make_key(key) for key in batch])
-            except REDIS_DOWN:
-                return  # Redis is down: nothing cached can be read either (the cache fails open)
+    cache_forget([CACHE_KEY.format(pk) for pk in user_ids])
 
 
 def segment_members(segment) -> QuerySet:

@@ -9,13 +9,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Model
 from django.utils import timezone
 from django.utils.text import slugify
 
-from config.aftercommit import forget
+from config.aftercommit import forget_keys
 from personalization import events
 from shop.models import Order, OrderEvent, Product
 from social.models import Connection
@@ -440,5 +439,5 @@ def store_accounts_changed() -> None:
     """Call after the store's social accounts change (the admin does)."""
     from shop.pagecache import storefront_changed
 
-    forget(lambda: cache.delete(STORE_ACCOUNTS_CACHE_KEY))  # now and after commit
+    forget_keys([STORE_ACCOUNTS_CACHE_KEY])  # now and after commit, with a lease
     storefront_changed()  # the footer of cached store pages shows them

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from config.aftercommit import cache_fill, forget
+from config.aftercommit import cache_fill, forget_keys
 
 from .models import Notification, Subscription
 
@@ -32,7 +32,7 @@ def unread_count_changed(user_ids) -> None:
 
     user_ids = list(user_ids)
     keys = [_key(pk) for pk in user_ids]
-    forget(lambda: cache.delete_many(keys))  # now and after commit (config.aftercommit)
+    forget_keys(keys)  # now and after commit, with a lease (config.aftercommit)
     shoppers_changed(user_ids)
 
 

@@ -2,11 +2,10 @@
 
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from config.aftercommit import forget
+from config.aftercommit import forget_keys
 from personalization import events
 
 from . import analysis
@@ -16,7 +15,7 @@ from .selectors import RULES_KEY, active_rules
 
 def rules_changed() -> None:
     """Forget the cached intent rules now and after the current transaction commits."""
-    forget(lambda: cache.delete(RULES_KEY))
+    forget_keys([RULES_KEY])
 
 
 def text_analyse(*, text: str) -> dict:
