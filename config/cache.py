@@ -366,6 +366,38 @@ def cache_set_unless_leased(mapping: dict, timeout, *, alias: str = "default") -
         return 0
 
 
+_HSET_UNLESS_LEASED = (
+    "local bucket = (function() "
+    + _BUCKET
+    + """ end)()
+if redis.call('sismember', ARGV[2] .. bucket, KEYS[1]) == 1
+        or redis.call('sismember', ARGV[2] .. (bucket - 1), KEYS[1]) == 1 then
+    return 0
+end
+redis.call('hset', KEYS[1], ARGV[3], ARGV[4])
+redis.call('expire', KEYS[1], ARGV[5], 'NX')
+return 1
+"""
+)
+
+
+def cache_hset_unless_leased(key: str, field: str, value: bytes, timeout: int) -> bool:
+    """Redis only: set ``field`` of the hash at cache key ``key`` to ``value`` and give the hash
+    ``timeout`` seconds if it has no expiry yet, unless a recent ``cache_forget`` of ``key``
+    holds its lease (one Lua call); True when stored. Raises the ``REDIS_DOWN`` errors (the
+    caller fails open) and ``RuntimeError`` when the cache is not Redis."""
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    client = raw_redis()
+    if client is None:
+        raise RuntimeError("cache_hset_unless_leased needs the Redis cache")
+    lease = max(1, int(lease_seconds() * 1000))
+    args = [lease, _bucket_prefix(backend), field, value, int(timeout)]
+    script = _script(client, _HSET_UNLESS_LEASED)
+    return bool(script(keys=[backend.make_key(key)], args=args, client=client))
+
+
 # --- writes deferred into one round trip (the whole-page cache's hit, shop.pagecache) ---------
 
 _DEFERRED: ContextVar[list | None] = ContextVar("agora_deferred_redis_writes", default=None)

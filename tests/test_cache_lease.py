@@ -114,3 +114,20 @@ def test_a_profile_read_before_a_build_commits_is_not_cached_after_it(settings):
     assert seen and seen[0].event_count == 1, "the page read the profile before the build"
     assert selectors.profile_for(shopper).event_count == 2
     clear_test_cache()
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_picks_fragment_is_not_stored_while_its_forget_holds_the_lease(short_lease):
+    from config.cache import cache_hset_unless_leased, raw_redis
+
+    key = "lease:t:hash"
+    assert cache_hset_unless_leased(key, "8:", b"<p>picks</p>", 60)
+    assert raw_redis().hget(cache.make_key(key), "8:") == b"<p>picks</p>"
+    cache_forget([key])
+    assert raw_redis().exists(cache.make_key(key)) == 0
+    assert not cache_hset_unless_leased(key, "8:", b"<p>read before the forget</p>", 60)
+    assert raw_redis().exists(cache.make_key(key)) == 0
+    time.sleep(2 * short_lease + 0.1)
+    assert cache_hset_unless_leased(key, "8:", b"<p>fresh</p>", 60)
+    assert 0 < raw_redis().ttl(cache.make_key(key)) <= 60

@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.core.cache import cache
 
 from config.aftercommit import after_commit, cache_fill
-from config.cache import REDIS_DOWN
+from config.cache import REDIS_DOWN, cache_hset_unless_leased
 from personalization.selectors import cache_unlink, profile_for
 
 from . import conf
@@ -248,11 +248,10 @@ def picks_fragment(user, *, product_id: int | None = None, limit: int = 8, skip=
     if client is not None:
 
         def store():
-            pipe = client.pipeline()
-            pipe.hset(full(key), variant, html.encode())
-            pipe.expire(full(key), int(ttl), nx=True)
+            # not while a forget of the hash holds its lease (config.cache): these picks may
+            # have been read before the decision that forgot it
             with contextlib.suppress(REDIS_DOWN):  # fails open: the next page renders it again
-                pipe.execute()
+                cache_hset_unless_leased(key, variant, html.encode(), int(ttl))
 
         after_commit(store)  # inside a transaction: once the picks it shows are committed
     elif not cache_down:
