@@ -11,7 +11,8 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def picked_for_you(context, product=None, limit=8, skip=()):
-    """The visitor's picks; on a product page, without that product and ``skip`` cards.
+    """The visitor's picks; on a product page, without that product and ``skip`` cards, and
+    popular picks of its category first.
 
     The fragment comes from the cache once warm (``selectors.picks_fragment``)."""
     request = context.get("request")
@@ -22,6 +23,8 @@ def picked_for_you(context, product=None, limit=8, skip=()):
         product_id=product.pk if product is not None else None,
         limit=int(limit),
         skip=skip_ids,
+        category_id=product.category_id if product is not None else None,
+        parent_id=product.category.parent_id if product is not None else None,
     )
     return mark_safe(html)  # noqa: S308 - rendered by our own autoescaped template
 
