@@ -13,6 +13,8 @@ from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
+from shop.money import money
+
 from . import admin_views, sections, selectors, services, timeline
 from .exceptions import CrmError
 from .models import AuditEntry, Customer, CustomerTag, ExportJob, Note, Tag, Task
@@ -129,7 +131,7 @@ class CustomerAdmin(CrmImportExportMixin, admin.ModelAdmin):
     @admin.display(description="spent", ordering="preference_profile__monetary")
     def spent(self, obj):
         p = self._profile(obj)
-        return f"€{p.monetary:,.2f}" if p else "€0.00"
+        return money(p.monetary if p else 0)
 
     @admin.display(description="last purchase", ordering="preference_profile__last_purchase_at")
     def last_purchase(self, obj):

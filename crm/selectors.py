@@ -13,6 +13,8 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from shop.money import money
+
 from .models import AuditEntry, CustomerTag, Note, Task
 
 User = get_user_model()
@@ -399,7 +401,7 @@ def engagement_score(*, profile, activity: dict, influence: Influence) -> Engage
                 "Monetary",
                 min(20, int(monetary // 25)),
                 20,
-                f"€{monetary:,.2f} spent",
+                f"{money(monetary)} spent",
             ),
             ScorePart(
                 "Social", min(20, 2 * social), 20, f"{social} likes, shares, reviews and posts"

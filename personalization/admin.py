@@ -2,6 +2,8 @@ import json
 
 from django.contrib import admin
 
+from shop.money import money_field
+
 from .models import (
     Event,
     PreferenceProfile,
@@ -46,7 +48,7 @@ class PreferenceProfileAdmin(ReadOnlyAdmin):
         "user",
         "event_count",
         "order_count",
-        "monetary",
+        "monetary_shown",
         "last_purchase_at",
         "updated_at",
     ]
@@ -55,8 +57,9 @@ class PreferenceProfileAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     actions = ["rebuild"]
     # the stored key ids and scores, shown as the ``{"<dimension>:<value>": raw}`` they mean
-    exclude = ["affinity_ids", "affinity_raw"]
-    readonly_fields = ["affinities"]
+    exclude = ["affinity_ids", "affinity_raw", "monetary"]
+    readonly_fields = ["monetary_shown", "affinities"]
+    monetary_shown = money_field("monetary", "spent")
 
     @admin.display(description="Affinities (raw scores)")
     def affinities(self, obj):

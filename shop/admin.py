@@ -18,6 +18,7 @@ from .models import (
     ShippingMethod,
     Variant,
 )
+from .money import money_field
 from .services import catalogue_changed, order_set_status, product_reindex
 
 
@@ -112,7 +113,9 @@ class VariantAdmin(LabelledListEditable, admin.ModelAdmin):
 
 @admin.register(ShippingMethod)
 class ShippingMethodAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "price", "free_over", "delivery_days", "is_active"]
+    list_display = ["name", "code", "price_shown", "free_over_shown", "delivery_days", "is_active"]
+    price_shown = money_field("price")
+    free_over_shown = money_field("free_over", "free over")
 
 
 class OrderLineInline(admin.TabularInline):
@@ -123,11 +126,13 @@ class OrderLineInline(admin.TabularInline):
         "product_name",
         "variant_label",
         "sku",
-        "unit_price",
+        "unit_price_shown",
         "quantity",
-        "line_total",
+        "line_total_shown",
     ]
     fields = readonly_fields
+    unit_price_shown = money_field("unit_price", "unit price")
+    line_total_shown = money_field("line_total", "line total")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -137,8 +142,9 @@ class OrderDiscountInline(admin.TabularInline):
     model = OrderDiscount
     extra = 0
     can_delete = False
-    readonly_fields = ["code", "label", "amount", "on_shipping"]
+    readonly_fields = ["code", "label", "amount_shown", "on_shipping"]
     fields = readonly_fields
+    amount_shown = money_field("amount")
     verbose_name = "discount"
 
     def has_add_permission(self, request, obj=None):
@@ -179,12 +185,16 @@ class OrderAdmin(admin.ModelAdmin):
         "number",
         "created_at",
         "email",
-        "discount_total",
-        "total",
+        "discount_total_shown",
+        "total_shown",
         "status",
         "shipping_method",
     ]
     list_filter = ["status", "shipping_method", "created_at"]
+    subtotal_shown = money_field("subtotal")
+    shipping_cost_shown = money_field("shipping_cost", "shipping")
+    discount_total_shown = money_field("discount_total", "discounts")
+    total_shown = money_field("total")
     search_fields = ["number", "email", "full_name", "user__email", "lines__sku"]
     date_hierarchy = "created_at"
     list_select_related = ["shipping_method"]
@@ -194,10 +204,10 @@ class OrderAdmin(admin.ModelAdmin):
         "user",
         "email",
         "status",
-        "subtotal",
-        "shipping_cost",
-        "discount_total",
-        "total",
+        "subtotal_shown",
+        "shipping_cost_shown",
+        "discount_total_shown",
+        "total_shown",
         "currency",
         "payment_gateway",
         "payment_reference",
@@ -226,10 +236,10 @@ class OrderAdmin(admin.ModelAdmin):
             "Money",
             {
                 "fields": [
-                    "subtotal",
-                    "shipping_cost",
-                    "discount_total",
-                    "total",
+                    "subtotal_shown",
+                    "shipping_cost_shown",
+                    "discount_total_shown",
+                    "total_shown",
                     "currency",
                     "payment_gateway",
                     "payment_reference",

@@ -35,6 +35,7 @@ from .models import (
     ShippingMethod,
     Variant,
 )
+from .money import money
 from .pagecache import storefront_changed
 from .payments import Card, get_gateway
 
@@ -223,11 +224,16 @@ def order_place(
             )
             for provider in pricing.discount_providers():
                 provider.record(order=order, discounts=quote.discounts, context=context)
-        discount_note = f" after {quote.discount_total} discount" if quote.discount_total else ""
+        paid = money(total, order.currency)
+        discount_note = (
+            f" after {money(quote.discount_total, order.currency)} discount"
+            if quote.discount_total
+            else ""
+        )
         OrderEvent.objects.create(
             order=order,
             kind="placed",
-            message=f"Paid {total} {order.currency}{discount_note} by card ending {card.last4}",
+            message=f"Paid {paid}{discount_note} by card ending {card.last4}",
             actor=order.user,
             created_at=order.created_at,
         )

@@ -363,7 +363,9 @@ class OrderDiscount(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.code}: -{self.amount}"
+        from .money import money
+
+        return f"{self.code}: −{money(self.amount)}"
 
 
 class OrderEvent(models.Model):

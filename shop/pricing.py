@@ -173,7 +173,7 @@ def read_token(token: str) -> dict | None:
 
 
 def _money(value) -> str:
-    from .templatetags.shop_tags import money
+    from .money import money
 
     return money(value)
 

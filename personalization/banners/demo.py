@@ -93,7 +93,8 @@ def seed(*, stdout) -> None:
             headline=f"{root.name} week: the community's favourites",
             text="The best-rated picks of the category you are browsing.",
             cta_label="See the favourites",
-            cta_url=f"/c/{root.slug}/",
+            # shown on the category's own pages: its best rated first, not the page again
+            cta_url=f"/c/{root.slug}/?sort=rating",
         )
         # follows a visitor home from the category they looked at (their session's events)
         back = Banner.objects.create(
@@ -105,7 +106,7 @@ def seed(*, stdout) -> None:
             headline=f"Still looking at {root.name}?",
             text="You looked at it lately: here are the pieces shoppers rate best.",
             cta_label=f"Back to {root.name}",
-            cta_url=f"/c/{root.slug}/",
+            cta_url=f"/c/{root.slug}/?sort=rating",  # "the pieces shoppers rate best"
         )
     account = Banner.objects.create(name="Tell us more", placement=Placement.ACCOUNT)
     BannerVariant.objects.create(

@@ -88,6 +88,24 @@ class BannerVariant(models.Model):
     def __str__(self):
         return f"{self.banner.name} / {self.name}"
 
+    #: The one page of a placement shown on a single page: a call to action there must lead
+    #: elsewhere (pages of the other placements are checked when shown: ``leads_here``).
+    PLACEMENT_PAGE = {Placement.HOME_HERO: "shop:home", Placement.CART: "shop:cart"}
+
+    def clean(self):
+        super().clean()
+        from django.core.exceptions import ValidationError
+        from django.urls import reverse
+
+        from .selectors import leads_here
+
+        banner = getattr(self, "banner", None)
+        page = self.PLACEMENT_PAGE.get(banner.placement) if banner is not None else None
+        if page and self.cta_url and leads_here(self.cta_url, reverse(page)):
+            raise ValidationError(
+                {"cta_url": "This link leads back to the page the banner is shown on."}
+            )
+
     @property
     def ctr(self) -> float | None:
         return self.clicks / self.impressions if self.impressions else None

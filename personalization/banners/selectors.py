@@ -11,14 +11,19 @@
   picks it, so no assignment is stored and a shopper always sees the same variant.
 - The frequency cap counts views per shopper and banner in the cache (a window of
   ``cap_window_hours``); a capped banner gives way to the next eligible one.
+- A call to action never leads back to the page it is shown on (``leads_here``): on that page
+  such a variant is left out, and a banner with no other variant gives way to the next one.
 - Nothing is cached per page: the cached inputs are the placement's banner list (the same for
   everyone) and the shopper's own segment ids, so one shopper's banner never reaches another.
 """
 
+import dataclasses
 import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -129,6 +134,38 @@ def banners_cache_forget() -> None:
     cache_forget([ACTIVE_KEY.format(p) for p in Placement.values])
 
 
+@lru_cache(maxsize=1024)
+def leads_here(cta_url: str, here: str) -> bool:
+    """True when following ``cta_url`` would land on ``here`` (the page's path and query
+    string, as ``request.get_full_path()`` gives it): the same path (a trailing slash and the
+    #fragment aside), and no query parameter the page has not already got. "/c/bags/" leads
+    back to "/c/bags/?page=2"; "/c/bags/?sort=rating" does not lead back to "/c/bags/". A link
+    to another host never leads here."""
+    target, page = urlsplit(cta_url.strip()), urlsplit(here)
+    if target.scheme or target.netloc:
+        return False
+    path = target.path or page.path  # "?sort=rating" or "#reviews": this very path
+    if path.rstrip("/") != page.path.rstrip("/"):
+        return False
+    return set(parse_qsl(target.query)) <= set(parse_qsl(page.query))
+
+
+def banners_for_page(banners, here: str) -> list[CachedBanner]:
+    """``banners`` as the page ``here`` may show them: without the variants whose call to
+    action leads back to this page, and without the banners left with no variant (see
+    ``leads_here``). Order and the other fields unchanged; no query, no cache read."""
+    if not here:
+        return list(banners)
+    kept = []
+    for banner in banners:
+        variants = tuple(v for v in banner.variants if not leads_here(v.cta_url, here))
+        if len(variants) == len(banner.variants):
+            kept.append(banner)
+        elif variants:
+            kept.append(dataclasses.replace(banner, variants=variants))
+    return kept
+
+
 def variant_for(banner: CachedBanner, shopper: str) -> Creative:
     """The shopper's variant: stable, proportional to the weights (no stored assignment)."""
     total = sum(v.weight for v in banner.variants)
@@ -197,6 +234,7 @@ def banner_choose(
     now=None,
     banners=None,
     segments=None,
+    here: str = "",
 ) -> Choice | None:
     """Pick the banner for ``placement`` and this shopper (see the module docstring).
 
@@ -205,7 +243,8 @@ def banner_choose(
     ``banners``: the placement's ``active_banners`` when the caller already holds them (a page
     kept by ``shop.pagecache``, whose version banner edits bump). ``segments``: the shopper's
     cached ``shopper_segments`` entry when the caller already read it (``shop.signed`` reads
-    it with the page), None to read it here.
+    it with the page), None to read it here. ``here``: the page's path and query string, whose
+    own links are left out (``banners_for_page``); the caller filters ``banners`` it passes.
     """
     from personalization.segments.selectors import CACHE_KEY as SEGMENTS_KEY
     from personalization.segments.selectors import shopper_segments
@@ -220,8 +259,9 @@ def banner_choose(
     found = cache.get_many(wanted) if wanted else {}
     if banners is None:
         banners = found.get(banners_key)
-    if banners is None:
-        banners = active_banners(placement)
+        if banners is None:
+            banners = active_banners(placement)
+        banners = banners_for_page(banners, here)
     if not banners:
         return None
     enabled, segment_ids = True, frozenset()

@@ -2,6 +2,8 @@
 
 from django.contrib import admin, messages
 
+from shop.money import money_field
+
 from . import rules, services
 from .forms import CouponForm
 from .models import Coupon, CouponRedemption, EarnRule, LoyaltyStatus, Tier
@@ -9,7 +11,8 @@ from .models import Coupon, CouponRedemption, EarnRule, LoyaltyStatus, Tier
 
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):
-    list_display = ["name", "position", "min_spend", "min_orders", "benefits"]
+    list_display = ["name", "position", "min_spend_shown", "min_orders", "benefits"]
+    min_spend_shown = money_field("min_spend", "min spend")
     prepopulated_fields = {"slug": ["name"]}
 
     def save_model(self, request, obj, form, change):
@@ -25,11 +28,23 @@ class EarnRuleAdmin(admin.ModelAdmin):
 
 @admin.register(LoyaltyStatus)
 class LoyaltyStatusAdmin(admin.ModelAdmin):
-    list_display = ["user", "tier", "spend_12m", "orders_12m", "orders_total", "last_order_at"]
+    list_display = [
+        "user",
+        "tier",
+        "spend_12m_shown",
+        "orders_12m",
+        "orders_total",
+        "last_order_at",
+    ]
     list_filter = ["tier"]
     list_select_related = ["user", "tier"]
     search_fields = ["user__email"]
-    readonly_fields = [f.name for f in LoyaltyStatus._meta.fields]
+    readonly_fields = [
+        f"{f.name}_shown" if f.name in ("spend_12m", "spend_total") else f.name
+        for f in LoyaltyStatus._meta.fields
+    ]
+    spend_12m_shown = money_field("spend_12m", "spend, last 12 months")
+    spend_total_shown = money_field("spend_total", "spend, all time")
 
     def has_add_permission(self, request):
         return False
@@ -63,8 +78,9 @@ class RedemptionInline(admin.TabularInline):
     model = CouponRedemption
     extra = 0
     can_delete = False
-    readonly_fields = ["order", "user", "amount", "created_at"]
+    readonly_fields = ["order", "user", "amount_shown", "created_at"]
     fields = readonly_fields
+    amount_shown = money_field("amount")
 
     def has_add_permission(self, request, obj=None):
         return False

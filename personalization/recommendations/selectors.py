@@ -7,6 +7,8 @@ Cached values (Redis in production):
   RECOMMENDATIONS_CACHE_SECONDS.
 - ``rec:popular``: the popular list every anonymous visitor and every shopper with
   personalization off sees (shared, holds nothing personal).
+- ``rec:popular:c:<category id>``: the same on a product page of that category: its own
+  popular products first (``popular_picks_near``; shared).
 - ``rec:also:<product id>``: "Customers who bought this also bought" (shared).
 The shared values are forgotten by each refresh of the recommendation tables, else expire after
 RECOMMENDATIONS_SHARED_CACHE_SECONDS. A warm page reads one or two cache keys and runs no query.
@@ -28,6 +30,7 @@ from .models import PickDecision, ProductPair
 
 USER_KEY = "rec:user:{}"
 POPULAR_KEY = "rec:popular"
+POPULAR_NEAR_KEY = "rec:popular:c:{}"
 ALSO_KEY = "rec:also:{}"
 ALSO_LIMIT = 8
 
@@ -120,6 +123,23 @@ def popular_picks() -> PickList:
     return cached
 
 
+def popular_picks_near(category_id: int, parent_id: int | None) -> PickList:
+    """The popular list for a product page of the category ``category_id`` (whose parent is
+    ``parent_id``): the category's popular products first, then its parent's family's, then
+    the store's (``Recommender.popular_near``). Shared and cached per category like
+    ``popular_picks``, forgotten with it."""
+    key = POPULAR_NEAR_KEY.format(category_id)
+    cached = cache.get(key)
+    if cached is None:
+        limit = int(conf.get("RECOMMENDATIONS_PICKS"))
+        picks = get_backend().popular_near(
+            category_id=category_id, parent_id=parent_id, limit=limit
+        )
+        cached = PickList("anonymous", _cards(picks))
+        cache_fill(key, cached, conf.get("RECOMMENDATIONS_SHARED_CACHE_SECONDS"))
+    return cached
+
+
 def picks_for(user) -> PickList:
     """The picks for ``user`` (anyone, signed in or not), from the cache once warm.
 
@@ -206,7 +226,15 @@ def _fragment_store():
     return client, lambda key: f"{prefix}{key}{suffix}"
 
 
-def picks_fragment(user, *, product_id: int | None = None, limit: int = 8, skip=()) -> str:
+def picks_fragment(
+    user,
+    *,
+    product_id: int | None = None,
+    limit: int = 8,
+    skip=(),
+    category_id: int | None = None,
+    parent_id: int | None = None,
+) -> str:
     """The rendered "Picked for you" fragment for ``user`` (HTML, safe to insert).
 
     Once warm this is one cache read (Redis HGET on the shopper's fragment hash, field = the
@@ -216,12 +244,19 @@ def picks_fragment(user, *, product_id: int | None = None, limit: int = 8, skip=
     other picks than the stored decision; one shopper's hash is never another's (the user id
     is its key). Off Redis (the embedded demo) the hash is a dict in one cache entry. Inside
     a transaction the fragment is stored only once it commits (``config.aftercommit``).
+
+    ``category_id`` (a product page's category, ``parent_id`` its parent): unless the picks
+    are personal (those stay as decided), the page shows that category's popular list
+    (``popular_picks_near``: shared, the same for everyone, nothing personal in it) instead
+    of the store's.
     """
     from django.template.loader import render_to_string
 
     signed_in = bool(user is not None and getattr(user, "is_authenticated", False))
     exclude = sorted({int(pk) for pk in skip} | ({product_id} if product_id else set()))
     variant = f"{limit}:{','.join(map(str, exclude))}"
+    if category_id is not None:
+        variant += f":c{category_id}"
     key = FRAGMENT_KEY.format(user.pk if signed_in else "anon")
     cache_down = False
     client, full = _fragment_store()
@@ -238,9 +273,14 @@ def picks_fragment(user, *, product_id: int | None = None, limit: int = 8, skip=
         if html is not None:
             return html
     picks = picks_for(user)  # a new decision forgets the hash first (see picks_for)
+    near = category_id is not None and not picks.personalized
+    if near:
+        cards = popular_picks_near(category_id, parent_id).without(exclude, limit)
+    else:
+        cards = picks.without(exclude, limit)
     html = render_to_string(
         "recommendations/_picks.html",
-        {"picks": picks, "cards": picks.without(exclude, limit), "signed_in": signed_in},
+        {"picks": picks, "cards": cards, "signed_in": signed_in, "near": near},
     )
     ttl = conf.get(
         "RECOMMENDATIONS_CACHE_SECONDS" if signed_in else "RECOMMENDATIONS_SHARED_CACHE_SECONDS"
@@ -266,10 +306,13 @@ def picks_cache_forget(user_ids) -> None:
 
 
 def shared_cache_forget() -> None:
-    """Forget the shared popular list; "also bought" entries expire on their own (short TTL)."""
+    """Forget the shared popular lists (the store's and each category's); "also bought"
+    entries expire on their own (short TTL)."""
+    from shop.models import Category
     from shop.pagecache import storefront_changed
 
-    cache_unlink([POPULAR_KEY, FRAGMENT_KEY.format("anon")])
+    near = [POPULAR_NEAR_KEY.format(pk) for pk in Category.objects.values_list("pk", flat=True)]
+    cache_unlink([POPULAR_KEY, FRAGMENT_KEY.format("anon"), *near])
     storefront_changed()  # anonymous picks show on cached store pages
 
 

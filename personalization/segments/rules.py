@@ -32,6 +32,8 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from shop.money import money as format_money
+
 MAX_DEPTH = 32
 OPS = ("and", "or")
 
@@ -303,7 +305,7 @@ def range_lookups(field_name: str, params) -> dict:
 
 def range_words(params, unit="", money=False) -> str:
     def fmt(v):
-        return f"€{Decimal(str(v)):.2f}" if money else f"{v}{unit}"
+        return format_money(v) if money else f"{v}{unit}"
 
     lo, hi = params.get("min"), params.get("max")
     if lo is not None and hi is not None:

@@ -1,23 +1,17 @@
-from decimal import ROUND_HALF_UP, Decimal
-
 from django import template
-from django.conf import settings
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
-register = template.Library()
+from shop.money import money as format_money
 
-SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+register = template.Library()
 
 
 @register.filter
 def money(value, currency=None):
-    if value in (None, ""):
-        return ""
-    amount = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    symbol = SYMBOLS.get(currency or settings.AGORA_CURRENCY, "")
-    return f"{symbol}{amount:,.2f}"
+    """``{{ order.total|money }}``: "€12,345.00" (``shop.money.money``, the one format)."""
+    return format_money(value, currency)
 
 
 @register.simple_tag

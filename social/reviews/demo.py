@@ -148,6 +148,20 @@ def reviews_texts(category_slug: str, rating: int) -> list[tuple[str, str]]:
     return TEXTS[rating] + BY_CATEGORY.get(category_slug, {}).get(rating, [])
 
 
+def review_text(rnd, category_slug: str, rating: int, *, used: set) -> tuple | None:
+    """(rating, title, body) for one more demo review of a product whose reviews already carry
+    the titles in ``used`` (updated): a text of ``rating`` stars not used yet, else of the
+    nearest rating with one left; None when every fitting text is taken. So no product shows
+    the same review twice, however many shoppers review it."""
+    for stars in sorted(range(1, 6), key=lambda r: (abs(r - rating), -r)):
+        fresh = [t for t in reviews_texts(category_slug, stars) if t[0] not in used]
+        if fresh:
+            title, body = rnd.choice(fresh)
+            used.add(title)
+            return stars, title, body
+    return None
+
+
 def intent_line(product_name: str) -> str:
     """The replacement-intent sentence that fits the product ("" when none fits)."""
     name = product_name.lower()
@@ -167,7 +181,13 @@ def seed(*, stdout) -> None:
         stdout.write("Reviews: no demo shoppers, nothing to do.")
         return
     products = list(Product.objects.visible().select_related("category").order_by("pk"))
-    existing = set(Review.objects.values_list("product_id", "author_id"))
+    existing = set()
+    titles = {}  # product id -> the titles its reviews carry (a re-run repeats none either)
+    for product_id, author_id, title in Review.objects.values_list(
+        "product_id", "author_id", "title"
+    ):
+        existing.add((product_id, author_id))
+        titles.setdefault(product_id, set()).add(title)
     bought = {}
     for product_id, user_id in OrderLine.objects.filter(order__user__isnull=False).values_list(
         "product_id", "order__user_id"
@@ -188,12 +208,14 @@ def seed(*, stdout) -> None:
             authors += rnd.sample(shoppers, rnd.randint(1, 7))
             quality = rnd.choice([5, 5, 4, 4, 4, 3, 2])
             reviews = []
+            used = set(titles.get(product.pk, ()))  # the titles its reviews already have
             for author in dict.fromkeys(authors):
                 rating = max(1, min(5, quality + rnd.choice([-2, -1, 0, 0, 0, 1])))
-                title, body = rnd.choice(reviews_texts(product.category.slug, rating))
+                drawn = review_text(rnd, product.category.slug, rating, used=used)
                 age = timedelta(days=rnd.randint(1, 200), minutes=rnd.randint(0, 999))
-                if (product.pk, author.pk) in existing:
+                if drawn is None or (product.pk, author.pk) in existing:
                     continue
+                rating, title, body = drawn
                 body = intent_line(product.name) * (rating >= 4) + body
                 try:
                     review = review_create(

@@ -77,3 +77,44 @@ def test_a_backdated_order_is_numbered_with_its_own_date():
     assert order.created_at == placed_at
     assert order.number.startswith(f"AG{placed_at:%y%m%d}-")
     assert not order.number.startswith(f"AG{timezone.now():%y%m%d}-")
+
+
+def test_no_two_demo_shoppers_share_a_name():
+    from shop.management.commands.seed_demo import FIRST_NAMES, LAST_NAMES, demo_name
+
+    count = len(FIRST_NAMES) * len(LAST_NAMES)
+    names = [demo_name(n) for n in range(1, count + 1)]
+    assert len(set(names)) == count, "shopper 27 was called what shopper 1 is"
+
+
+@pytest.mark.django_db
+def test_the_demo_never_shows_the_same_review_twice_on_a_product():
+    """A newcomer saw "David Garcia: Happy with it" twice on one product: two shoppers of the
+    same name who drew the same text. Texts differ per product, and a re-run adds none."""
+    import io
+
+    from shop.management.commands.seed_demo import demo_name
+    from social.reviews.demo import seed
+    from social.reviews.models import Review
+    from tests.factories import CategoryFactory
+
+    for n in range(1, 41):
+        first, last = demo_name(n)
+        UserFactory(
+            username=f"shopper{n:02d}",
+            email=f"shopper{n:02d}@agora.test",
+            first_name=first,
+            last_name=last,
+        )
+    audio = CategoryFactory(name="Audio", slug="audio")
+    for n in range(12):
+        ProductFactory(name=f"Headphones {n}", category=audio)
+
+    seed(stdout=io.StringIO())
+    count = Review.objects.count()
+    seed(stdout=io.StringIO())
+
+    rows = list(Review.objects.values_list("product_id", "author_id", "title"))
+    assert len(rows) == count > 12, "the re-run added nothing; most products got reviews"
+    assert len({(p, t) for p, _, t in rows}) == len(rows), "a text repeated on a product"
+    assert len({(p, a) for p, a, _ in rows}) == len(rows), "one review per shopper"

@@ -16,7 +16,15 @@ from django.utils.safestring import SafeString, mark_safe
 from config.cache import defer_redis_write, deferring
 from personalization.events import existing_anonymous_id
 
-from ..selectors import Choice, active_banners, banner_choose, in_schedule, targeting, variant_at
+from ..selectors import (
+    Choice,
+    active_banners,
+    banner_choose,
+    banners_for_page,
+    in_schedule,
+    targeting,
+    variant_at,
+)
 from ..services import banner_decision_record, decision_row, queue_key
 
 register = template.Library()
@@ -80,7 +88,7 @@ def _no_banner_html(prefix: str) -> str:
     return get_template(TEMPLATE).render({"choice": None})
 
 
-def _render(*, placement, user, visitor, category_ids, banners=None, segments=None) -> str:
+def _render(*, placement, user, visitor, category_ids, banners=None, segments=None, here="") -> str:
     choice = banner_choose(
         placement=placement,
         user=user,
@@ -88,6 +96,7 @@ def _render(*, placement, user, visitor, category_ids, banners=None, segments=No
         category_ids=category_ids,
         banners=banners,
         segments=segments,
+        here=here,
     )
     if choice is None:
         if settings.DEBUG:
@@ -219,18 +228,26 @@ def banner(context, placement):
     from shop.pagecache import STATE, hole
 
     signed_in = user is not None and user.is_authenticated
+    # a call to action never leads back to this page (the cached copies are per URL too)
+    here = request.get_full_path()
     if signed_in and getattr(request, STATE, None) is not None:
         # a page that shop.signed may keep chooses and records the banner again on each hit
-        banners = tuple(active_banners(placement))
+        banners = tuple(banners_for_page(active_banners(placement), here))
         html = banner_html_for_shopper(placement, user.pk, category_ids, banners)
         args = (placement, user.pk, category_ids, banners)
         return mark_safe(hole(request, SHOPPER_RENDERER, args, html))  # noqa: S308
     if visitor or signed_in:
-        return _render(placement=placement, user=user, visitor=visitor, category_ids=category_ids)
+        return _render(
+            placement=placement,
+            user=user,
+            visitor=visitor,
+            category_ids=category_ids,
+            here=here,
+        )
 
     # A cached page keeps the active banners with it (banner edits bump its version), so a hit
     # chooses among them without reading them again.
-    banners = tuple(active_banners(placement))
+    banners = tuple(banners_for_page(active_banners(placement), here))
     html = banner_html_for_keyless(placement, category_ids, banners)
     args = (placement, category_ids, banners)
     # the placeholder is our own HTML comment; the banner is our own autoescaped template

@@ -93,6 +93,15 @@ SEARCHES = [
 ]
 
 
+def demo_name(n: int) -> tuple[str, str]:
+    """The demo shopper number ``n``'s (first name, last name): no two of the first
+    len(FIRST_NAMES) * len(LAST_NAMES) shoppers share a name (pairing ``n % 26`` with
+    ``n % 13`` gave shopper 27 shopper 1's name, and their reviews looked like one shopper's
+    duplicates)."""
+    first = n % len(FIRST_NAMES)
+    return FIRST_NAMES[first], LAST_NAMES[(first + n // len(FIRST_NAMES)) % len(LAST_NAMES)]
+
+
 class Command(BaseCommand):
     help = "Create the demo store: catalogue with images, shoppers with orders and history, staff."
 
@@ -230,7 +239,7 @@ class Command(BaseCommand):
             email = f"shopper{n:02d}@agora.test"
             if User.objects.filter(email=email).exists():
                 continue
-            first, last = FIRST_NAMES[n % len(FIRST_NAMES)], LAST_NAMES[n % len(LAST_NAMES)]
+            first, last = demo_name(n)
             user = User.objects.create(
                 username=f"shopper{n:02d}",
                 email=email,
