@@ -440,12 +440,22 @@ class DuplicatePair:
     reason: str
 
 
+#: A key (normalized email, phone, name and address) shared by more customers than this is a
+#: placeholder or a shared place (a pick-up point, a company switchboard, "Bench Shopper, 1 Road"
+#: on 95,000 bench orders), not one person with two accounts: it yields no pairs. Without the
+#: bound the pairs of one such key grow with the square of its customers (4.5 billion for the
+#: bench's orders: the finder never returned).
+DUPLICATE_MAX_GROUP = 10
+
+
 def duplicate_pairs(limit: int = 200) -> list[DuplicatePair]:
     """Likely duplicate active customers, in SQL: the same normalized email (lower case, no
     ``+tag``, no dots in the local part of Gmail addresses), the same phone (digits only, last
     9), or the same name and address on an order (lower case, spaces squeezed).
 
-    Pairs are (lower id, higher id), each reported once with the first reason found.
+    Pairs are (lower id, higher id), each reported once with the first reason found, ordered
+    by id, at most ``limit``. Keys shared by more than ``DUPLICATE_MAX_GROUP`` customers give
+    none, so the work grows with the number of customers and orders, never with its square.
     """
     from django.db import connection
 
@@ -466,24 +476,31 @@ def duplicate_pairs(limit: int = 200) -> list[DuplicatePair]:
             || regexp_replace(lower(o.postcode), '\\s+', '', 'g') AS address_key
         FROM shop_order o JOIN auth_user au ON au.id = o.user_id
         WHERE au.is_active AND NOT au.is_staff
+    ), keyed AS (
+        SELECT 1 AS rank, email_key AS k, id FROM u
+        UNION ALL
+        SELECT 2, phone_key, id FROM o WHERE length(phone_key) >= 6
+        UNION ALL
+        SELECT 3, address_key, id FROM o
+    ), groups AS (
+        SELECT rank, array_agg(DISTINCT id ORDER BY id) AS ids
+        FROM keyed GROUP BY rank, k
+        HAVING count(DISTINCT id) BETWEEN 2 AND %(max_group)s
     ), pairs AS (
-        SELECT a.id AS first, b.id AS second, 'same email' AS reason, 1 AS rank
-          FROM u a JOIN u b ON a.email_key = b.email_key AND a.id < b.id
-        UNION ALL
-        SELECT a.id, b.id, 'same phone', 2 FROM o a
-          JOIN o b ON a.phone_key = b.phone_key AND a.id < b.id
-          WHERE length(a.phone_key) >= 6
-        UNION ALL
-        SELECT a.id, b.id, 'same name and address', 3 FROM o a
-          JOIN o b ON a.address_key = b.address_key AND a.id < b.id
+        SELECT g.ids[i] AS first, g.ids[j] AS second, g.rank
+        FROM groups g
+        CROSS JOIN LATERAL generate_subscripts(g.ids, 1) AS i
+        CROSS JOIN LATERAL generate_subscripts(g.ids, 1) AS j
+        WHERE i < j
     )
-    SELECT DISTINCT ON (first, second) first, second, reason
-    FROM pairs ORDER BY first, second, rank LIMIT %s
+    SELECT DISTINCT ON (first, second) first, second,
+           (ARRAY['same email', 'same phone', 'same name and address'])[rank]
+    FROM pairs ORDER BY first, second, rank LIMIT %(limit)s
     """
     if connection.vendor != "postgresql" or User._meta.db_table != "auth_user":
         return _duplicate_pairs_python(limit)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [limit])
+        cursor.execute(sql, {"limit": limit, "max_group": DUPLICATE_MAX_GROUP})
         return [DuplicatePair(a, b, reason) for a, b, reason in cursor.fetchall()]
 
 
@@ -519,6 +536,8 @@ def _duplicate_pairs_python(limit: int) -> list[DuplicatePair]:
     found: dict[tuple[int, int], str] = {}
     for (reason, _), ids in sorted(keys.items(), key=lambda kv: rank[kv[0][0]]):
         ids = sorted(set(ids))
+        if len(ids) > DUPLICATE_MAX_GROUP:
+            continue  # a placeholder or a shared place, not one person (see the constant)
         for i, a in enumerate(ids):
             for b in ids[i + 1 :]:
                 found.setdefault((a, b), reason)

@@ -176,6 +176,27 @@ def test_duplicates_by_email_phone_and_name_and_address():
     }
 
 
+def test_a_key_shared_by_many_customers_is_a_place_not_a_duplicate():
+    """The finder's kind of mistake: a self-join on a key many rows share grows with the square
+    of them (95,000 bench orders to one address: 4.5 billion pairs, the page never loaded).
+    A key shared by more than DUPLICATE_MAX_GROUP customers gives no pair; the rest still do."""
+    product = ProductFactory(stock=100)
+    crowd = [UserFactory() for _ in range(selectors.DUPLICATE_MAX_GROUP + 1)]
+    for shopper in crowd:
+        buy(shopper, product, phone="+49 30 0000000", name="Pick-up Point", line1="1 Depot Way")
+    a, b = UserFactory(), UserFactory()
+    buy(a, product, name="Ann Lee", line1="7 Elm Row")
+    buy(b, product, name="ann  lee", line1="7 elm row")
+    few = crowd[:2]  # a pair of the crowd's size stays a pair
+    assert Order.objects.filter(user__in=crowd, full_name="Pick-up Point").count() == len(crowd)
+    pairs = {(p.first_id, p.second_id): p.reason for p in selectors.duplicate_pairs()}
+    assert pairs == {(a.pk, b.pk): "same name and address"}
+    for shopper in crowd[2:]:  # the rest of the crowd moves away, each somewhere else
+        Order.objects.filter(user=shopper).update(phone="", line1=f"{shopper.pk} Far Lane")
+    pairs = {(p.first_id, p.second_id): p.reason for p in selectors.duplicate_pairs()}
+    assert pairs == {(few[0].pk, few[1].pk): "same phone", (a.pk, b.pk): "same name and address"}
+
+
 def test_merge_page_merges_the_chosen_pair(client):
     from django.urls import reverse
 
