@@ -50,6 +50,16 @@ def browser():
             connections.close_all()
 
 
+def serious_axe_violations(axe, page) -> list[str]:
+    """axe's serious and critical violations on ``page`` (an ``axe_playwright_python`` Axe), as
+    ``"rule: help (n nodes)"`` lines; the suite's bar for every page is an empty list."""
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
+        for v in axe.run(page).response["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+
+
 def screenshot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from tests.browser import browser, screenshot, signed_in_page
+from tests.browser import browser, screenshot, serious_axe_violations, signed_in_page
 from tests.factories import (
     CategoryFactory,
     ProductFactory,
@@ -45,12 +45,7 @@ def test_store_pages_have_no_serious_axe_violations(live_server):
             page = chromium.new_page(viewport={"width": width, "height": height})
             for path in paths:
                 page.goto(live_server.url + path)
-                results = axe.run(page)
-                serious = [
-                    f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
-                    for v in results.response["violations"]
-                    if v["impact"] in {"serious", "critical"}
-                ]
+                serious = serious_axe_violations(axe, page)
                 if serious:
                     problems[f"{path} @{width}"] = serious
             # the cart and checkout, with something in the cart
@@ -59,12 +54,7 @@ def test_store_pages_have_no_serious_axe_violations(live_server):
             page.get_by_role("button", name="Add to cart").click()
             for path in [reverse("shop:cart"), reverse("shop:checkout")]:
                 page.goto(live_server.url + path)
-                results = axe.run(page)
-                serious = [
-                    f"{v['id']}: {v['help']}"
-                    for v in results.response["violations"]
-                    if v["impact"] in {"serious", "critical"}
-                ]
+                serious = serious_axe_violations(axe, page)
                 if serious:
                     problems[f"{path} @{width}"] = serious
             page.close()
@@ -185,13 +175,7 @@ def test_account_community_and_staff_pages_pass_axe_and_layout_checks(live_serve
     problems = {}
 
     def audit(page, name, width):
-        results = axe.run(page)
-        found = [
-            f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
-            for v in results.response["violations"]
-            if v["impact"] in {"serious", "critical"}
-        ]
-        found += page.evaluate(LAYOUT_CHECKS)
+        found = serious_axe_violations(axe, page) + page.evaluate(LAYOUT_CHECKS)
         screenshot(page, f"a11y-{name.replace(' ', '-')}-{width}")
         if found:
             problems[f"{name} @{width}"] = found

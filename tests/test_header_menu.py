@@ -7,7 +7,7 @@ focus back) and axe finds no serious or critical violation with it open or close
 import pytest
 from django.urls import reverse
 
-from tests.browser import browser, screenshot, signed_in_page
+from tests.browser import browser, screenshot, serious_axe_violations, signed_in_page
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,14 +37,6 @@ LINKS = {"My orders", "Privacy & sharing", "My likes", "Profile", "Your interest
 LINKS |= {"Email preferences", "Rewards", "API tokens", "Admin", "Sign out"}
 
 
-def _serious(axe, page) -> list[str]:
-    return [
-        f"{v['id']}: {v['help']}"
-        for v in axe.run(page).response["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]
-
-
 def _tab_to(page, selector: str, limit: int = 12) -> None:
     for _ in range(limit):
         page.keyboard.press("Tab")
@@ -67,7 +59,7 @@ def test_the_signed_in_header_is_compact_and_its_menu_works_by_keyboard(live_ser
         assert closed["shown"] == [], "the menu starts closed"
         assert closed["lines"] <= 2, closed  # logo, menu and cart; the search
         assert closed["navHeight"] < 56, closed  # one line, however many account links
-        assert _serious(axe, page) == []
+        assert serious_axe_violations(axe, page) == []
 
         # Keyboard: Tab to the menu, Enter opens it, Tab walks into it, Escape closes it.
         _tab_to(page, ".account-menu > summary")
@@ -78,7 +70,7 @@ def test_the_signed_in_header_is_compact_and_its_menu_works_by_keyboard(live_ser
         assert opened["panel"]["bottom"] <= height, "every link reachable without scrolling"
         summary = page.locator(".account-menu > summary")
         screenshot(page, f"header-open-{width}")
-        assert _serious(axe, page) == []
+        assert serious_axe_violations(axe, page) == []
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.textContent.trim()") == "My orders"
         page.keyboard.press("Escape")

@@ -4,7 +4,7 @@ no horizontal scrolling of the page, screenshots in test-artifacts/."""
 import pytest
 from django.urls import reverse
 
-from tests.browser import browser, screenshot
+from tests.browser import browser, screenshot, serious_axe_violations
 from tests.crm.helpers import customer_with_everything, staff
 from tests.factories import PASSWORD, UserFactory
 
@@ -39,12 +39,7 @@ def test_crm_pages_pass_axe_at_desktop_and_phone_widths(live_server):
                 page.goto(live_server.url + path)
                 assert page.locator("#content").count() == 1, name
                 screenshot(page, f"crm-{name}-{width}")
-                results = axe.run(page)
-                serious = [
-                    f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
-                    for v in results.response["violations"]
-                    if v["impact"] in {"serious", "critical"}
-                ]
+                serious = serious_axe_violations(axe, page)
                 if serious:
                     problems[f"{name} @{width}"] = serious
                 wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")

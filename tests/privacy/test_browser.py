@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from privacy import registry
 from privacy.registry import Decision
-from tests.browser import browser, screenshot
+from tests.browser import browser, screenshot, serious_axe_violations
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -46,12 +46,7 @@ def test_privacy_pages_pass_axe_at_phone_and_desktop_width(live_server):
                 assert "preparing your data" in page.content()
                 for name in ("overview", "delete", "decisions", "how_we_use"):
                     page.goto(live_server.url + reverse(f"privacy:{name}"))
-                    results = axe.run(page)
-                    serious = [
-                        f"{v['id']}: {v['help']}"
-                        for v in results.response["violations"]
-                        if v["impact"] in {"serious", "critical"}
-                    ]
+                    serious = serious_axe_violations(axe, page)
                     if serious:
                         problems[f"{name} @{width}"] = serious
                     # nothing wider than the screen at phone width

@@ -6,20 +6,13 @@ import re
 import pytest
 from django.core.cache import cache
 
-from personalization import events, services
-from personalization.models import Event
+from personalization import services
 from personalization.recommendations import selectors
 from personalization.recommendations.services import recommendation_data_refresh
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
+from tests.recommendations.test_recommendations import buy
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def buy(user, *products, order="O1"):
-    for product in products:
-        events.record(
-            Event.Kind.PURCHASE, user=user, product=product, value=product.price, order=order
-        )
 
 
 @pytest.fixture

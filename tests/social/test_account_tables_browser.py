@@ -9,7 +9,7 @@ from django.urls import reverse
 from api import services as api_services
 from personalization.outreach import services as outreach
 from social import services as social_services
-from tests.browser import browser, screenshot, signed_in_page
+from tests.browser import browser, screenshot, serious_axe_violations, signed_in_page
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -61,12 +61,7 @@ def test_account_tables_never_scroll_sideways_on_a_phone(live_server):
                 wide = [t for t in measured["tables"] if t["sideways"] > 1 or t["wider"] > 0]
                 if wide or measured["page"] > 0:
                     problems[f"{name} @{width}"] = measured
-                results = axe.run(page)
-                serious = [
-                    f"{v['id']}: {v['help']}"
-                    for v in results.response["violations"]
-                    if v["impact"] in {"serious", "critical"}
-                ]
+                serious = serious_axe_violations(axe, page)
                 if serious:
                     problems[f"{name} @{width} axe"] = serious
                 screenshot(page, f"account-table-{name.replace(':', '-')}-{width}")
