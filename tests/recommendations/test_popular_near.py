@@ -6,6 +6,7 @@ import re
 import pytest
 from django.core.cache import cache
 
+from conftest import clear_test_cache
 from personalization import services
 from personalization.recommendations import selectors
 from personalization.recommendations.services import recommendation_data_refresh
@@ -32,7 +33,7 @@ def store():
     buy(buyer, parka, order="J1")
     buy(buyer, tee, order="T1")
     recommendation_data_refresh()
-    cache.clear()
+    clear_test_cache()
     return {"coat": coat, "parka": parka, "tee": tee, "pans": pans}
 
 
@@ -110,7 +111,7 @@ def test_a_category_with_too_few_popular_products_is_padded_from_the_store(store
     only = ProductFactory(name="Only One", category=lonely)
     buy(UserFactory(), only, order="L1")
     recommendation_data_refresh()
-    cache.clear()
+    clear_test_cache()
 
     near = selectors.popular_picks_near(lonely.pk, None)
 
