@@ -98,16 +98,9 @@ def profile_cache_forget(*, user_ids) -> None:
     """Drop the cached profiles of ``user_ids`` (a build forgets the ~10,000 it changed), and
     whatever the registered hooks cache per shopper."""
     user_ids = list(user_ids)
-    cache_unlink([CACHE_KEY.format(pk) for pk in user_ids])
+    cache_forget([CACHE_KEY.format(pk) for pk in user_ids])
     for hook in _FORGET_HOOKS:
         hook(user_ids)
-
-
-def cache_unlink(keys) -> None:
-    """Delete many cache keys fast, each with a lease against a fill computed before
-    (``config.cache.cache_forget``: one Lua call per 2,500 keys on Redis; Django's
-    ``delete_many`` validates every key in Python, ten times slower for 10,000 keys)."""
-    cache_forget(keys)
 
 
 def personalization_enabled(*, user) -> bool:

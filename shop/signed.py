@@ -122,11 +122,11 @@ def _forget(user_ids) -> None:
     # UNLINK through the Redis client: a profile build forgets ~10,000 shoppers after each
     # incremental run, and ``cache.delete_many`` validates every key in Python (~9 us a key;
     # issue 15). Fails open like the cache.
-    from personalization.selectors import cache_unlink
+    from config.cache import cache_forget
 
     keys = [USER_VERSION_KEY.format(pk) for pk in user_ids if pk is not None]
     if keys:
-        cache_unlink(keys)
+        cache_forget(keys)
 
 
 def shoppers_changed(user_ids) -> None:

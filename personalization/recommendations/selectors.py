@@ -21,8 +21,8 @@ from decimal import Decimal
 from django.core.cache import cache
 
 from config.aftercommit import after_commit, cache_fill
-from config.cache import REDIS_DOWN, cache_hset_unless_leased
-from personalization.selectors import cache_unlink, profile_for
+from config.cache import REDIS_DOWN, cache_forget, cache_hset_unless_leased
+from personalization.selectors import profile_for
 
 from . import conf
 from .backends import Pick, _available, get_backend
@@ -118,7 +118,7 @@ def popular_picks() -> PickList:
     if cached is None:
         limit = int(conf.get("RECOMMENDATIONS_PICKS"))
         cached = PickList("anonymous", _cards(get_backend().popular(limit=limit)))
-        cache_unlink([FRAGMENT_KEY.format("anon")])  # fragments of an older list
+        cache_forget([FRAGMENT_KEY.format("anon")])  # fragments of an older list
         cache_fill(POPULAR_KEY, cached, conf.get("RECOMMENDATIONS_SHARED_CACHE_SECONDS"))
     return cached
 
@@ -158,7 +158,7 @@ def picks_for(user) -> PickList:
     if cached is not None:
         return cached
     result = decide_picks(user=user)
-    cache_unlink([FRAGMENT_KEY.format(user.pk)])  # fragments of an older decision
+    cache_forget([FRAGMENT_KEY.format(user.pk)])  # fragments of an older decision
     cache_fill(key, result, conf.get("RECOMMENDATIONS_CACHE_SECONDS"))
     return result
 
@@ -302,7 +302,7 @@ def picks_fragment(
 def picks_cache_forget(user_ids) -> None:
     """Forget the cached picks of ``user_ids`` and their fragments (their next page decides
     again)."""
-    cache_unlink(key for pk in user_ids for key in (USER_KEY.format(pk), FRAGMENT_KEY.format(pk)))
+    cache_forget(key for pk in user_ids for key in (USER_KEY.format(pk), FRAGMENT_KEY.format(pk)))
 
 
 def shared_cache_forget() -> None:
@@ -312,7 +312,7 @@ def shared_cache_forget() -> None:
     from shop.pagecache import storefront_changed
 
     near = [POPULAR_NEAR_KEY.format(pk) for pk in Category.objects.values_list("pk", flat=True)]
-    cache_unlink([POPULAR_KEY, FRAGMENT_KEY.format("anon"), *near])
+    cache_forget([POPULAR_KEY, FRAGMENT_KEY.format("anon"), *near])
     storefront_changed()  # anonymous picks show on cached store pages
 
 
