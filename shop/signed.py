@@ -24,9 +24,10 @@ What keeps it right:
   ratings, likes, reviews, banners) and the shopper's own version, both read before rendering;
   a hit needs both to be current. ``shoppers_changed`` forgets a shopper's version (now and
   again after the transaction commits): their user row (password, active flag, name), their
-  cart, whom they follow, their forum notifications, their picks and profile
-  (``personalization.selectors.register_cache_forget``), their sign-in and the privacy
-  registry's cache forgetting call it (see ``connect_receivers``). The timeout
+  cart, whom they follow, their forum notifications, their sign-in and the privacy registry's
+  cache forgetting call it (see ``connect_receivers``); a forget of their picks and profile
+  forgets it in the same Redis call (``version_keys``, registered with
+  ``personalization.selectors.register_shopper_cache``). The timeout
   (``AGORA_SIGNED_PAGE_CACHE_SECONDS``) is a safety net.
 - **One round trip per hit.** Each process keeps the pages it served lately (``Copy``, by
   session and page, ``AGORA_PAGE_MEMO_BYTES`` like ``shop.pagecache``'s) with the raw values of
@@ -124,9 +125,15 @@ def _forget(user_ids) -> None:
     # issue 15). Fails open like the cache.
     from config.cache import cache_forget
 
-    keys = [USER_VERSION_KEY.format(pk) for pk in user_ids if pk is not None]
+    keys = version_keys(user_ids)
     if keys:
         cache_forget(keys)
+
+
+def version_keys(user_ids) -> list[str]:
+    """The cache keys of the page versions of the shoppers ``user_ids`` (None is skipped):
+    forgotten with their profiles (``personalization.selectors.register_shopper_cache``)."""
+    return [USER_VERSION_KEY.format(pk) for pk in user_ids if pk is not None]
 
 
 def shoppers_changed(user_ids) -> None:
@@ -180,7 +187,7 @@ def connect_receivers() -> None:
     from django.contrib.auth.signals import user_logged_in
     from django.db.models.signals import post_delete, post_save
 
-    from personalization.selectors import register_cache_forget
+    from personalization.selectors import register_shopper_cache
     from social.models import Connection
 
     from .models import Cart, CartItem
@@ -195,7 +202,7 @@ def connect_receivers() -> None:
         post_save.connect(receiver, sender=model, dispatch_uid=f"{uid}{model.__name__}:save")
         post_delete.connect(receiver, sender=model, dispatch_uid=f"{uid}{model.__name__}:delete")
     user_logged_in.connect(_signed_in, dispatch_uid=uid + "login")
-    register_cache_forget(shoppers_changed)
+    register_shopper_cache(version_keys)
 
 
 # --- the request ----------------------------------------------------------------------------

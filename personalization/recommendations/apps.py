@@ -7,9 +7,9 @@ class RecommendationsConfig(AppConfig):
     verbose_name = "Recommendations"
 
     def ready(self):
-        from personalization.selectors import register_cache_forget
+        from personalization.selectors import register_shopper_cache
 
-        from .selectors import picks_cache_forget
+        from .selectors import picks_cache_keys
 
         # A profile build, a shopper's choice or an interest removal forgets the cached picks.
-        register_cache_forget(picks_cache_forget)
+        register_shopper_cache(picks_cache_keys)

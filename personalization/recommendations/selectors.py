@@ -2,8 +2,8 @@
 
 Cached values (Redis in production):
 - ``rec:user:<id>``: the shopper's ``PickList`` (their latest decision, as cards). Forgotten when
-  their profile is rebuilt or they change a personalization choice (``picks_cache_forget`` is
-  registered with ``personalization.selectors.register_cache_forget``), else after
+  their profile is rebuilt or they change a personalization choice (``picks_cache_keys`` is
+  registered with ``personalization.selectors.register_shopper_cache``), else after
   RECOMMENDATIONS_CACHE_SECONDS.
 - ``rec:popular``: the popular list every anonymous visitor and every shopper with
   personalization off sees (shared, holds nothing personal).
@@ -239,7 +239,7 @@ def picks_fragment(
 
     Once warm this is one cache read (Redis HGET on the shopper's fragment hash, field = the
     variant: product page, limit, cards skipped), no query and no rendering. The hash is
-    forgotten with the shopper's picks (``picks_cache_forget``, a new decision), and the
+    forgotten with the shopper's picks (``picks_cache_keys``, with the profile), and the
     anonymous one with the popular list (``shared_cache_forget``), so a fragment never shows
     other picks than the stored decision; one shopper's hash is never another's (the user id
     is its key). Off Redis (the embedded demo) the hash is a dict in one cache entry. Inside
@@ -299,10 +299,11 @@ def picks_fragment(
     return html
 
 
-def picks_cache_forget(user_ids) -> None:
-    """Forget the cached picks of ``user_ids`` and their fragments (their next page decides
-    again)."""
-    cache_forget(key for pk in user_ids for key in (USER_KEY.format(pk), FRAGMENT_KEY.format(pk)))
+def picks_cache_keys(user_ids) -> list[str]:
+    """The cache keys of the picks of ``user_ids`` and of their fragments: forgotten with their
+    profiles (``personalization.selectors.register_shopper_cache``), so their next page decides
+    again."""
+    return [key for pk in user_ids for key in (USER_KEY.format(pk), FRAGMENT_KEY.format(pk))]
 
 
 def shared_cache_forget() -> None:
