@@ -144,7 +144,7 @@ def build_full() -> BuildResult:
         state = _lock_state(wait=True)
         hi = max(hi, state.watermark)
         built, changed = _aggregate_and_write(lo=0, hi=hi, user_id=None, add=False)
-        if not is_postgres():  # the SQL write clears them in the same pass (FULL_DIFF)
+        if not is_postgres():  # the SQL write clears them in the same pass (FULL_CLEARED)
             changed |= _zero_profiles_without_events(built)
         changed |= refresh_demographics(user_ids=None)
         _delete_empty_profiles(among=changed)
@@ -184,7 +184,7 @@ _EVENT_FIELDS_EMPTY = {
 
 def _zero_profiles_without_events(built: set[int], *, user_id: int | None = None) -> set[int]:
     """Clear the event-built part of profiles that the build did not produce (keep consents);
-    returns their ids. (A full build on PostgreSQL does this in its write: ``FULL_DIFF``.)"""
+    returns their ids. (A full build on PostgreSQL does this in its write: ``FULL_CLEARED``.)"""
     profiles = PreferenceProfile.objects.all()
     if user_id is not None:
         profiles = profiles.filter(user_id=user_id)
@@ -241,9 +241,10 @@ def _aggregate_and_write(
 ) -> tuple[set[int], set[int]]:
     """Aggregate events (lo, hi] and write them.
 
-    Returns ``(built, changed)``: the shoppers the events produced a row for, and the profiles
-    this wrote (a replacing build on PostgreSQL skips those it would leave as they were), which
-    are the ones whose cached copies are stale.
+    Returns ``(built, changed)``: the shoppers the events produced a row for (not listed by a
+    full build on PostgreSQL, whose write finds the profiles without events itself: empty),
+    and the profiles this wrote (a replacing build on PostgreSQL skips those it would leave as
+    they were), which are the ones whose cached copies are stale.
     """
     if is_postgres():
         return _write_sql(lo=lo, hi=hi, user_id=user_id, add=add)
@@ -259,10 +260,10 @@ AFFINITY_PARTS = 2
 
 
 def _staging_names(cursor) -> dict[str, str]:
-    """The names of this backend's two UNLOGGED staging tables (see ``profile_sql``)."""
+    """The names of this backend's UNLOGGED staging tables (see ``profile_sql``)."""
     cursor.execute("SELECT pg_backend_pid()")
     pid = cursor.fetchone()[0]
-    return {"ev": f"pz_ev_{pid}", "pc": f"pz_pc_{pid}"}
+    return {"ev": f"pz_ev_{pid}", "pc": f"pz_pc_{pid}", "intents": f"pz_in_{pid}"}
 
 
 def drop_staging(cursor) -> None:
@@ -304,16 +305,22 @@ def _shopper_ranges(cursor, table: str, parts: int) -> list[tuple[int, int]]:
     return list(zip(edges, edges[1:], strict=False))
 
 
-def aggregate_sql(cursor, *, lo: int, hi: int, user_id: int | None = None) -> None:
+def aggregate_sql(
+    cursor, *, lo: int, hi: int, user_id: int | None = None, compare: bool = False
+) -> None:
     """Fold the events ``lo < id <= hi`` (of one shopper, or all) into the temporary ``pz_agg``.
 
     One row per shopper whose personalization is on, with the columns of the profile's event
     part (``event_count`` ... ``intents``; ``affinity_ids``/``affinity_raw`` hold the raw scores
-    by key id, see ``PreferenceProfile``). The temporary staging tables are dropped at commit,
-    the two UNLOGGED ones (readable by parallel workers) before this returns; keys met for the
-    first time are added to the ``InterestKey`` dictionary (in the same transaction).
-    PostgreSQL only; must run inside a transaction. Same result as ``aggregate_python`` (floats
-    up to the order of addition).
+    by key id, see ``PreferenceProfile``) and ``change`` (NULL). With ``compare`` (a full build
+    over every event: ``lo`` 0, no ``user_id``) only the rows that differ from the stored
+    profiles, with ``change`` 'new', 'changed', 'cleared' or 'empty' (the last two: a profile
+    whose shopper has no event any more, its event columns NULL; see
+    ``profile_sql._PART_COMPARED``). The temporary staging tables are dropped at commit, the
+    UNLOGGED ones (readable by parallel workers) before this returns; keys met for the first
+    time are added to the ``InterestKey`` dictionary (in the same transaction). PostgreSQL
+    only; must run inside a transaction. Same result as ``aggregate_python`` (floats up to the
+    order of addition).
     """
     event_filter = profile_sql.EVENT_FILTER.format(
         user_filter="AND e.user_id = %(user_id)s" if user_id is not None else ""
@@ -347,11 +354,17 @@ def aggregate_sql(cursor, *, lo: int, hi: int, user_id: int | None = None) -> No
             if big:
                 # new tables have no statistics until analysed; without them the planner
                 # sorts all (shopper, key) rows at once instead of each shopper's few (full
-                # build); a small incremental batch plans well without (and saves ~30 ms)
+                # build); a small incremental batch plans well without (and saves ~30 ms).
+                # A sample of 3,000 rows (statistics target 10) is enough for the plans and
+                # the ranges: the default 30,000 took 70-80 ms of a full build, this 15-25
+                cursor.execute("SET LOCAL default_statistics_target = 10")
                 cursor.execute("ANALYZE {ev}, {pc}".format(**names))
+                cursor.execute("SET LOCAL default_statistics_target TO DEFAULT")
             ranges = _shopper_ranges(cursor, names["ev"], AFFINITY_PARTS if big else 1)
             affinity_parts = " UNION ALL ".join(
-                profile_sql.AFFINITY_PART.format(lo=lo_user, hi=hi_user, **names)
+                profile_sql.AFFINITY_PART.format(
+                    lo=lo_user, hi=hi_user, compare="true" if compare else "false", **names
+                )
                 for lo_user, hi_user in ranges
             )
         cursor.execute(
@@ -367,21 +380,21 @@ def aggregate_sql(cursor, *, lo: int, hi: int, user_id: int | None = None) -> No
 def _write_sql(*, lo, hi, user_id, add) -> tuple[set[int], set[int]]:
     """Aggregate and write (see ``_aggregate_and_write``); ``changed`` also holds the profiles
     stripped of a removed interest or deleted for an opt-out."""
+    full = not add and user_id is None
     with connection.cursor() as cursor:
-        aggregate_sql(cursor, lo=lo, hi=hi, user_id=user_id)
-        cursor.execute("SELECT user_id FROM pz_agg")
-        built = {row[0] for row in cursor.fetchall()}
+        aggregate_sql(cursor, lo=lo, hi=hi, user_id=user_id, compare=full)
+        built = set()
+        if not full:  # (a full build needs no list: its parts compared)
+            cursor.execute("SELECT user_id FROM pz_agg")
+            built = {row[0] for row in cursor.fetchall()}
         changed = set()
         if add:
             changed = set(built)
             cursor.execute(profile_sql.UPSERT_ADD)
-        elif user_id is None:  # full build: one pass finds what to write
-            cursor.execute(profile_sql.FULL_DIFF)
-            # the writes below join these to the profile table: with statistics the planner
-            # picks hash joins for many rows and index lookups for few. Only the join columns:
-            # statistics of pz_agg's arrays and JSON took 0.6 s of 0.7 s (100,000 shoppers)
-            # and change no plan
-            cursor.execute("ANALYZE pz_agg (user_id), pz_diff")
+        elif full:  # pz_agg holds what to write, with its change
+            # the writes below join it to the profile table: with statistics the planner picks
+            # hash joins for many rows and index lookups for few (0 rows: no time)
+            cursor.execute("ANALYZE pz_agg (user_id, change)")
             for statement in (
                 profile_sql.FULL_CHANGED,
                 profile_sql.FULL_NEW,

@@ -92,18 +92,54 @@ def test_cleared_and_deleted_profiles_are_reported_so_their_caches_are_forgotten
 def test_a_first_full_build_never_reads_the_profile_table_while_filling_it():
     """Writing new profiles must not look them up in the table being filled: planned while it
     was empty, such a lookup rescanned the growing table for every row (100,000 new profiles
-    took over 12 minutes). The statement takes "new" from the diff instead."""
+    took over 12 minutes). The statement takes "new" from the aggregation's comparison."""
     products = catalogue()
     for n in range(30):
         activity(UserFactory(), products, order=f"N{n}")
     assert not PreferenceProfile.objects.exists()
     with transaction.atomic(), connection.cursor() as cursor:
-        building.aggregate_sql(cursor, lo=0, hi=Event.objects.order_by("-id").first().id)
-        cursor.execute(profile_sql.FULL_DIFF)
-        cursor.execute("SELECT count(*) FROM pz_diff WHERE change = 'new'")
-        assert cursor.fetchone()[0] == 30
+        hi = Event.objects.order_by("-id").first().id
+        building.aggregate_sql(cursor, lo=0, hi=hi, compare=True)
+        cursor.execute("SELECT change, count(*) FROM pz_agg GROUP BY change")
+        assert cursor.fetchall() == [("new", 30)]
         cursor.execute("EXPLAIN " + profile_sql.FULL_NEW)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)
     scans = [line for line in plan.splitlines() if "Scan" in line]
     assert scans and not [line for line in scans if "preferenceprofile" in line], plan
+
+
+def _compared_rows():
+    """What a full build's aggregation hands the writes: (user id, change), sorted."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        hi = Event.objects.order_by("-id").first().id
+        building.aggregate_sql(cursor, lo=0, hi=hi, compare=True)
+        cursor.execute("SELECT user_id, change FROM pz_agg ORDER BY user_id")
+        rows = cursor.fetchall()
+        transaction.set_rollback(True)
+    return rows
+
+
+def test_the_aggregation_hands_over_only_the_profiles_a_full_build_must_write():
+    products = catalogue()
+    same, more, cleared, emptied = (UserFactory() for _ in range(4))
+    for user in (same, more, cleared, emptied):
+        activity(user, products)
+    services.profile_build_full()
+    assert PreferenceProfile.objects.count() == 4  # precondition
+    assert _compared_rows() == []  # nothing changed: nothing to write
+
+    events.record(Event.Kind.VIEW, user=more, product=products[1])
+    PreferenceProfile.objects.filter(user=cleared).update(demographics={"age_band": "25-34"})
+    Event.objects.filter(user__in=[cleared, emptied]).delete()
+    newcomer = UserFactory()
+    activity(newcomer, products)
+
+    assert _compared_rows() == sorted(
+        [
+            (more.pk, "changed"),
+            (cleared.pk, "cleared"),  # no event any more, demographics kept
+            (emptied.pk, "empty"),  # no event, no demographics: deleted after the write
+            (newcomer.pk, "new"),
+        ]
+    )
