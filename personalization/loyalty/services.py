@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from . import rules
 from . import settings as loyalty_settings
-from .models import EARNED, Coupon, EarnRule, LoyaltyStatus, Tier, Trigger
+from .models import EARNED, BenefitType, Coupon, EarnRule, LoyaltyStatus, Tier, Trigger
 from .triggers import TRIGGERS
 
 logger = logging.getLogger(__name__)
@@ -227,6 +227,21 @@ def consent_withdrawn_revoke(*, now=None) -> int:
     return revoked
 
 
+def zero_value_revoke(*, now=None) -> int:
+    """Withdraw the coupons with a percentage or an amount off of zero, which
+    ``rules.benefit_problem`` now refuses: issued before that check existed (or written around
+    it, straight into the table), such a coupon sits in a shopper's wallet and takes €0.00 off.
+    (More than 100 % off or a negative value cannot be stored: ``coupon_benefit_in_range``.)
+    Only unrevoked coupons are touched; a redeemed one keeps its history and is withdrawn for
+    its remaining uses. Returns how many were withdrawn. Run by ``coupons_issue_earned``."""
+    now = now or timezone.now()
+    return Coupon.objects.filter(
+        benefit_type__in=[BenefitType.PERCENTAGE, BenefitType.FIXED],
+        benefit_value__lte=0,
+        revoked_at=None,
+    ).update(revoked_at=now, revoked_reason="it took nothing off (a coupon issued in error)")
+
+
 def new_code(prefix: str = "AG", length: int = 8) -> str:
     body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
     return f"{prefix}-{body}" if prefix else body
@@ -390,6 +405,7 @@ def coupons_issue_earned(*, now=None, refresh: bool = True) -> EarnResult:
         if refresh:
             loyalty_refresh(now=now)
         consent_withdrawn_revoke(now=now)
+        zero_value_revoke(now=now)
         lap("refresh")
         skipped, active = [], []
         for rule in EarnRule.objects.filter(is_active=True).select_related("tier"):

@@ -1,6 +1,7 @@
 """Earn rules and model coupons saved before ``rules.benefit_problem`` existed (a zero-value
 percentage or amount off) issue nothing: the earning run skips and logs them, bulk generation
-refuses them, and a data migration switches such rules off."""
+refuses them, and a data migration switches such rules off. Coupons issued from them before
+are withdrawn by the next earning run."""
 
 import importlib
 import logging
@@ -90,3 +91,24 @@ def test_bulk_codes_are_refused_from_an_old_zero_value_model(admin_client):
     assert response.status_code == 200
     assert "No codes generated" in response.content.decode()
     assert Coupon.objects.count() == 1
+
+
+def test_zero_value_coupons_already_issued_are_withdrawn_by_the_next_run():
+    ana = UserFactory()
+    pct = make_coupon(code="ZEROPCT", owner=ana)
+    fixed = make_coupon(code="ZEROFIX", owner=ana, benefit_type="fixed", benefit_value=Decimal("5"))
+    make_coupon(code="SOUND", owner=ana)
+    shipping = make_coupon(code="SHIPFREE", owner=ana, benefit_type="free_shipping")
+    # written around the check, as before it existed (free shipping takes no value)
+    Coupon.objects.filter(pk__in=[pct.pk, fixed.pk, shipping.pk]).update(benefit_value=0)
+    assert not Coupon.objects.exclude(revoked_at=None).exists()  # precondition
+
+    coupons_issue_earned()
+
+    withdrawn = dict(Coupon.objects.values_list("code", "revoked_at"))
+    assert withdrawn["ZEROPCT"] is not None and withdrawn["ZEROFIX"] is not None
+    assert withdrawn["SOUND"] is None and withdrawn["SHIPFREE"] is None
+    assert "took nothing off" in Coupon.objects.get(code="ZEROFIX").revoked_reason
+    first = Coupon.objects.get(code="ZEROFIX").revoked_at
+    coupons_issue_earned()  # a later run leaves the withdrawal as it was
+    assert Coupon.objects.get(code="ZEROFIX").revoked_at == first
