@@ -462,21 +462,26 @@ def duplicate_pairs(limit: int = 200) -> list[DuplicatePair]:
     sql = """
     WITH u AS (
         SELECT id,
-          CASE WHEN split_part(lower(trim(email)), '@', 2) IN ('gmail.com', 'googlemail.com')
-            THEN replace(split_part(split_part(lower(trim(email)), '@', 1), '+', 1), '.', '')
-                 || '@gmail.com'
-            ELSE split_part(split_part(lower(trim(email)), '@', 1), '+', 1) || '@'
-                 || split_part(lower(trim(email)), '@', 2) END AS email_key
-        FROM auth_user WHERE is_active AND NOT is_staff AND email <> ''
+          CASE WHEN d.domain IN ('gmail.com', 'googlemail.com')
+            THEN replace(d.local, '.', '') || '@gmail.com'
+            ELSE d.local || '@' || d.domain END AS email_key
+        FROM auth_user
+        CROSS JOIN LATERAL (SELECT lower(trim(email)) AS e) AS l
+        CROSS JOIN LATERAL (SELECT split_part(split_part(l.e, '@', 1), '+', 1) AS local,
+                                   split_part(l.e, '@', 2) AS domain) AS d
+        WHERE is_active AND NOT is_staff AND email <> ''
     ), o AS (
         SELECT DISTINCT o.user_id AS id,
-          right(regexp_replace(o.phone, '[^0-9]', '', 'g'), 9) AS phone_key,
+          -- the digits: translate drops every character of the phone that is not a digit
+          -- (regexp_replace with 'g' cost ~1 us a row)
+          right(translate(o.phone, translate(o.phone, '0123456789', ''), ''), 9) AS phone_key,
           regexp_replace(lower(o.full_name), '\\s+', ' ', 'g') || '|'
             || regexp_replace(lower(o.line1), '\\s+', ' ', 'g') || '|'
             || regexp_replace(lower(o.postcode), '\\s+', '', 'g') AS address_key
-        FROM (SELECT DISTINCT o.user_id, o.phone, o.full_name, o.line1, o.postcode
-              FROM shop_order o JOIN auth_user au ON au.id = o.user_id
-              WHERE au.is_active AND NOT au.is_staff) AS o  -- the expressions once per address
+        -- the expressions once per distinct address, the customers' flags once per address
+        FROM (SELECT DISTINCT user_id, phone, full_name, line1, postcode FROM shop_order) AS o
+        JOIN auth_user au ON au.id = o.user_id
+        WHERE au.is_active AND NOT au.is_staff
     ), keyed AS (
         SELECT 1 AS rank, email_key AS k, id FROM u
         UNION ALL
