@@ -131,3 +131,31 @@ def test_a_picks_fragment_is_not_stored_while_its_forget_holds_the_lease(short_l
     time.sleep(2 * short_lease + 0.1)
     assert cache_hset_unless_leased(key, "8:", b"<p>fresh</p>", 60)
     assert 0 < raw_redis().ttl(cache.make_key(key)) <= 60
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_forget_loads_its_script_when_redis_does_not_know_it(short_lease, monkeypatch):
+    """The forget sends its Lua script by hash (``EVALSHA``); a Redis that does not know it
+    (restarted, flushed) answers NOSCRIPT, and the forget loads the script and sends again. A
+    script new to the server (the same one with a unique comment) stands for a flushed one:
+    SCRIPT FLUSH would flush every other user's scripts on the shared server too."""
+    import hashlib
+    from uuid import uuid4
+
+    from config import cache as config_cache
+    from config.cache import raw_redis
+
+    script = f"{config_cache._FORGET_WITH_LEASE}-- {uuid4().hex}\n"
+    sha = hashlib.sha1(script.encode()).hexdigest()  # noqa: S324 (Redis's own id)
+    assert raw_redis().script_exists(sha) == [False]  # precondition: unknown to Redis
+    monkeypatch.setattr(config_cache, "_FORGET_WITH_LEASE", script)
+    names = [f"lease:t:noscript:{n}" for n in range(3)]
+    cache.set_many(dict.fromkeys(names, "old"), 600)
+
+    cache_forget(names)
+
+    assert raw_redis().script_exists(sha) == [True]
+    assert cache.get_many(names) == {}
+    cache_set_unless_leased(dict.fromkeys(names, "read before the forget"), 600)
+    assert cache.get_many(names) == {}  # each forgotten key holds its lease
