@@ -51,7 +51,7 @@ def related_names(html: str) -> list[str]:
 def test_an_anonymous_product_page_shows_its_category_first_then_its_siblings(client, store):
     html = client.get(store["coat"].get_absolute_url()).content.decode()
 
-    assert "Popular right now" in html
+    assert "Popular right now" in html and "this category first" in html
     names = pick_names(html)
     # the parka, its category's most popular, is under "You may also like" already: the
     # picks go on with the sibling category's tee, before the store's far more popular pans
@@ -85,8 +85,12 @@ def test_a_newcomer_with_popular_picks_sees_the_category_first_too(client, store
     html = client.get(store["coat"].get_absolute_url()).content.decode()
 
     assert pick_names(html)[0] == "Plain Tee"
-    # the stored decision holds the store-wide list: no "Why these?" pointing at other picks
-    assert "Why these?" not in html[html.index('class="picks"') :]
+    # the stored decision holds the store-wide list: no "Why these?" pointing at other picks,
+    # but the note says why these: the category's popular list, nothing personal
+    section = html[html.index('class="picks"') :]
+    assert "Why these?" not in section
+    assert "Popular with everyone in this category" in section
+    assert "nothing about you chose these" in section
 
 
 def test_the_category_list_is_cached_and_forgotten_with_the_popular_list(
