@@ -6,9 +6,12 @@ that, a field is used only while one of the consent categories listed for it in
 permission screen allowed.
 """
 
+import json
+
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 
 from social.selectors import social_profiles_for_users
@@ -73,8 +76,10 @@ def refresh_demographics(*, user_ids) -> set[int]:
     """Store each shopper's current consented demographics; returns the profiles changed.
 
     ``user_ids``: ints, or None for every shopper who may have social data
-    (``demographic_candidates``). The social app is read per 1,000 shoppers (four queries
-    each time), not per shopper and never per event.
+    (``demographic_candidates``). Per 1,000 shoppers: the social app is read in four queries,
+    and the changed profiles are written in two (one UPDATE of all the changed ones, one
+    INSERT of the new ones), never one per shopper: a full build after 36,665 shoppers'
+    demographics changed spent 18 s writing them one UPDATE at a time (issue 15).
     """
     ids = demographic_candidates() if user_ids is None else set(user_ids)
     opted_out = set(
@@ -92,15 +97,43 @@ def refresh_demographics(*, user_ids) -> set[int]:
     for start in range(0, len(users), 1000):
         batch = users[start : start + 1000]
         current = demographics_for_users(batch)
+        updates, creates = {}, {}
         for user_id in batch:
             demographics = current.get(user_id, {})
             if stored.get(user_id, {}) == demographics:
                 continue
-            changed.add(user_id)
             if user_id in stored:
-                PreferenceProfile.objects.filter(user_id=user_id).update(
-                    demographics=demographics, updated_at=timezone.now()
-                )
+                updates[user_id] = demographics
             elif demographics:
-                PreferenceProfile.objects.create(user_id=user_id, demographics=demographics)
+                creates[user_id] = demographics
+        _write_demographics(updates, creates)
+        changed.update(updates, creates)
     return changed
+
+
+def _write_demographics(updates: dict[int, dict], creates: dict[int, dict]) -> None:
+    """Set ``demographics`` of the stored profiles ``updates`` (user id -> demographics) in one
+    statement, and create the profiles ``creates`` in one (a profile created meanwhile keeps
+    its event part and takes these demographics: the primary key settles it)."""
+    now = timezone.now()
+    if updates and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE personalization_preferenceprofile AS p "
+                "SET demographics = v.demographics::jsonb, updated_at = %s "
+                "FROM unnest(%s::int[], %s::text[]) AS v(user_id, demographics) "
+                "WHERE p.user_id = v.user_id",
+                [now, list(updates), [json.dumps(d) for d in updates.values()]],
+            )
+    elif updates:  # SQLite (the embedded demo): a few shoppers
+        profiles = list(PreferenceProfile.objects.filter(user_id__in=list(updates)))
+        for profile in profiles:
+            profile.demographics, profile.updated_at = updates[profile.user_id], now
+        PreferenceProfile.objects.bulk_update(profiles, ["demographics", "updated_at"])
+    if creates:
+        PreferenceProfile.objects.bulk_create(
+            [PreferenceProfile(user_id=pk, demographics=d) for pk, d in creates.items()],
+            update_conflicts=True,
+            unique_fields=["user"],
+            update_fields=["demographics", "updated_at"],
+        )
