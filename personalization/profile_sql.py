@@ -22,9 +22,9 @@ are stripped after the write (``STRIP_REMOVED``), in the same transaction. A ful
 compares each shopper's row with the stored profile while it aggregates (``_PART_COMPARED``),
 then ``FULL_CHANGED``/``FULL_NEW``/``FULL_CLEARED`` write only those that change;
 ``REPLACE_CHANGED``/``REPLACE_NEW`` one shopper's; ``UPSERT_ADD`` adds them to what is stored
-(incremental build). Raw affinity scores, counts and sums add up, first/last
-times take LEAST/GREATEST and intents keep the latest expiry, so adding batch after batch gives
-the same profile as one full pass. The Python twin of this logic (SQLite, and a cross-check in
+(incremental build). Raw affinity scores, counts and sums add up, first/last times take
+LEAST/GREATEST and intents keep the latest expiry, so adding batch after batch gives the same
+profile as one full pass. The Python twin of this logic (SQLite, and a cross-check in
 the tests) is ``personalization.building.aggregate_python``; keep the two in step."""
 
 # The events a build reads: the committed id range of known shoppers (optionally one). Shoppers
@@ -295,7 +295,7 @@ def _replace_changed(where: str) -> str:
     return f"""
 UPDATE personalization_preferenceprofile AS p SET {_SET_FROM_A}, updated_at = now()
 FROM pz_agg AS a
-WHERE a.user_id = p.user_id {where} AND {_row("p")} IS DISTINCT FROM {_row("a")}
+WHERE a.user_id = p.user_id {where}
 RETURNING p.user_id
 """  # noqa: S608 (constants only)
 
@@ -325,7 +325,7 @@ RETURNING p.user_id
 # One shopper: UPDATE joined to the one ``pz_agg`` row, then INSERT if there was no profile; a
 # profile another transaction creates meanwhile (consented demographics) is settled by the
 # primary key: its event part is replaced, the rest kept.
-REPLACE_CHANGED = _replace_changed("")
+REPLACE_CHANGED = _replace_changed(f"AND {_row('p')} IS DISTINCT FROM {_row('a')}")
 REPLACE_NEW = _replace_new(
     "WHERE NOT EXISTS "
     "(SELECT 1 FROM personalization_preferenceprofile o WHERE o.user_id = a.user_id)"
@@ -333,9 +333,9 @@ REPLACE_NEW = _replace_new(
 
 # Full build: the parts already compared every shopper with the stored profile
 # (``aggregate_sql(compare=True)``), so ``pz_agg`` holds only the profiles to write, each with
-# its ``change``. (FULL_NEW looks nothing up in the profile table: an anti join against the
-# table being filled, planned while it was empty, rescanned it for every row: 100,000 rows into
-# an empty profile table took over 12 minutes.)
+# its ``change`` (FULL_CHANGED compares nothing again). (FULL_NEW looks nothing up in the
+# profile table: an anti join against the table being filled, planned while it was empty,
+# rescanned it for every row: 100,000 rows into an empty profile table took over 12 minutes.)
 FULL_CHANGED = _replace_changed("AND a.change = 'changed'")
 FULL_NEW = _replace_new("WHERE a.change = 'new'")
 FULL_CLEARED = f"""
