@@ -195,13 +195,13 @@ _PART_QUERY = """
         )
 """
 # Compared with the stored profiles of the same range (a full build): only what differs comes
-# out, with its kind of change: ``new``
-# (no profile yet), ``changed``, ``cleared`` (no event any more, demographics kept) and
-# ``empty`` (no event, no demographics: cleared too, then deleted after the demographics are
-# refreshed unless they gained some). The comparison runs in the parallel workers, and a
-# nightly build over mostly unchanged shoppers hands the leader almost no rows (the full join
-# of the 100,000 profiles with a table of every shopper's row, in the leader after the
-# aggregation, and that table's copy of the unchanged rows cost ~0.3 s more; issue 15).
+# out, with its kind of change: ``new`` (no profile yet), ``changed``, ``cleared`` (no event
+# any more, demographics kept) and ``empty`` (no event, no demographics: cleared too, then
+# deleted after the demographics are refreshed unless they gained some). The comparison runs
+# in the parallel workers, and a nightly build over mostly unchanged shoppers hands the leader
+# almost no rows (the full join of the 100,000 profiles with a table of every shopper's row, in
+# the leader after the aggregation, and that table's copy of the unchanged rows cost ~0.3 s
+# more; issue 15).
 _S_COLUMNS = ", ".join(f"s.{column}" for column in EVENT_COLUMNS)
 _PART_COMPARED = f"""SELECT coalesce(s.user_id, p.user_id),
                CASE WHEN p.user_id IS NULL THEN 'new' WHEN s.user_id IS NOT NULL THEN 'changed'
