@@ -97,9 +97,9 @@ def register_shopper_cache(keys) -> None:
 def profile_cache_forget(*, user_ids) -> None:
     """Forget the cached profiles of ``user_ids`` and the keys every ``register_shopper_cache``
     hook names for them, each with a lease (``config.cache.cache_forget``): one Redis call per
-    5,000 keys for all of them (an incremental build forgets ~10,000 shoppers, four keys each:
-    three calls, one per feature, took 40-70 ms, one call 12-23 ms; issue 15). Now, and once
-    more after the commit when called inside a transaction (``config.aftercommit.forget_keys``).
+    5,000 keys for all of them, not one set of calls per feature (an incremental build forgets
+    ~10,000 shoppers, four keys each; issue 15). Now, and once more after the commit when
+    called inside a transaction (``config.aftercommit.forget_keys``).
     """
     user_ids = list(user_ids)
     keys = [CACHE_KEY.format(pk) for pk in user_ids]
