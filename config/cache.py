@@ -299,9 +299,9 @@ def _run_script(client, script, keys: list, args: list):
     """``script(keys=keys, args=args, client=client)`` with the command packed by hiredis in
     one call: redis-py's own packer walks every argument in Python (16-20 ms under cProfile
     for the ~38,000 keys a profile build forgets; hiredis packs them in ~3 ms; issue 15).
-    Loads the script and sends again
-    when Redis does not know it (``NOSCRIPT``, as redis-py's ``Script`` does). Raises what
-    the connection raises (``REDIS_DOWN`` errors, ``ResponseError``)."""
+    Loads the script and sends again when Redis does not know it (``NOSCRIPT``, as redis-py's
+    ``Script`` does). Raises what the connection raises (``REDIS_DOWN`` errors,
+    ``ResponseError``)."""
     if _hiredis_pack is None:  # pragma: no cover (hiredis is in the lock file)
         return script(keys=keys, args=args, client=client)
     packed = [_hiredis_pack(("EVALSHA", script.sha, len(keys), *keys, *args))]
